@@ -1,0 +1,23 @@
+import type { Config } from 'jest';
+
+// ESM mode: got (used by the workers) is ESM-only, so the whole suite runs as ES modules
+// (`node --experimental-vm-modules`, set by `npm test`). Workspace packages export their
+// TypeScript sources directly, so no build step is needed before testing.
+const config: Config = {
+  testEnvironment: 'node',
+  extensionsToTreatAsEsm: ['.ts'],
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json', diagnostics: false }],
+  },
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  roots: ['<rootDir>/apps', '<rootDir>/packages'],
+  testMatch: ['**/test/**/*.test.ts'],
+  // One private redis-server for the whole run; each test file works under its own key prefix.
+  globalSetup: '<rootDir>/packages/testing/src/global-setup.ts',
+  globalTeardown: '<rootDir>/packages/testing/src/global-teardown.ts',
+  // Two cores: integration tests share them with redis-server and the processes under test.
+  maxWorkers: 2,
+  testTimeout: 30000,
+};
+
+export default config;

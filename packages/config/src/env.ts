@@ -1,0 +1,46 @@
+/**
+ * The environment of contract §1, read once at start. Engines never read process.env themselves:
+ * they get these typed values from main.ts.
+ */
+export interface ServiceEnv {
+  redisUrl: string;
+  /** True when REDIS_URL was given explicitly (the all-in-one then never starts its own Redis). */
+  redisUrlGiven: boolean;
+  prefix: string;
+  host: string;
+  intakePort: number;
+  postbackPort: number;
+  workerPort: number;
+  adminApiKey: string | undefined;
+  logLevel: string;
+}
+
+export function readEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
+  const problems: string[] = [];
+  const port = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 0 || value > 65535) problems.push(`${name} must be a port number, got "${raw}"`);
+    return value;
+  };
+  const prefix = env.LEADROUTER_PREFIX || 'lr';
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(prefix)) problems.push(`LEADROUTER_PREFIX must match [A-Za-z0-9_-]{1,32}, got "${prefix}"`);
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
+  }
+  const result: ServiceEnv = {
+    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
+    redisUrlGiven: Boolean(env.REDIS_URL),
+    prefix,
+    host: env.HOST || '0.0.0.0',
+    intakePort: port('INTAKE_PORT', 3000),
+    postbackPort: port('POSTBACK_PORT', 3001),
+    workerPort: port('WORKER_PORT', 3002),
+    adminApiKey: env.ADMIN_API_KEY || undefined,
+    logLevel,
+  };
+  if (problems.length > 0) throw new Error(`invalid environment:\n  ${problems.join('\n  ')}`);
+  return result;
+}

@@ -1,0 +1,35 @@
+/** One problem in a config file, located by a path such as `routes[1].destinations[0].id`. */
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
+/** Thrown when a config cannot be used; carries every problem found, not just the first. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly code = 'LR_ERR_CONFIG';
+  constructor(
+    readonly problems: ConfigProblem[],
+    readonly file?: string,
+  ) {
+    super(
+      `invalid config${file ? ` ${file}` : ''}:\n` +
+        problems.map((p) => `  ${p.path || '(root)'}: ${p.message}`).join('\n'),
+    );
+  }
+}
+
+/** `/routes/1/destinations/0/id` (JSON pointer) -> `routes[1].destinations[0].id`. */
+export function pointerToPath(pointer: string): string {
+  if (!pointer) return '';
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((path, part) => (/^[0-9]+$/.test(part) ? `${path}[${part}]` : path ? `${path}.${part}` : part), '');
+}
+
+export function joinPath(base: string, key: string | number): string {
+  if (typeof key === 'number') return `${base}[${key}]`;
+  return base ? `${base}.${key}` : key;
+}

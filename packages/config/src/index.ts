@@ -1,0 +1,7 @@
+export { configSchema, type LeadRouterConfig, type SupplierConfig, type DestinationConfig, type RouteConfig } from './schema.js';
+export { ConfigError, type ConfigProblem } from './errors.js';
+export { parseDurationMs } from './duration.js';
+export { BUNDLED_CONFIG_PATH, configPathFromEnv, loadConfigFile, parseConfigText, validateConfig, type LoadedConfig } from './load.js';
+export { resolveConfig, sha256Hex, keyDigest, type ResolvedConfig, type ResolvedSupplier } from './resolve.js';
+export { isTimeZone } from './cross-check.js';
+export { readEnv, type ServiceEnv } from './env.js';

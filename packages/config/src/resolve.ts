@@ -1,0 +1,46 @@
+import { createHash } from 'node:crypto';
+import { parseDurationMs } from './duration.js';
+import type { DestinationConfig, LeadRouterConfig, RouteConfig, SupplierConfig } from './schema.js';
+
+export interface ResolvedSupplier extends SupplierConfig {
+  /** SHA-256 digests of every API key (plain keys are hashed at load; `sha256:` keys are given). */
+  keyDigests: Buffer[];
+}
+
+/** A validated config with every default applied: what the processes actually run on. */
+export interface ResolvedConfig {
+  dedupe: { windowMs: number; scope: 'supplier' | 'global'; by: string[] };
+  retentionDays: number;
+  suppliers: ResolvedSupplier[];
+  destinations: DestinationConfig[];
+  routes: RouteConfig[];
+  /** Lower-cased sources named in some route's match: the only values the `source` label takes. */
+  routedSources: ReadonlySet<string>;
+}
+
+export const DEFAULT_DEDUPE = { window: '30d', scope: 'supplier', by: ['phone'] } as const;
+export const DEFAULT_RETENTION_DAYS = 30;
+
+export function sha256Hex(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
+export function keyDigest(key: string): Buffer {
+  return key.startsWith('sha256:') ? Buffer.from(key.slice(7).toLowerCase(), 'hex') : Buffer.from(sha256Hex(key), 'hex');
+}
+
+export function resolveConfig(config: LeadRouterConfig): ResolvedConfig {
+  const dedupe = config.dedupe ?? {};
+  return {
+    dedupe: {
+      windowMs: parseDurationMs(dedupe.window ?? DEFAULT_DEDUPE.window),
+      scope: dedupe.scope ?? DEFAULT_DEDUPE.scope,
+      by: [...(dedupe.by ?? DEFAULT_DEDUPE.by)],
+    },
+    retentionDays: config.leads?.retentionDays ?? DEFAULT_RETENTION_DAYS,
+    suppliers: config.suppliers.map((s) => ({ ...s, keyDigests: s.apiKeys.map(keyDigest) })),
+    destinations: config.destinations,
+    routes: config.routes,
+    routedSources: new Set(config.routes.flatMap((r) => r.match?.source ?? []).map((s) => s.toLowerCase())),
+  };
+}

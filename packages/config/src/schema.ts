@@ -1,0 +1,204 @@
+/**
+ * The JSON Schema of LeadRouter's config file: the one source of truth. The TypeScript type
+ * `LeadRouterConfig` is derived from it (json-schema-to-ts), so the two cannot drift apart.
+ * Contract §2; every key of `leadrouter.example.yaml` is described here.
+ */
+import type { FromSchema } from 'json-schema-to-ts';
+
+const ID = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' } as const;
+const DURATION = {
+  anyOf: [
+    { type: 'string', pattern: '^(0|[0-9]+(ms|s|m|h|d))$' },
+    { type: 'integer', const: 0 },
+  ],
+} as const;
+const HH_MM = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$' } as const;
+const LEAD_STATUS = {
+  type: 'string',
+  enum: ['queued', 'delivered', 'unsold', 'accepted', 'rejected', 'converted', 'returned'],
+} as const;
+const POSTBACK_STATUS = {
+  type: 'string',
+  enum: ['delivered', 'accepted', 'rejected', 'converted', 'returned'],
+} as const;
+const STRING_MAP = { type: 'object', additionalProperties: { type: 'string' } } as const;
+
+const RESPONSE_RULE = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    status: { type: 'array', items: { type: 'integer', minimum: 100, maximum: 599 }, minItems: 1 },
+    path: { type: 'string', minLength: 1 },
+    equals: { type: ['string', 'number', 'boolean', 'null'] },
+    in: { type: 'array', items: { type: ['string', 'number', 'boolean', 'null'] }, minItems: 1 },
+    matches: { type: 'string', minLength: 1 },
+  },
+} as const;
+
+export const configSchema = {
+  $id: 'https://leadrouter.dev/schema/config.json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['suppliers', 'destinations', 'routes'],
+  properties: {
+    dedupe: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        window: DURATION,
+        scope: { type: 'string', enum: ['supplier', 'global'] },
+        by: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9_.-]{1,64}$' }, minItems: 1 },
+      },
+    },
+    leads: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { retentionDays: { type: 'integer', minimum: 1, maximum: 3650 } },
+    },
+    suppliers: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'apiKeys'],
+        properties: {
+          id: ID,
+          apiKeys: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+          rateLimit: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['perSecond'],
+            properties: {
+              perSecond: { type: 'integer', minimum: 1 },
+              burst: { type: 'integer', minimum: 1 },
+            },
+          },
+          postbackUrl: { type: 'string', pattern: '^https?://' },
+          postbackOn: { type: 'array', items: LEAD_STATUS, uniqueItems: true },
+          postbackStatusMap: { type: 'object', propertyNames: LEAD_STATUS, additionalProperties: { type: 'string' } },
+          supplierPayout: { type: 'number', minimum: 0 },
+        },
+      },
+    },
+    destinations: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'url'],
+        properties: {
+          id: ID,
+          url: { type: 'string', pattern: '^https?://' },
+          method: { type: 'string', enum: ['POST', 'PUT', 'GET'] },
+          format: { type: 'string', enum: ['json', 'form'] },
+          headers: STRING_MAP,
+          body: STRING_MAP,
+          timeoutMs: { type: 'integer', minimum: 1, maximum: 300000 },
+          response: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { accept: RESPONSE_RULE, reject: RESPONSE_RULE },
+          },
+          retry: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              attempts: { type: 'integer', minimum: 0, maximum: 20 },
+              backoffMs: { type: 'integer', minimum: 0, maximum: 3600000 },
+            },
+          },
+          concurrency: { type: 'integer', minimum: 1, maximum: 1000 },
+          caps: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              hourly: { type: 'integer', minimum: 0 },
+              daily: { type: 'integer', minimum: 0 },
+              total: { type: 'integer', minimum: 0 },
+            },
+          },
+          schedule: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['timezone'],
+            properties: {
+              timezone: { type: 'string', minLength: 1 },
+              days: {
+                type: 'array',
+                uniqueItems: true,
+                items: { type: 'string', enum: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] },
+              },
+              from: HH_MM,
+              to: HH_MM,
+            },
+          },
+          accepts: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { geo: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z]{2}$' } } },
+          },
+          payout: { type: 'number', minimum: 0 },
+          postback: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              token: { type: 'string', minLength: 1 },
+              secret: { type: 'string', pattern: '^whsec_' },
+              statusMap: { type: 'object', additionalProperties: POSTBACK_STATUS },
+            },
+          },
+          enabled: { type: 'boolean' },
+        },
+      },
+    },
+    routes: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['id', 'destinations'],
+        properties: {
+          id: ID,
+          match: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              geo: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z]{2}$' } },
+              source: { type: 'array', items: { type: 'string', minLength: 1 } },
+              supplier: { type: 'array', items: ID },
+              minQuality: { type: 'number', minimum: 0, maximum: 1 },
+              fields: {
+                type: 'object',
+                additionalProperties: {
+                  anyOf: [
+                    { type: ['string', 'number', 'boolean'] },
+                    { type: 'array', items: { type: ['string', 'number', 'boolean'] } },
+                  ],
+                },
+              },
+            },
+          },
+          strategy: { type: 'string', enum: ['priority', 'weighted', 'round_robin', 'best_revenue'] },
+          destinations: {
+            type: 'array',
+            minItems: 1,
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['id'],
+              properties: { id: ID, weight: { type: 'number', exclusiveMinimum: 0 } },
+            },
+          },
+          fallback: { type: 'array', items: ID },
+        },
+      },
+    },
+  },
+} as const;
+
+export type LeadRouterConfig = FromSchema<typeof configSchema>;
+export type SupplierConfig = LeadRouterConfig['suppliers'][number];
+export type DestinationConfig = LeadRouterConfig['destinations'][number];
+export type RouteConfig = LeadRouterConfig['routes'][number];

@@ -1,0 +1,7 @@
+export * from './lead.js';
+export { validateLead, MAX_EXTRA_FIELDS, RESERVED_FIELDS, STANDARD_FIELDS, type LeadValidation } from './validate.js';
+export { checkPhone, type PhoneCheck } from './phone.js';
+export { qualityScore, QUALITY_WEIGHTS, type QualitySignals } from './quality.js';
+export { maskEmail, maskPhone } from './mask.js';
+export { newLeadId, isLeadId } from './lead-id.js';
+export { ISO_COUNTRIES, isCountryCode } from './countries.js';
