@@ -9,12 +9,17 @@ const config: Config = {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: '<rootDir>/tsconfig.json', diagnostics: false }],
   },
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  moduleNameMapper: {
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+    // Its ESM build imports JSON without an import attribute, which jest warns about on every
+    // file; the CommonJS build is the same code.
+    '^libphonenumber-js/max$': '<rootDir>/node_modules/libphonenumber-js/max/index.cjs',
+  },
   roots: ['<rootDir>/apps', '<rootDir>/packages'],
   testMatch: ['**/test/**/*.test.ts'],
   // One private redis-server for the whole run; each test file works under its own key prefix.
-  globalSetup: '<rootDir>/packages/testing/src/global-setup.ts',
-  globalTeardown: '<rootDir>/packages/testing/src/global-teardown.ts',
+  globalSetup: '<rootDir>/packages/testing/src/global-setup.mjs',
+  globalTeardown: '<rootDir>/packages/testing/src/global-teardown.mjs',
   // Two cores: integration tests share them with redis-server and the processes under test.
   maxWorkers: 2,
   testTimeout: 30000,

@@ -1,0 +1,88 @@
+import { createHash } from 'node:crypto';
+import type { Queue } from 'bullmq';
+import type { ResolvedConfig, ResolvedSupplier } from '@leadrouter/config';
+import { newLeadId, validateLead, type FieldError, type Lead } from '@leadrouter/lead';
+import type { Logger } from '@leadrouter/logging';
+import { ROUTE_JOB_OPTIONS, type RouteJobData } from '@leadrouter/redis';
+import type { LeadStore } from '@leadrouter/store';
+
+/** What the intake answers: a status code and a JSON body (contract §3). */
+export interface IntakeAnswer {
+  code: number;
+  body: Record<string, unknown>;
+  /** Set when a new lead was stored by this call (not a replay, not a duplicate). */
+  lead?: Lead;
+}
+
+export function invalid(errors: FieldError[]): IntakeAnswer {
+  return { code: 400, body: { status: 'rejected', reason: 'invalid', errors } };
+}
+
+export interface AcceptLeadDeps {
+  config: ResolvedConfig;
+  store: LeadStore;
+  queue: Queue<RouteJobData>;
+  logger: Logger;
+}
+
+/**
+ * Validates, dedupes and stores one lead, then queues it for routing. Throws only when Redis
+ * cannot store the lead (the caller answers 503): a 202 is never given for a lead not stored.
+ */
+export async function acceptLead(
+  deps: AcceptLeadDeps,
+  supplier: ResolvedSupplier,
+  body: unknown,
+  idempotencyKey: string | undefined,
+): Promise<IntakeAnswer> {
+  const checked = validateLead(body);
+  if (!checked.ok) return invalid(checked.errors);
+  const lead: Lead = {
+    ...checked.lead,
+    id: newLeadId(),
+    supplier: supplier.id,
+    createdAt: Date.now(),
+    quality: checked.quality,
+    phoneNational: checked.phoneNational,
+  };
+  const { dedupe } = deps.config;
+  const result = await deps.store.reserve({
+    lead,
+    dedupeKey: dedupe.windowMs > 0 ? dedupeKey(deps, lead) : undefined,
+    idempotencyKey: idempotencyKey === undefined ? undefined : idempotencyRedisKey(deps, supplier.id, idempotencyKey),
+    dedupeWindowMs: dedupe.windowMs,
+  });
+  if (result.kind === 'replay') return { code: result.answer.code, body: result.answer.body };
+  if (result.kind === 'duplicate') {
+    return { code: 409, body: { status: 'rejected', reason: 'duplicate', duplicateOf: result.duplicateOf } };
+  }
+  try {
+    await deps.queue.add('route', { leadId: lead.id }, { ...ROUTE_JOB_OPTIONS, jobId: lead.id });
+  } catch (err) {
+    // The lead is stored and sits in the outbox, which workers sweep: it will be routed. So the
+    // promise of the 202 holds even though this enqueue failed (README, "No lost leads").
+    deps.logger.warn({ leadId: lead.id, err: (err as Error).message }, 'enqueue failed; the outbox sweeper will queue the lead');
+  }
+  return { code: 202, body: { status: 'accepted', id: lead.id }, lead };
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
+
+/** Digest of the dedupe fields, or undefined when one of them is missing (nothing to compare). */
+function dedupeKey(deps: AcceptLeadDeps, lead: Lead): string | undefined {
+  const { scope, by } = deps.config.dedupe;
+  const values: string[] = [];
+  for (const field of by) {
+    const value = Object.hasOwn(lead.fields, field) ? lead.fields[field] : (lead as unknown as Record<string, unknown>)[field];
+    if (value === undefined || value === '') return undefined;
+    values.push(field === 'email' ? String(value).toLowerCase() : String(value));
+  }
+  const owner = scope === 'supplier' ? lead.supplier : '*';
+  return deps.store.keys.dedupe(scope, sha256([owner, ...by, ...values].join('\u0000')));
+}
+
+function idempotencyRedisKey(deps: AcceptLeadDeps, supplierId: string, key: string): string {
+  return deps.store.keys.idempotency(supplierId, sha256(key));
+}

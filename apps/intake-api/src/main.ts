@@ -1,0 +1,5 @@
+/** `npm run start:intake`: the intake API alone (contract §1). */
+import { runRole } from '@leadrouter/service';
+import { startIntake } from './start.js';
+
+await runRole('intake', async ({ env, config, logger }) => startIntake({ env, config, logger }));

@@ -1,0 +1,136 @@
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import type { Metrics } from '@leadrouter/metrics';
+import { sourceLabel } from '@leadrouter/metrics';
+import { isLeadId } from '@leadrouter/lead';
+import { acceptLead, invalid, type AcceptLeadDeps, type IntakeAnswer } from '../accept-lead.js';
+import { isAdminKey, presentedKey, type SupplierDirectory } from '../auth.js';
+import { checkContentType, MAX_BODY_BYTES, parseBody } from '../body.js';
+import { leadView } from '../lead-view.js';
+import type { OutcomeWaiter } from '../outcome-waiter.js';
+import type { SupplierRateLimits } from '../rate-limit.js';
+
+export interface LeadRoutesDeps extends AcceptLeadDeps {
+  suppliers: SupplierDirectory;
+  rateLimits: SupplierRateLimits;
+  waiter: OutcomeWaiter;
+  metrics: Metrics;
+  adminApiKey: string | undefined;
+}
+
+export const MAX_WAIT_SECONDS = 30;
+/** Seconds a client should wait before retrying after a 503. */
+const UNAVAILABLE_RETRY_AFTER = '1';
+
+function send(res: Response, answer: IntakeAnswer, headers: Record<string, string> = {}): void {
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.status(answer.code).json(answer.body);
+}
+
+function rejected(reason: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { status: 'rejected', reason, ...extra };
+}
+
+export function leadRoutes(deps: LeadRoutesDeps): Router {
+  const router = Router();
+  const countRejected = (supplier: string, reason: string): void => deps.metrics.leadsRejected.inc({ supplier, reason });
+
+  // Reads the raw body (never inflating compressed ones) so that size, charset and UTF-8 are ours
+  // to judge; body-parser refuses an oversized Content-Length before reading anything.
+  const rawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES, inflate: false });
+
+  router.post(
+    '/v1/leads',
+    async (req: Request, res: Response, next: NextFunction) => {
+      const supplier = deps.suppliers.authenticate(presentedKey(req));
+      if (!supplier) {
+        countRejected('unknown', 'unauthorized');
+        res.setHeader('Connection', 'close');
+        return send(res, { code: 401, body: rejected('unauthorized') });
+      }
+      res.locals.supplier = supplier;
+      const decision = await deps.rateLimits.consume(supplier.id);
+      if (!decision.ok) {
+        countRejected(supplier.id, 'rate_limited');
+        return send(res, { code: 429, body: rejected('rate_limited') }, { 'Retry-After': String(decision.retryAfterSeconds) });
+      }
+      const type = checkContentType(req.headers['content-type']);
+      if (!type.ok) {
+        countRejected(supplier.id, 'unsupported_media_type');
+        res.setHeader('Connection', 'close');
+        return send(res, { code: 415, body: rejected('unsupported_media_type', { message: type.message }) });
+      }
+      res.locals.bodyKind = type.kind;
+      next();
+    },
+    rawBody,
+    async (req: Request, res: Response) => {
+      const supplier = res.locals.supplier as Parameters<typeof acceptLead>[1];
+      const parsed = parseBody(res.locals.bodyKind as 'json' | 'form', Buffer.isBuffer(req.body) ? req.body : undefined);
+      if (!parsed.ok) {
+        countRejected(supplier.id, 'invalid');
+        return send(res, invalid(parsed.errors));
+      }
+      const idempotencyKey = req.get('idempotency-key');
+      if (idempotencyKey !== undefined && (idempotencyKey === '' || idempotencyKey.length > 255)) {
+        countRejected(supplier.id, 'invalid');
+        return send(res, invalid([{ field: 'Idempotency-Key', message: 'must be 1 to 255 characters' }]));
+      }
+      const wait = parseWait(req.query.wait);
+      if (wait === null) {
+        countRejected(supplier.id, 'invalid');
+        return send(res, invalid([{ field: 'wait', message: `must be a number of seconds (at most ${MAX_WAIT_SECONDS} are used)` }]));
+      }
+      let answer: IntakeAnswer;
+      try {
+        answer = await acceptLead(deps, supplier, parsed.value, idempotencyKey);
+      } catch (err) {
+        deps.logger.warn({ err: (err as Error).message }, 'lead not stored: Redis unavailable');
+        countRejected(supplier.id, 'unavailable');
+        return send(res, { code: 503, body: rejected('unavailable') }, { 'Retry-After': UNAVAILABLE_RETRY_AFTER });
+      }
+      if (answer.lead) {
+        res.locals.leadId = answer.lead.id;
+        deps.metrics.leadsReceived.inc({
+          supplier: supplier.id,
+          geo: answer.lead.geo,
+          source: sourceLabel(answer.lead.source, deps.config.routedSources),
+        });
+        if (wait > 0) {
+          const outcome = await deps.waiter.wait(answer.lead.id, wait).catch(() => undefined);
+          if (outcome) answer = { ...answer, body: { ...answer.body, ...outcome } };
+        }
+      } else if (answer.code >= 400) {
+        countRejected(supplier.id, String(answer.body.reason));
+      }
+      send(res, answer);
+    },
+  );
+
+  router.get('/v1/leads/:id', async (req: Request, res: Response) => {
+    const key = presentedKey(req);
+    const admin = isAdminKey(key, deps.adminApiKey);
+    const supplier = admin ? undefined : deps.suppliers.authenticate(key);
+    if (!admin && !supplier) return send(res, { code: 401, body: rejected('unauthorized') });
+    const id = String(req.params.id);
+    let record;
+    try {
+      record = isLeadId(id) ? await deps.store.get(id) : undefined;
+    } catch {
+      return send(res, { code: 503, body: rejected('unavailable') }, { 'Retry-After': UNAVAILABLE_RETRY_AFTER });
+    }
+    // Another supplier's lead is indistinguishable from a lead that does not exist.
+    if (!record || (!admin && record.lead.supplier !== supplier?.id)) {
+      return send(res, { code: 404, body: { reason: 'not_found' } });
+    }
+    res.json(leadView(record, admin));
+  });
+
+  return router;
+}
+
+/** `?wait=SECONDS`: fractions allowed, more than 30 counts as 30; absent means 0; null when malformed. */
+function parseWait(raw: unknown): number | null {
+  if (raw === undefined) return 0;
+  if (typeof raw !== 'string' || !/^[0-9]+(\.[0-9]+)?$/.test(raw)) return null;
+  return Math.min(Number(raw), MAX_WAIT_SECONDS);
+}

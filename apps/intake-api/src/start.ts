@@ -1,0 +1,71 @@
+import type { Server } from 'node:http';
+import { Queue } from 'bullmq';
+import type { ResolvedConfig, ServiceEnv } from '@leadrouter/config';
+import type { Logger } from '@leadrouter/logging';
+import { createMetrics, type Metrics } from '@leadrouter/metrics';
+import { createRedis, ping, waitForRedis, QUEUES, redisKeys, type RouteJobData } from '@leadrouter/redis';
+import { closeServer, listen } from '@leadrouter/service';
+import { LeadStore } from '@leadrouter/store';
+import { createIntakeApp } from './app.js';
+import { SupplierDirectory } from './auth.js';
+import { OutcomeWaiter } from './outcome-waiter.js';
+import { SupplierRateLimits } from './rate-limit.js';
+
+export interface IntakeHandle {
+  server: Server;
+  port: number;
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+export interface StartIntakeOptions {
+  env: ServiceEnv;
+  config: ResolvedConfig;
+  logger: Logger;
+  /** Port to listen on; defaults to env.intakePort (0 picks a free one, for tests). */
+  port?: number;
+  /** How long to wait for Redis before listening anyway (default 3000 ms). */
+  redisWaitMs?: number;
+}
+
+/** Starts the intake API. It listens even while Redis is down: it answers 503 until Redis is back. */
+export async function startIntake(options: StartIntakeOptions): Promise<IntakeHandle> {
+  const { env, config, logger } = options;
+  const keys = redisKeys(env.prefix);
+  const redis = createRedis(env.redisUrl, 'producer');
+  const subscriber = createRedis(env.redisUrl, 'consumer');
+  // Give the first connection a moment, so a freshly started intake does not answer 503 to the
+  // first leads; if Redis stays down, listen anyway and answer 503 until it is back.
+  if (!(await waitForRedis(redis, options.redisWaitMs ?? 3000))) logger.warn('Redis unreachable: answering 503 until it is back');
+  const queue = new Queue<RouteJobData>(QUEUES.route, { connection: redis, prefix: env.prefix });
+  queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+  const store = new LeadStore(redis, keys, config.retentionDays * 86_400_000);
+  const metrics = createMetrics();
+  const app = createIntakeApp({
+    config,
+    store,
+    queue,
+    logger,
+    metrics,
+    suppliers: new SupplierDirectory(config.suppliers),
+    rateLimits: new SupplierRateLimits(redis, keys.rateLimitPrefix(), config.suppliers),
+    waiter: new OutcomeWaiter(subscriber, keys.finalChannel(), store),
+    adminApiKey: env.adminApiKey,
+    readiness: async () => ((await ping(redis, 500)) ? [] : ['redis unreachable']),
+  });
+  const server = await listen(app, env.host, options.port ?? env.intakePort);
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  logger.info({ port, host: env.host }, 'intake listening');
+  return {
+    server,
+    port,
+    metrics,
+    async close() {
+      await closeServer(server);
+      await queue.close().catch(() => undefined);
+      redis.disconnect();
+      subscriber.disconnect();
+    },
+  };
+}

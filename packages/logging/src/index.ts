@@ -1,0 +1,33 @@
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger } from 'pino';
+
+/**
+ * Paths pino replaces with "[redacted]" wherever they appear in a log line: lead PII (phone, email,
+ * name) and credentials. Logs must never hold them in clear (README, "Logs and PII").
+ */
+export const REDACT_PATHS = [
+  'phone', 'email', 'name', '*.phone', '*.email', '*.name', '*.*.phone', '*.*.email', '*.*.name',
+  'apiKey', '*.apiKey', 'token', '*.token', 'secret', '*.secret',
+  'req.headers["x-api-key"]', 'req.headers.authorization', 'req.headers["x-postback-token"]',
+  'req.headers["idempotency-key"]', 'req.headers.cookie', 'headers["x-api-key"]', 'headers.authorization',
+];
+
+export interface LoggerOptions {
+  level: string;
+  service: string;
+  /** Where lines go; stdout by default. Tests pass a stream to read what was logged. */
+  destination?: DestinationStream;
+}
+
+export function createLogger(options: LoggerOptions): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: { service: options.service },
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    options.destination ?? pino.destination({ sync: false }),
+  );
+}

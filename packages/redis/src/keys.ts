@@ -1,0 +1,30 @@
+/**
+ * Every Redis key LeadRouter writes, in one place. All of them start with LEADROUTER_PREFIX so
+ * several installs can share one Redis. PII never appears in a key name: dedupe and idempotency
+ * keys hold SHA-256 digests.
+ */
+export interface RedisKeys {
+  prefix: string;
+  lead(id: string): string;
+  leadEvents(id: string): string;
+  dedupe(scope: string, digest: string): string;
+  idempotency(supplier: string, digest: string): string;
+  /** Leads stored but not yet picked up by a worker: the intake's outbox (see README, "No lost leads"). */
+  pending(): string;
+  rateLimitPrefix(): string;
+  /** Pub/sub channel on which workers announce leads that reached `delivered` or `unsold`. */
+  finalChannel(): string;
+}
+
+export function redisKeys(prefix: string): RedisKeys {
+  return {
+    prefix,
+    lead: (id) => `${prefix}:lead:${id}`,
+    leadEvents: (id) => `${prefix}:lead:${id}:events`,
+    dedupe: (scope, digest) => `${prefix}:dedupe:${scope}:${digest}`,
+    idempotency: (supplier, digest) => `${prefix}:idem:${supplier}:${digest}`,
+    pending: () => `${prefix}:pending`,
+    rateLimitPrefix: () => `${prefix}:rl`,
+    finalChannel: () => `${prefix}:lead-final`,
+  };
+}

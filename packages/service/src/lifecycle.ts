@@ -1,0 +1,55 @@
+import type { Server } from 'node:http';
+import type { Express } from 'express';
+import type { Logger } from '@leadrouter/logging';
+
+export async function listen(app: Express, host: string, port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
+    server.once('error', reject);
+    // Keep-alive longer than typical load balancers' idle timeout, so they close first.
+    server.keepAliveTimeout = 65_000;
+  });
+}
+
+/** Stops accepting connections, lets in-flight requests finish (up to `graceMs`), then closes the rest. */
+export async function closeServer(server: Server, graceMs = 10_000): Promise<void> {
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+/**
+ * Runs `shutdown` once on the first SIGTERM or SIGINT, then exits (0 when it finished cleanly).
+ * A second signal exits at once: an operator pressing Ctrl-C twice means it.
+ */
+export function onShutdownSignal(logger: Logger, shutdown: () => Promise<void>): void {
+  let stopping = false;
+  const handle = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    shutdown().then(
+      () => {
+        logger.info('stopped');
+        logger.flush();
+        process.exitCode = 0;
+        setTimeout(() => process.exit(0), 100).unref();
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        logger.flush();
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', handle);
+  process.once('SIGINT', handle);
+}
