@@ -25,7 +25,7 @@ export function createRedis(url: string, role: ConnectionRole, extra: RedisOptio
 }
 
 /** Resolves when the client answers PING, retrying until `timeoutMs`; false when it never did. */
-export async function waitForRedis(client: Redis, timeoutMs: number, intervalMs = 200): Promise<boolean> {
+export async function waitForRedis(client: Redis, timeoutMs: number, intervalMs = 50): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await ping(client, Math.min(1000, Math.max(1, deadline - Date.now())))) return true;
