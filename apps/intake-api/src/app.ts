@@ -3,6 +3,7 @@ import type { Logger } from '@leadrouter/logging';
 import { healthRoutes, httpMetrics, type ReadinessCheck } from '@leadrouter/service';
 import { leadRoutes, type LeadRoutesDeps } from './routes/leads.js';
 import { requestLog } from './request-log.js';
+import { BodyError } from './read-body.js';
 
 export interface IntakeAppDeps extends LeadRoutesDeps {
   logger: Logger;
@@ -26,20 +27,22 @@ export function createIntakeApp(deps: IntakeAppDeps): Express {
   return app;
 }
 
-/** Maps body-reading failures to the answers of contract §3; anything else is a 500 that is logged. */
+/** Maps refused bodies to the answers of contract §3; anything else is a 500 that is logged. */
 function bodyErrors(deps: IntakeAppDeps): ErrorRequestHandler {
-  return (err: { type?: string; status?: number; message?: string }, _req, res, _next) => {
-    const supplier = (res.locals.supplier as { id?: string } | undefined)?.id ?? 'unknown';
-    const reject = (code: number, reason: string, message?: string): void => {
-      deps.metrics.leadsRejected.inc({ supplier, reason });
-      // The rest of the body was not read: close the connection rather than drain it.
+  return (err: Error, req, res, _next) => {
+    if (err instanceof BodyError) {
+      const supplier = (res.locals.supplier as { id?: string } | undefined)?.id ?? 'unknown';
+      deps.metrics.leadsRejected.inc({ supplier, reason: err.reason });
+      // The rest of the body was not read: close the connection once answered, rather than drain it.
       res.setHeader('Connection', 'close');
-      res.status(code).json({ status: 'rejected', reason, ...(message ? { message } : {}) });
-    };
-    if (err.type === 'entity.too.large') return reject(413, 'too_large', 'body over 64 KiB');
-    if (err.type === 'encoding.unsupported') return reject(415, 'unsupported_media_type', 'compressed bodies are not accepted');
-    if (err.type === 'request.aborted' || err.type === 'request.size.invalid') return reject(400, 'invalid', 'body incomplete');
-    deps.logger.error({ err: err.message, type: err.type }, 'unexpected error');
+      res.on('finish', () => setImmediate(() => req.destroy()));
+      const body: Record<string, unknown> = { status: 'rejected', reason: err.reason };
+      if (err.reason === 'invalid') body.errors = [{ field: 'body', message: err.message }];
+      else body.message = err.message;
+      res.status(err.status).json(body);
+      return;
+    }
+    deps.logger.error({ err: err.message }, 'unexpected error');
     if (!res.headersSent) res.status(500).json({ status: 'rejected', reason: 'internal_error' });
   };
 }

@@ -69,7 +69,7 @@ describe('POST /v1/leads: the answers of contract §3', () => {
   });
 
   test('401: no key, an unknown key, or a Bearer of an unknown key', async () => {
-    for (const headers of [{ 'x-api-key': '' }, { 'x-api-key': 'who-knows' }, { 'x-api-key': '', authorization: 'Bearer nope' }]) {
+    for (const headers of [{ 'x-api-key': '' }, { 'x-api-key': 'who-knows' }, { 'x-api-key': '', authorization: 'Bearer nope' }] as Record<string, string>[]) {
       const res = await intake.post(validLead(), headers);
       expect(res.status).toBe(401);
       expect(res.body).toEqual({ status: 'rejected', reason: 'unauthorized' });

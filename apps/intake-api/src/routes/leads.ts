@@ -1,4 +1,4 @@
-import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Metrics } from '@leadrouter/metrics';
 import { sourceLabel } from '@leadrouter/metrics';
 import { isLeadId } from '@leadrouter/lead';
@@ -6,6 +6,7 @@ import { acceptLead, invalid, type AcceptLeadDeps, type IntakeAnswer } from '../
 import { isAdminKey, presentedKey, type SupplierDirectory } from '../auth.js';
 import { checkContentType, MAX_BODY_BYTES, parseBody } from '../body.js';
 import { leadView } from '../lead-view.js';
+import { readBodyLimited } from '../read-body.js';
 import type { OutcomeWaiter } from '../outcome-waiter.js';
 import type { SupplierRateLimits } from '../rate-limit.js';
 
@@ -34,9 +35,8 @@ export function leadRoutes(deps: LeadRoutesDeps): Router {
   const router = Router();
   const countRejected = (supplier: string, reason: string): void => deps.metrics.leadsRejected.inc({ supplier, reason });
 
-  // Reads the raw body (never inflating compressed ones) so that size, charset and UTF-8 are ours
-  // to judge; body-parser refuses an oversized Content-Length before reading anything.
-  const rawBody = express.raw({ type: () => true, limit: MAX_BODY_BYTES, inflate: false });
+  // The raw body, so that size, encoding, charset and UTF-8 are ours to judge.
+  const rawBody = readBodyLimited(MAX_BODY_BYTES);
 
   router.post(
     '/v1/leads',

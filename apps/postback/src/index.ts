@@ -1,0 +1,1 @@
+export { startPostback, type PostbackHandle, type StartPostbackOptions } from './start.js';

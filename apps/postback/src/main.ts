@@ -1,0 +1,5 @@
+/** `npm run start:postback`: the postback service alone (contract §1). */
+import { runRole } from '@leadrouter/service';
+import { startPostback } from './start.js';
+
+await runRole('postback', async ({ env, config, logger }) => startPostback({ env, config, logger }));
