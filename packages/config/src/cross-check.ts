@@ -1,4 +1,5 @@
 import { joinPath, type ConfigProblem } from './errors.js';
+import { keyDigest } from './resolve.js';
 import type { LeadRouterConfig } from './schema.js';
 
 /**
@@ -35,9 +36,11 @@ function checkApiKeys(config: LeadRouterConfig, problems: ConfigProblem[]): void
         problems.push({ path, message: 'a hashed key must be "sha256:" followed by 64 hex digits' });
         return;
       }
-      const owner = owners.get(key);
+      // Compare digests: a plain key and its `sha256:` form (in either hex case) are the same key.
+      const digest = keyDigest(key).toString('hex');
+      const owner = owners.get(digest);
       if (owner !== undefined) problems.push({ path, message: `API key is also used by supplier "${owner}"` });
-      else owners.set(key, supplier.id);
+      else owners.set(digest, supplier.id);
     });
     if (supplier.postbackUrl !== undefined && !isUrl(supplier.postbackUrl)) {
       problems.push({ path: `suppliers[${i}].postbackUrl`, message: 'not a valid URL' });

@@ -67,10 +67,13 @@ function schemaProblems(errors: ErrorObject[]): ConfigProblem[] {
   const seen = new Set<string>();
   const out: ConfigProblem[] = [];
   for (const error of errors) {
-    // anyOf reports each branch's failure too; the summary line is enough for a human.
-    if (error.keyword === 'anyOf' || error.keyword === 'if') continue;
+    // anyOf reports each branch's failure too; its own summary line is enough for a human.
+    if (error.schemaPath.includes('/anyOf/')) continue;
     let path = pointerToPath(error.instancePath);
     let message = error.message ?? 'is invalid';
+    if (error.keyword === 'anyOf') {
+      message = /(^|\.)window$/.test(path) ? 'must be a duration such as 30d, 12h, 15m or 0' : 'has a value of the wrong type';
+    }
     if (error.keyword === 'additionalProperties') {
       const key = (error.params as { additionalProperty: string }).additionalProperty;
       path = path ? `${path}.${key}` : key;
