@@ -2,27 +2,28 @@ import { resolve } from 'node:path';
 import type { Logger } from '@leadrouter/logging';
 import { createRedis, ping, redisServerAvailable, startRedisServer, type OwnedRedisServer } from '@leadrouter/redis';
 
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
-
 /**
  * Contract §1: with no REDIS_URL and nothing answering on the default address, the all-in-one
  * runs its own redis-server (AOF on, data under ./.data/). Returns undefined when an existing
  * Redis is to be used; throws with a how-to message when none can be had.
  */
-export async function ensureRedis(redisUrlGiven: boolean, logger: Logger): Promise<OwnedRedisServer | undefined> {
+export async function ensureRedis(
+  redisUrlGiven: boolean,
+  logger: Logger,
+  where: { port: number; dataDir: string } = { port: 6379, dataDir: resolve('.data', 'redis') },
+): Promise<OwnedRedisServer | undefined> {
   if (redisUrlGiven) return undefined;
-  const probe = createRedis(DEFAULT_REDIS_URL, 'producer', { retryStrategy: () => null });
+  const probe = createRedis(`redis://127.0.0.1:${where.port}`, 'producer', { retryStrategy: () => null });
   const answering = await ping(probe, 1000);
   probe.disconnect();
   if (answering) return undefined;
   if (!redisServerAvailable()) {
     throw new Error(
-      'no Redis answers on 127.0.0.1:6379 and redis-server is not installed. Install it ' +
+      `no Redis answers on 127.0.0.1:${where.port} and redis-server is not installed. Install it ` +
         '(Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL.',
     );
   }
-  const dir = resolve('.data', 'redis');
-  const server = await startRedisServer({ dir, port: 6379, appendOnly: true });
-  logger.info({ url: server.url, dir, pid: server.pid }, 'started a private redis-server (AOF on); it stops with LeadRouter');
+  const server = await startRedisServer({ dir: where.dataDir, port: where.port, appendOnly: true });
+  logger.info({ url: server.url, dir: where.dataDir, pid: server.pid }, 'started a private redis-server (AOF on); it stops with LeadRouter');
   return server;
 }

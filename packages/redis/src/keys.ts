@@ -14,6 +14,12 @@ export interface RedisKeys {
   rateLimitPrefix(): string;
   /** Pub/sub channel on which workers announce leads that reached `delivered` or `unsold`. */
   finalChannel(): string;
+  /** Sold-lead counter of a destination for one cap period (`h:2026-11-25T14`, `d:2026-11-25`, `t`). */
+  cap(destination: string, period: string): string;
+  circuit(destination: string): string;
+  circuitProbe(destination: string): string;
+  /** round_robin counter of a route, shared by every worker process. */
+  rotation(route: string): string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -26,5 +32,9 @@ export function redisKeys(prefix: string): RedisKeys {
     pending: () => `${prefix}:pending`,
     rateLimitPrefix: () => `${prefix}:rl`,
     finalChannel: () => `${prefix}:lead-final`,
+    cap: (destination, period) => `${prefix}:cap:${destination}:${period}`,
+    circuit: (destination) => `${prefix}:circuit:${destination}`,
+    circuitProbe: (destination) => `${prefix}:circuit:${destination}:probe`,
+    rotation: (route) => `${prefix}:rr:${route}`,
   };
 }

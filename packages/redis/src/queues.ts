@@ -7,6 +7,27 @@ export const QUEUES = {
   route: 'route',
 } as const;
 
+/** One delivery queue per destination, so a slow destination only ever holds its own workers. */
+export function deliverQueueName(destinationId: string): string {
+  return `deliver-${destinationId}`;
+}
+
+export interface DeliverJobData {
+  leadId: string;
+  /** Index of the destination in the lead's candidate list (the plan). */
+  index: number;
+  /** 0 for the first try at this destination, then 1, 2, ... for retries. */
+  attempt: number;
+}
+
+/** Deliver jobs: BullMQ's own attempts only cover crashes and Redis faults inside the processor. */
+export const DELIVER_JOB_OPTIONS = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 500 },
+  removeOnComplete: true,
+  removeOnFail: { age: 7 * 24 * 3600 },
+} as const;
+
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export interface RouteJobData {
@@ -18,6 +39,6 @@ export const ROUTE_JOB_OPTIONS = {
   // Routing failures are handled inside the job (fallback, unsold); BullMQ retries only cover crashes.
   attempts: 5,
   backoff: { type: 'exponential', delay: 1000 },
-  removeOnComplete: { age: 3600, count: 10000 },
+  removeOnComplete: true,
   removeOnFail: { age: 7 * 24 * 3600 },
 } as const;

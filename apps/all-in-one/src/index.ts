@@ -1,0 +1,1 @@
+export { ensureRedis } from './private-redis.js';

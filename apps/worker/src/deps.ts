@@ -1,0 +1,30 @@
+import type { Queue } from 'bullmq';
+import type { DestinationConfig, ResolvedConfig } from '@leadrouter/config';
+import type { Logger } from '@leadrouter/logging';
+import type { Metrics } from '@leadrouter/metrics';
+import type { DeliverJobData } from '@leadrouter/redis';
+import type { DeliveryState } from '@leadrouter/store';
+
+/** Defaults of contract §4 and of the parts the contract leaves to us (README, "Delivery"). */
+export const DELIVERY_DEFAULTS = {
+  timeoutMs: 10_000,
+  retryAttempts: 2,
+  backoffMs: 1_000,
+  concurrency: 10,
+  /** Consecutive errors (across all workers) that open a destination's circuit. */
+  circuitThreshold: 5,
+  /** How long an open circuit makes new leads skip the destination before one probe is let through. */
+  circuitCooldownMs: 30_000,
+} as const;
+
+/** Everything the route and deliver processors need; passed in, so tests can build their own. */
+export interface WorkerDeps {
+  config: ResolvedConfig;
+  destinations: ReadonlyMap<string, DestinationConfig>;
+  state: DeliveryState;
+  deliverQueues: ReadonlyMap<string, Queue<DeliverJobData>>;
+  metrics: Metrics;
+  logger: Logger;
+  random: () => number;
+  now: () => Date;
+}

@@ -1,0 +1,53 @@
+import type { Queue } from 'bullmq';
+import { capPeriods } from '@leadrouter/routing';
+import { ROUTE_JOB_OPTIONS, type RouteJobData } from '@leadrouter/redis';
+import type { WorkerDeps } from './deps.js';
+
+/** A lead stored by the intake but not picked up after this long is queued again by the sweeper. */
+export const STRANDED_AFTER_MS = 10_000;
+const EVERY_MS = 5_000;
+
+/**
+ * Periodic work of every worker process: re-queue leads stranded in the intake's outbox (stored,
+ * but the enqueue failed), and refresh the gauges of circuits, caps and queue depths. Each round
+ * is a handful of O(1) or O(log n) commands: no scans.
+ */
+export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobData>): { stop(): void } {
+  let running = false;
+  const round = async (): Promise<void> => {
+    if (running) return;
+    running = true;
+    try {
+      for (const leadId of await deps.state.strandedPending(STRANDED_AFTER_MS, 500)) {
+        await routeQueue.add('route', { leadId }, { ...ROUTE_JOB_OPTIONS, jobId: leadId });
+      }
+      await refreshGauges(deps, routeQueue);
+    } catch (err) {
+      deps.logger.warn({ err: (err as Error).message }, 'housekeeping round failed');
+    } finally {
+      running = false;
+    }
+  };
+  const timer = setInterval(() => void round(), EVERY_MS);
+  timer.unref();
+  void round();
+  return { stop: () => clearInterval(timer) };
+}
+
+async function refreshGauges(deps: WorkerDeps, routeQueue: Queue<RouteJobData>): Promise<void> {
+  const now = deps.now();
+  for (const destination of deps.destinations.values()) {
+    deps.metrics.circuitOpen.set({ destination: destination.id }, (await deps.state.circuitIsOpen(destination.id)) ? 1 : 0);
+    if (destination.caps) {
+      const used = await deps.state.capUsed(destination.id, capPeriods(destination, now));
+      for (const period of ['hourly', 'daily', 'total'] as const) {
+        if (destination.caps[period] !== undefined) deps.metrics.capUsed.set({ destination: destination.id, period }, used[period]);
+      }
+    }
+  }
+  for (const queue of [routeQueue, ...deps.deliverQueues.values()]) {
+    const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+    deps.metrics.queueJobs.set({ queue: queue.name, state: 'waiting' }, (counts.waiting ?? 0) + (counts.prioritized ?? 0));
+    for (const state of ['active', 'delayed', 'failed'] as const) deps.metrics.queueJobs.set({ queue: queue.name, state }, counts[state] ?? 0);
+  }
+}

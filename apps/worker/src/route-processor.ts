@@ -1,0 +1,48 @@
+import type { Job } from 'bullmq';
+import { matchRoute, orderCandidates } from '@leadrouter/routing';
+import type { RouteJobData } from '@leadrouter/redis';
+import { advance } from './advance.js';
+import type { WorkerDeps } from './deps.js';
+import { finishUnsold } from './outcomes.js';
+
+/**
+ * The `route` job of a newly accepted lead: take it out of the intake's outbox, choose its route
+ * and the ordered candidates once (the plan), then hand it to the first eligible destination.
+ */
+export function createRouteProcessor(deps: WorkerDeps) {
+  return async (job: Job<RouteJobData>): Promise<void> => {
+    const { leadId } = job.data;
+    await deps.state.leavePending(leadId);
+    const loaded = await deps.state.load(leadId);
+    if (!loaded) {
+      deps.logger.warn({ leadId }, 'route job for a lead that is not stored (expired?): skipped');
+      return;
+    }
+    if (loaded.status !== 'queued') return;
+    const { lead } = loaded;
+    let plan = loaded.plan;
+    if (!plan) {
+      const route = matchRoute(deps.config.routes, {
+        id: lead.id,
+        supplier: lead.supplier,
+        geo: lead.geo,
+        source: lead.source,
+        quality: lead.quality,
+        fields: { ...lead.fields, name: lead.name, phone: lead.phone, geo: lead.geo, source: lead.source, email: lead.email, click_id: lead.click_id, ip: lead.ip },
+      });
+      if (!route) {
+        await finishUnsold(deps, lead, 'no_route', '');
+        return;
+      }
+      const rotation = route.strategy === 'round_robin' ? await deps.state.nextRotation(route.id) : 0;
+      const payouts = new Map([...deps.destinations.values()].map((d) => [d.id, d.payout ?? 0]));
+      const candidates = orderCandidates(route, { random: deps.random, rotation: rotation - 1, payouts });
+      const set = await deps.state.setPlan(leadId, { route: route.id, candidates });
+      plan = set.plan;
+      if (set.created) {
+        await deps.state.appendEvent(leadId, { at: deps.now().toISOString(), type: 'routed', route: route.id, strategy: route.strategy ?? 'priority', candidates });
+      }
+    }
+    await advance(deps, lead, plan, 0, 'start', loaded.attempts > 0);
+  };
+}

@@ -1,0 +1,108 @@
+import type { Server } from 'node:http';
+import { Queue, Worker } from 'bullmq';
+import express from 'express';
+import type { DestinationConfig, ResolvedConfig, ServiceEnv } from '@leadrouter/config';
+import type { Logger } from '@leadrouter/logging';
+import { createMetrics, type Metrics } from '@leadrouter/metrics';
+import { createRedis, deliverQueueName, ping, QUEUES, redisKeys, type DeliverJobData, type RouteJobData } from '@leadrouter/redis';
+import { closeServer, healthRoutes, httpMetrics, listen } from '@leadrouter/service';
+import { DeliveryState } from '@leadrouter/store';
+import { demoBuyerRoutes } from './demo-buyer.js';
+import { createDeliverProcessor } from './deliver-processor.js';
+import { DELIVERY_DEFAULTS, type WorkerDeps } from './deps.js';
+import { startHousekeeping } from './housekeeping.js';
+import { createRouteProcessor } from './route-processor.js';
+
+export interface WorkerHandle {
+  server: Server;
+  port: number;
+  metrics: Metrics;
+  close(): Promise<void>;
+}
+
+export interface StartWorkerOptions {
+  env: ServiceEnv;
+  config: ResolvedConfig;
+  logger: Logger;
+  port?: number;
+  /** How often BullMQ looks for jobs of crashed workers (ms); lower in fault tests. */
+  stalledIntervalMs?: number;
+  /** Injected randomness (weighted draws, jitter) for deterministic tests. */
+  random?: () => number;
+}
+
+/**
+ * A worker process: one BullMQ Worker on the `route` queue, and one per destination on its own
+ * delivery queue with the destination's `concurrency`, so a destination that hangs only ever
+ * occupies its own slots (README, "Architecture"). Any number of these processes may run.
+ */
+export async function startWorker(options: StartWorkerOptions): Promise<WorkerHandle> {
+  const { env, config, logger } = options;
+  const keys = redisKeys(env.prefix);
+  const redis = createRedis(env.redisUrl, 'consumer');
+  const metrics = createMetrics();
+  const destinations = new Map<string, DestinationConfig>(config.destinations.map((d) => [d.id, d]));
+  const connection = { connection: redis, prefix: env.prefix };
+  const deliverQueues = new Map(config.destinations.map((d) => [d.id, new Queue<DeliverJobData>(deliverQueueName(d.id), connection)]));
+  const routeQueue = new Queue<RouteJobData>(QUEUES.route, connection);
+  const deps: WorkerDeps = {
+    config,
+    destinations,
+    state: new DeliveryState(redis, keys),
+    deliverQueues,
+    metrics,
+    logger,
+    random: options.random ?? Math.random,
+    now: () => new Date(),
+  };
+  const stalledInterval = options.stalledIntervalMs ?? 5_000;
+  const workers: Worker[] = [
+    new Worker<RouteJobData>(QUEUES.route, createRouteProcessor(deps), {
+      ...connection,
+      concurrency: 50,
+      lockDuration: 15_000,
+      stalledInterval,
+      maxStalledCount: 10,
+    }),
+    ...config.destinations.map(
+      (d) =>
+        new Worker<DeliverJobData>(deliverQueueName(d.id), createDeliverProcessor(deps), {
+          ...connection,
+          concurrency: d.concurrency ?? DELIVERY_DEFAULTS.concurrency,
+          // Longer than any delivery can take, so a live worker's job is never taken for stalled.
+          lockDuration: (d.timeoutMs ?? DELIVERY_DEFAULTS.timeoutMs) + 10_000,
+          stalledInterval,
+          maxStalledCount: 10,
+        }),
+    ),
+  ];
+  for (const worker of workers) {
+    worker.on('error', (err) => logger.warn({ queue: worker.name, err: err.message }, 'worker error'));
+    worker.on('failed', (job, err) => logger.error({ queue: worker.name, jobId: job?.id, err: err.message }, 'job failed'));
+  }
+  for (const queue of [routeQueue, ...deliverQueues.values()]) queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+  const housekeeping = startHousekeeping(deps, routeQueue);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(httpMetrics(metrics, 'worker'));
+  app.use(healthRoutes(metrics.registry, async () => ((await ping(redis, 500)) ? [] : ['redis unreachable'])));
+  app.use(demoBuyerRoutes());
+  const server = await listen(app, env.host, options.port ?? env.workerPort);
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  logger.info({ port, destinations: config.destinations.length }, 'worker running');
+  return {
+    server,
+    port,
+    metrics,
+    async close() {
+      housekeeping.stop();
+      // Finishes the deliveries in hand (each bounded by its timeout) and takes no new ones.
+      await Promise.all(workers.map((w) => w.close()));
+      await Promise.all([routeQueue, ...deliverQueues.values()].map((q) => q.close()));
+      await closeServer(server);
+      redis.disconnect();
+    },
+  };
+}
