@@ -1,0 +1,97 @@
+import { parseConfigText, type ServiceEnv } from '@leadrouter/config';
+import { startIntake, type IntakeHandle } from '@leadrouter/app-intake-api';
+import { captureLogger, testEnv, waitFor } from '@leadrouter/testing';
+import { startWorker, type StartWorkerOptions, type WorkerHandle } from '../src/start.js';
+
+export const KEY = 'supplier-key-1';
+export const ADMIN = 'admin-key-1';
+
+/** A config with one supplier and the given destinations/routes sections (YAML). */
+export function systemYaml(destinationsAndRoutes: string): string {
+  return `
+dedupe: { window: 0 }
+suppliers:
+  - id: acme
+    apiKeys: ["${KEY}"]
+${destinationsAndRoutes}`;
+}
+
+export interface LeadBody {
+  id: string;
+  status: string;
+  reason?: string;
+  destination?: string | null;
+  payout?: number | null;
+  events: Array<Record<string, unknown> & { type: string }>;
+}
+
+export interface TestSystem {
+  env: ServiceEnv;
+  intake: IntakeHandle;
+  workers: WorkerHandle[];
+  logs: ReturnType<typeof captureLogger>;
+  post(lead?: Record<string, unknown>, query?: string): Promise<{ status: number; body: Record<string, unknown> }>;
+  lead(id: string): Promise<LeadBody>;
+  /** Waits until the lead is delivered or unsold and returns it (admin view). */
+  final(id: string, timeoutMs?: number): Promise<LeadBody>;
+  metrics(): Promise<string>;
+  close(): Promise<void>;
+}
+
+let counter = 0;
+export function uniquePhone(): string {
+  counter += 1;
+  return `+1415${String(2000000 + ((process.pid * 7919 + counter) % 7000000)).padStart(7, '0')}`;
+}
+
+/** Intake and `workers` worker instances in this process, sharing a fresh prefix on the test Redis. */
+export async function startSystem(
+  yaml: string,
+  options: { workers?: number; worker?: Partial<StartWorkerOptions> } = {},
+): Promise<TestSystem> {
+  const env = testEnv({ adminApiKey: ADMIN });
+  const config = parseConfigText(yaml, {});
+  const logs = captureLogger('system', 'info');
+  const workers: WorkerHandle[] = [];
+  for (let i = 0; i < (options.workers ?? 1); i++) {
+    workers.push(await startWorker({ env, config, logger: logs.logger, stalledIntervalMs: 1000, ...options.worker }));
+  }
+  const intake = await startIntake({ env, config, logger: logs.logger });
+  const base = `http://127.0.0.1:${intake.port}`;
+  const lead = async (id: string): Promise<LeadBody> => {
+    const res = await fetch(`${base}/v1/leads/${id}`, { headers: { 'x-api-key': ADMIN } });
+    return (await res.json()) as LeadBody;
+  };
+  return {
+    env,
+    intake,
+    workers,
+    logs,
+    async post(body = { name: 'Jane Roe', phone: uniquePhone(), geo: 'US', source: 'Facebook' }, query = '') {
+      const res = await fetch(`${base}/v1/leads${query}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+        body: JSON.stringify(body),
+      });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    },
+    lead,
+    async final(id, timeoutMs = 15_000) {
+      return waitFor(async () => {
+        const body = await lead(id);
+        return body.status === 'delivered' || body.status === 'unsold' ? body : undefined;
+      }, timeoutMs, `lead ${id} to be delivered or unsold`);
+    },
+    async metrics() {
+      return (await Promise.all(workers.map(async (w) => (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text()))).join('\n');
+    },
+    async close() {
+      await intake.close();
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
+}
+
+export function attempts(lead: LeadBody): Array<Record<string, unknown>> {
+  return lead.events.filter((e) => e.type === 'attempt');
+}

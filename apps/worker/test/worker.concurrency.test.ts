@@ -1,0 +1,173 @@
+import type { ServerResponse } from 'node:http';
+import { afterEach, describe, expect, test } from '@jest/globals';
+import { startTestServer, waitFor, type TestServer } from '@leadrouter/testing';
+import { attempts, startSystem, systemYaml, uniquePhone, type TestSystem } from './helpers.js';
+
+const open: Array<TestSystem | TestServer> = [];
+afterEach(async () => {
+  for (const thing of open.splice(0).reverse()) await thing.close();
+});
+async function server(handler: Parameters<typeof startTestServer>[0]): Promise<TestServer> {
+  const s = await startTestServer(handler);
+  open.push(s);
+  return s;
+}
+async function system(yaml: string, workers = 1): Promise<TestSystem> {
+  const s = await startSystem(yaml, { workers });
+  open.push(s);
+  return s;
+}
+const ok = (_req: unknown, res: ServerResponse): void => {
+  res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+};
+const later = (ms: number) => (_req: unknown, res: ServerResponse): void => {
+  setTimeout(() => ok(_req, res), ms);
+};
+const lead = (source = 'Facebook'): Record<string, unknown> => ({ name: 'Jane Roe', phone: uniquePhone(), geo: 'US', source });
+
+describe('caps, isolation, circuits, rotation', () => {
+  test('20 concurrent workers and a daily cap of 5: exactly 5 sent and sold there, the rest to the fallback', async () => {
+    const capped = await server(later(30));
+    const overflow = await server(ok);
+    const sys = await system(
+      systemYaml(`
+destinations:
+  - { id: capped, url: "${capped.url}/", caps: { daily: 5, hourly: 100 }, concurrency: 20 }
+  - { id: overflow, url: "${overflow.url}/" }
+routes:
+  - id: all
+    destinations: [{ id: capped }]
+    fallback: [overflow]
+`),
+      20,
+    );
+    const ids = await Promise.all(Array.from({ length: 40 }, async () => (await sys.post(lead())).body.id as string));
+    const finals = await Promise.all(ids.map((id) => sys.final(id, 30_000)));
+    const soldTo = (d: string): number => finals.filter((l) => l.status === 'delivered' && l.destination === d).length;
+    expect(soldTo('capped')).toBe(5);
+    expect(soldTo('overflow')).toBe(35);
+    expect(capped.requests).toHaveLength(5);
+  });
+
+  test('a rejected lead gives its cap slot back, so the cap counts sold leads only', async () => {
+    let calls = 0;
+    const picky = await server((_req, res) => {
+      calls += 1;
+      if (calls <= 2) res.writeHead(400).end();
+      else ok(_req, res);
+    });
+    const sys = await system(
+      systemYaml(`
+destinations:
+  - { id: picky, url: "${picky.url}/", caps: { total: 2 } }
+routes:
+  - id: all
+    destinations: [{ id: picky }]
+`),
+    );
+    const results = [];
+    for (let i = 0; i < 5; i++) results.push((await sys.final((await sys.post(lead())).body.id as string)).status);
+    expect(results).toEqual(['unsold', 'unsold', 'delivered', 'delivered', 'unsold']);
+    expect(picky.requests).toHaveLength(4);
+  });
+
+  test('a hanging destination does not hold up 50 leads to a healthy one on another route', async () => {
+    const hanging = await server(() => undefined);
+    const healthy = await server(ok);
+    const sys = await system(
+      systemYaml(`
+destinations:
+  - { id: hangs, url: "${hanging.url}/", timeoutMs: 4000, concurrency: 5, retry: { attempts: 0 } }
+  - { id: healthy, url: "${healthy.url}/", concurrency: 10 }
+routes:
+  - id: slow
+    match: { source: [Slow] }
+    destinations: [{ id: hangs }]
+  - id: fast
+    destinations: [{ id: healthy }]
+`),
+    );
+    const stuck = await Promise.all(Array.from({ length: 20 }, async () => (await sys.post(lead('Slow'))).body.id as string));
+    await waitFor(() => (hanging.requests.length >= 5 ? true : undefined), 10_000, 'the hanging destination to hold 5 requests');
+    const flowing = await Promise.all(Array.from({ length: 50 }, async () => (await sys.post(lead('Google'))).body.id as string));
+    const finals = await Promise.all(flowing.map((id) => sys.final(id, 10_000)));
+    expect(finals.every((l) => l.status === 'delivered' && l.destination === 'healthy')).toBe(true);
+    // Proof that nothing waited for the hanging buyer: its leads are all still in flight.
+    const stillQueued = await Promise.all(stuck.map(async (id) => (await sys.lead(id)).status));
+    expect(stillQueued.every((s) => s === 'queued')).toBe(true);
+    expect(hanging.requests).toHaveLength(5);
+  });
+
+  test('after 5 errors in a row the circuit opens: later leads skip the destination without a request', async () => {
+    const broken = await server((_req, res) => res.writeHead(500).end());
+    const backup = await server(ok);
+    const sys = await system(
+      systemYaml(`
+destinations:
+  - { id: broken, url: "${broken.url}/", retry: { attempts: 0 } }
+  - { id: backup, url: "${backup.url}/" }
+routes:
+  - id: all
+    destinations: [{ id: broken }]
+    fallback: [backup]
+`),
+    );
+    const finals = [];
+    for (let i = 0; i < 8; i++) finals.push(await sys.final((await sys.post(lead())).body.id as string));
+    expect(finals.every((l) => l.status === 'delivered' && l.destination === 'backup')).toBe(true);
+    expect(broken.requests).toHaveLength(5);
+    expect(finals.slice(5).every((l) => attempts(l).every((a) => a.destination !== 'broken'))).toBe(true);
+    expect(await sys.metrics()).toContain('leadrouter_destination_circuit_open{destination="broken"} 1');
+  });
+
+  test('round_robin rotates the first choice across two worker processes', async () => {
+    const buyers = await Promise.all([server(ok), server(ok), server(ok)]);
+    const sys = await system(
+      systemYaml(`
+destinations:
+${buyers.map((b, i) => `  - { id: rr-${i}, url: "${b.url}/" }`).join('\n')}
+routes:
+  - id: all
+    strategy: round_robin
+    destinations: [{ id: rr-0 }, { id: rr-1 }, { id: rr-2 }]
+`),
+      2,
+    );
+    const order = [];
+    for (let i = 0; i < 6; i++) order.push((await sys.final((await sys.post(lead())).body.id as string)).destination);
+    expect(order).toEqual(['rr-0', 'rr-1', 'rr-2', 'rr-0', 'rr-1', 'rr-2']);
+  });
+
+  test('Retry-After is honoured within bounds; Retry-After: 3600 moves on to the next destination at once', async () => {
+    let calls = 0;
+    const busy = await server((_req, res) => {
+      calls += 1;
+      if (calls === 1) res.writeHead(503, { 'retry-after': '1' }).end();
+      else ok(_req, res);
+    });
+    const closed = await server((_req, res) => res.writeHead(429, { 'retry-after': '3600' }).end());
+    const backup = await server(ok);
+    const sys = await system(
+      systemYaml(`
+destinations:
+  - { id: busy, url: "${busy.url}/", retry: { attempts: 3, backoffMs: 10 } }
+  - { id: closed, url: "${closed.url}/", retry: { attempts: 3, backoffMs: 10 } }
+  - { id: backup, url: "${backup.url}/" }
+routes:
+  - id: busy-first
+    match: { source: [Busy] }
+    destinations: [{ id: busy }]
+  - id: closed-first
+    destinations: [{ id: closed }]
+    fallback: [backup]
+`),
+    );
+    const retried = await sys.final((await sys.post(lead('Busy'))).body.id as string);
+    const tries = attempts(retried);
+    expect(tries.map((a) => a.httpStatus)).toEqual([503, 200]);
+    expect(Date.parse(String(tries[1]!.at)) - Date.parse(String(tries[0]!.at))).toBeGreaterThanOrEqual(1000);
+    const movedOn = await sys.final((await sys.post(lead('Other'))).body.id as string);
+    expect(movedOn).toMatchObject({ status: 'delivered', destination: 'backup' });
+    expect(closed.requests).toHaveLength(1);
+  });
+});
