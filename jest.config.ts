@@ -20,6 +20,7 @@ const config: Config = {
   // One private redis-server for the whole run; each test file works under its own key prefix.
   globalSetup: '<rootDir>/packages/testing/src/global-setup.mjs',
   globalTeardown: '<rootDir>/packages/testing/src/global-teardown.mjs',
+  reporters: ['default', '<rootDir>/packages/testing/src/summary-reporter.mjs'],
   // Two cores: integration tests share them with redis-server and the processes under test.
   maxWorkers: 2,
   testTimeout: 30000,

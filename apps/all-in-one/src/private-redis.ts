@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Logger } from '@leadrouter/logging';
-import { createRedis, ping, redisServerAvailable, startRedisServer, type OwnedRedisServer } from '@leadrouter/redis';
+import { createRedis, redisServerAvailable, startRedisServer, waitForRedis, type OwnedRedisServer } from '@leadrouter/redis';
 
 /**
  * Contract §1: with no REDIS_URL and nothing answering on the default address, the all-in-one
@@ -13,8 +13,9 @@ export async function ensureRedis(
   where: { port: number; dataDir: string } = { port: 6379, dataDir: resolve('.data', 'redis') },
 ): Promise<OwnedRedisServer | undefined> {
   if (redisUrlGiven) return undefined;
+  // One connection attempt, no reconnects: refused at once when nothing listens there.
   const probe = createRedis(`redis://127.0.0.1:${where.port}`, 'producer', { retryStrategy: () => null });
-  const answering = await ping(probe, 1000);
+  const answering = await waitForRedis(probe, 1000);
   probe.disconnect();
   if (answering) return undefined;
   if (!redisServerAvailable()) {

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { startTestServer, type TestServer } from '@leadrouter/testing';
 import { attempts, startSystem, systemYaml, type TestSystem } from './helpers.js';
@@ -17,10 +18,10 @@ async function system(yaml: string, workers = 1): Promise<TestSystem> {
   open.push(s);
   return s;
 }
-const ok = (_req: unknown, res: import('node:http').ServerResponse): void => {
+const ok = (_req: unknown, res: ServerResponse): void => {
   res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":"success"}');
 };
-const status = (code: number, body = '') => (_req: unknown, res: import('node:http').ServerResponse): void => {
+const status = (code: number, body = '') => (_req: unknown, res: ServerResponse): void => {
   res.writeHead(code).end(body);
 };
 

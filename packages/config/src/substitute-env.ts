@@ -1,11 +1,12 @@
 import { joinPath, type ConfigProblem } from './errors.js';
 
-const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+const ENV_REF = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
 
 /**
  * Replaces `${NAME}` in every string value of a parsed config with the environment variable NAME.
  * A reference to a variable that is not set is a problem at that value's path (contract §2):
- * silently sending "Bearer " to a buyer would be worse than refusing to start.
+ * silently sending "Bearer " to a buyer would be worse than refusing to start. `${NAME:-default}`
+ * (as in shells) names its own fallback and is never an error.
  */
 export function substituteEnv(
   value: unknown,
@@ -14,8 +15,8 @@ export function substituteEnv(
   path = '',
 ): unknown {
   if (typeof value === 'string') {
-    return value.replace(ENV_REF, (_whole, name: string) => {
-      const found = env[name];
+    return value.replace(ENV_REF, (_whole, name: string, fallback: string | undefined) => {
+      const found = env[name] ?? fallback;
       if (found === undefined) {
         problems.push({ path, message: `environment variable ${name} is not set` });
         return '';

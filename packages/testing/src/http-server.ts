@@ -20,7 +20,7 @@ export interface TestServer {
  * tracker. Every request is recorded with its body before `handler` answers it.
  */
 export async function startTestServer(
-  handler: (req: RecordedRequest, res: ServerResponse) => void | Promise<void>,
+  handler: (req: RecordedRequest, res: ServerResponse) => unknown,
 ): Promise<TestServer> {
   const requests: RecordedRequest[] = [];
   const server: Server = createServer((req, res) => {

@@ -1,0 +1,100 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, describe, expect, test } from '@jest/globals';
+import { Redis } from 'ioredis';
+import { freePort } from '@leadrouter/redis';
+import { captureLogger, testRedisUrl, uniquePrefix, waitFor } from '@leadrouter/testing';
+import { ensureRedis } from '../src/private-redis.js';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+
+describe('all-in-one (npm start)', () => {
+  const cleanup: Array<() => Promise<void> | void> = [];
+  afterAll(async () => {
+    for (const fn of cleanup.reverse()) await fn();
+  });
+
+  test('on the bundled config it prints the demo key, sells a posted lead to the demo buyer, and stops cleanly on SIGTERM', async () => {
+    const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
+    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
+      cwd: ROOT,
+      env: {
+        ...process.env,
+        NODE_OPTIONS: '',
+        REDIS_URL: testRedisUrl(),
+        LEADROUTER_PREFIX: uniquePrefix(),
+        LEADROUTER_CONFIG: '',
+        HOST: '127.0.0.1',
+        INTAKE_PORT: String(intakePort),
+        POSTBACK_PORT: String(postbackPort),
+        WORKER_PORT: String(workerPort),
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+    const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    cleanup.push(() => {
+      child.kill('SIGKILL');
+    });
+    await waitFor(() => (stdout.includes('demo supplier API key: demo-key-change-me') ? true : undefined), 20_000, 'the demo key line');
+    for (const port of [intakePort, postbackPort, workerPort]) {
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    }
+    const res = await fetch(`http://127.0.0.1:${intakePort}/v1/leads?wait=10`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'demo-key-change-me' },
+      body: JSON.stringify({ name: 'Jane Roe', phone: '+14155552671', geo: 'US', source: 'Facebook' }),
+    });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ status: 'accepted', result: 'delivered', payout: 10 });
+    const lead = await fetch(`http://127.0.0.1:${intakePort}/v1/leads/${String(body.id)}`, { headers: { 'x-api-key': 'demo-key-change-me' } });
+    expect(((await lead.json()) as { status: string }).status).toBe('delivered');
+    child.kill('SIGTERM');
+    expect(await exit).toBe(0);
+    expect(stdout).toContain('"msg":"stopped"');
+  }, 60_000);
+
+  test('an invalid config makes the process exit non-zero with every problem listed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lr-badconfig-'));
+    cleanup.push(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'bad.yaml');
+    await import('node:fs').then((fs) =>
+      fs.writeFileSync(file, 'suppliers: [{ id: s, apiKeys: [k] }]\ndestinations: [{ id: d, url: "http://x/" }]\nroutes: [{ id: r, destinations: [{ id: nope }] }]\n'),
+    );
+    const child = spawn(process.execPath, ['--import', 'tsx', 'apps/intake-api/src/main.ts'], {
+      cwd: ROOT,
+      env: { ...process.env, NODE_OPTIONS: '', LEADROUTER_CONFIG: file, REDIS_URL: testRedisUrl() },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code).toBe(1);
+    expect(stderr).toContain('routes[0].destinations[0].id: unknown destination "nope"');
+  }, 30_000);
+
+  test('with no REDIS_URL and nothing on the address, it starts a private redis-server with AOF', async () => {
+    const port = await freePort();
+    const dataDir = mkdtempSync(join(tmpdir(), 'lr-private-redis-'));
+    cleanup.push(() => rmSync(dataDir, { recursive: true, force: true }));
+    const { logger, text } = captureLogger();
+    const server = await ensureRedis(false, logger, { port, dataDir });
+    expect(server).toBeDefined();
+    cleanup.push(() => server?.stop());
+    const client = new Redis(server!.url);
+    try {
+      expect(await client.config('GET', 'appendonly')).toEqual(['appendonly', 'yes']);
+      expect(await client.config('GET', 'dir')).toEqual(['dir', dataDir]);
+    } finally {
+      client.disconnect();
+    }
+    expect(text()).toContain('started a private redis-server');
+    // A Redis already answering there is used as it is; an explicit REDIS_URL is never second-guessed.
+    expect(await ensureRedis(false, logger, { port, dataDir })).toBeUndefined();
+    expect(await ensureRedis(true, logger, { port: await freePort(), dataDir })).toBeUndefined();
+  });
+});
