@@ -16,11 +16,11 @@ export type ReplyClass =
   | { outcome: 'error'; error: string };
 
 /**
- * Contract §4: an explicit `accept` rule, then an explicit `reject` rule; a status that a rule names
- * but whose body the rule cannot confirm is an error ("a body that no rule can read"). Otherwise the
- * defaults: 2xx accepts (only when no accept rule is given), 4xx other than 408 and 429 rejects,
- * and anything else (3xx, 5xx, 408, 429) is an error. A rule without `status` covers 2xx (accept)
- * or every status (reject).
+ * Contract §4: an explicit `accept` rule, then an explicit `reject` rule (an accept rule without
+ * `status` applies to 2xx, a reject rule without `status` to any status). A status listed in a
+ * rule's `status` whose body no rule confirms is an error ("a body that no rule can read"), and so
+ * is a 2xx when an accept rule exists but does not hold. Otherwise the defaults: 2xx accepts, 4xx
+ * other than 408 and 429 rejects, anything else (3xx, 5xx, 408, 429) is an error.
  */
 export function classifyReply(rules: ResponseRules | undefined, reply: Reply): ReplyClass {
   const { status } = reply;
@@ -36,16 +36,17 @@ export function classifyReply(rules: ResponseRules | undefined, reply: Reply): R
   };
   const accept = rules?.accept;
   const reject = rules?.reject;
-  const covers = (rule: Rule | undefined, fallback: (s: number) => boolean): boolean =>
+  const applies = (rule: Rule | undefined, fallback: (s: number) => boolean): boolean =>
     rule !== undefined && (rule.status ? rule.status.includes(status) : fallback(status));
-  const acceptCovers = covers(accept, is2xx);
-  const rejectCovers = covers(reject, () => true);
-  if (acceptCovers && ruleHolds(accept as Rule, body)) return { outcome: 'accepted' };
-  if (rejectCovers && ruleHolds(reject as Rule, body)) return { outcome: 'rejected', detail: `HTTP ${status} matched the reject rule` };
+  if (applies(accept, is2xx) && ruleHolds(accept as Rule, body)) return { outcome: 'accepted' };
+  if (applies(reject, () => true) && ruleHolds(reject as Rule, body)) return { outcome: 'rejected', detail: `HTTP ${status} matched the reject rule` };
   if (status >= 300 && status < 400) return { outcome: 'error', error: `redirect (HTTP ${status}) not followed` };
-  if (acceptCovers || rejectCovers) return { outcome: 'error', error: `HTTP ${status}: reply matched no accept or reject rule` };
+  // A status listed in a rule is one the buyer answers with a body to read: if no rule could read it, that is an error.
+  if (accept?.status?.includes(status) || reject?.status?.includes(status)) {
+    return { outcome: 'error', error: `HTTP ${status}: reply matched no accept or reject rule` };
+  }
   if (is2xx(status)) {
-    return accept === undefined ? { outcome: 'accepted' } : { outcome: 'error', error: `HTTP ${status} outside the accept rule` };
+    return accept === undefined ? { outcome: 'accepted' } : { outcome: 'error', error: `HTTP ${status}: reply matched no accept or reject rule` };
   }
   if (status >= 400 && status < 500 && status !== 408 && status !== 429) return { outcome: 'rejected', detail: `HTTP ${status}` };
   return { outcome: 'error', error: `HTTP ${status}` };

@@ -97,8 +97,11 @@ export function buildRequest(destination: DestinationConfig, lead: Lead): Delive
     body = new URLSearchParams(flat.map(([k, v]): [string, string] => [k, String(v)])).toString();
     headers['content-type'] = 'application/x-www-form-urlencoded';
   } else {
-    const object: Record<string, unknown> = {};
-    for (const [name, value] of flat) setDotted(object, name, value);
+    // Dotted names build nested JSON only in a `body` mapping; the lead's own fields are sent as
+    // they are (an extra field named `utm.source` stays one flat key). fromEntries defines own
+    // properties, so no name can reach Object.prototype.
+    const object: Record<string, unknown> = destination.body ? {} : Object.fromEntries(flat);
+    if (destination.body) for (const [name, value] of flat) setDotted(object, name, value);
     body = JSON.stringify(object);
     headers['content-type'] = 'application/json';
   }

@@ -1,0 +1,305 @@
+/**
+ * `npm run bench [-- --duration 10 --connections 100 --only intake|e2e --profile]`
+ *
+ * Intake: autocannon posts valid leads (distinct phones, an Idempotency-Key each) through
+ * `--connections` connections for `--duration` seconds, first to a bare Express 5 app with
+ * express.json() answering 202 (the ceiling Express sets), then to LeadRouter's intake with dedupe,
+ * idempotency and rate limiting on. End to end: a bare BullMQ + got worker as the ceiling, then
+ * the all-in-one selling to a local mock buyer: sold per second, time to sale p50/p99 at half that
+ * rate, Redis memory per sold lead. Everything runs on this machine, each server in its own
+ * process; results are printed and written to bench-results/.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { freePort, startRedisServer } from '@leadrouter/redis';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const args = parseArgs(process.argv.slice(2));
+const KEY = 'bench-key-1';
+
+interface LoadResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  total: number;
+  non2xx: number;
+  errors: number;
+}
+
+function parseArgs(argv: string[]): { duration: number; connections: number; only?: string; profile: boolean } {
+  const get = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  return { duration: Number(get('duration') ?? 10), connections: Number(get('connections') ?? 100), only: get('only'), profile: argv.includes('--profile') };
+}
+
+function version(pkg: string): string {
+  return (JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+const children: ChildProcess[] = [];
+function startChild(file: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', file], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  return new Promise((resolvePort, reject) => {
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      out += c.toString();
+      const m = /listening (\d+)/.exec(out);
+      if (m) resolvePort({ child, port: Number(m[1]) });
+    });
+    child.once('exit', (code) => reject(new Error(`${file} exited early (${code})`)));
+  });
+}
+
+async function waitReady(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} never became ready`);
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+let phoneCounter = 0;
+function nextLead(): string {
+  phoneCounter += 1;
+  return JSON.stringify({ name: 'Bench Lead', phone: `+1415${String(2000000 + phoneCounter)}`, geo: 'US', source: 'Facebook', email: 'bench@example.com' });
+}
+
+async function load(title: string, url: string, options: { overallRate?: number; onId?: (id: string) => void } = {}): Promise<LoadResult> {
+  process.stderr.write(`\n== ${title}: ${args.connections} connections, ${args.duration} s${options.overallRate ? `, ${options.overallRate} req/s` : ''}\n`);
+  let instance: autocannon.Instance | undefined;
+  const result = await new Promise<autocannon.Result>((resolveResult, reject) => {
+    instance = autocannon({
+    url,
+    method: 'POST',
+    connections: args.connections,
+    duration: args.duration,
+    ...(options.overallRate ? { overallRate: options.overallRate } : {}),
+    headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+    requests: [
+      {
+        setupRequest: (req) => ({ ...req, body: nextLead(), headers: { ...req.headers, 'idempotency-key': `bench-${phoneCounter}` } }),
+        ...(options.onId
+          ? {
+              onResponse: (status: number, body: string) => {
+                if (status === 202) options.onId?.((JSON.parse(body) as { id: string }).id);
+              },
+            }
+          : {}),
+      },
+    ],
+    }, (err, done) => (err ? reject(err) : resolveResult(done)));
+    autocannon.track(instance, { renderProgressBar: true, renderResultsTable: false, renderLatencyTable: false });
+  });
+  return {
+    requestsPerSecond: Math.round(result.requests.average),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    total: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+function configYaml(buyerUrl: string): string {
+  return `
+dedupe: { window: 30d, scope: supplier, by: [phone] }
+suppliers:
+  - id: bench
+    apiKeys: ["${KEY}"]
+    rateLimit: { perSecond: 1000000, burst: 2000000 }
+destinations:
+  - { id: buyer, url: "${buyerUrl}", concurrency: 100, timeoutMs: 5000, payout: 10 }
+routes:
+  - id: all
+    match: { source: [Facebook] }
+    destinations: [{ id: buyer }]
+`;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'lr-bench-'));
+  const redis = await startRedisServer({ dir: join(work, 'redis'), appendOnly: true });
+  const client = new Redis(redis.url);
+  const report: Record<string, unknown> = {
+    at: new Date().toISOString(),
+    machine: { cores: cpus().length, cpu: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+    versions: {
+      node: process.version,
+      express: version('express'),
+      bullmq: version('bullmq'),
+      ioredis: version('ioredis'),
+      got: version('got'),
+      autocannon: version('autocannon'),
+      redis: ((await client.info('server')).match(/redis_version:(\S+)/) ?? [])[1],
+    },
+    settings: { duration: args.duration, connections: args.connections, redis: 'appendonly yes, appendfsync everysec' },
+  };
+  const buyer = await startChild('scripts/bench/mock-buyer.ts', {});
+  const buyerUrl = `http://127.0.0.1:${buyer.port}/leads`;
+  const configFile = join(work, 'leadrouter.yaml');
+  writeFileSync(configFile, configYaml(buyerUrl));
+  try {
+    if (args.only !== 'e2e') {
+      const bare = await startChild('scripts/bench/bare-express.ts', {});
+      const bareResult = await load('bare Express 5 + express.json() answering 202', `http://127.0.0.1:${bare.port}/v1/leads`);
+      await stopChild(bare.child);
+      const port = await freePort();
+      const intakeEnv = { REDIS_URL: redis.url, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: 'bi', INTAKE_PORT: String(port), HOST: '127.0.0.1' };
+      const profileArgs = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench-results')}`] : [];
+      const intake = spawn(process.execPath, [...profileArgs, '--import', 'tsx', 'apps/intake-api/src/main.ts'], {
+        cwd: ROOT,
+        env: { ...process.env, NODE_OPTIONS: '', ...intakeEnv },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      children.push(intake);
+      await waitReady(`http://127.0.0.1:${port}/readyz`);
+      const intakeResult = await load('LeadRouter intake (validation, dedupe, idempotency, rate limit, store + queue)', `http://127.0.0.1:${port}/v1/leads`);
+      await stopChild(intake);
+      report.intake = { bareExpress: bareResult, leadrouter: intakeResult, ratio: +(intakeResult.requestsPerSecond / bareResult.requestsPerSecond).toFixed(3) };
+      await client.flushall();
+    }
+    if (args.only !== 'intake') {
+      process.stderr.write('\n== bare BullMQ + got worker (20,000 jobs, concurrency 50)\n');
+      const bareWorker = await new Promise<{ perSecond: number }>((res, rej) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/bare-worker.ts'], {
+          cwd: ROOT,
+          env: { ...process.env, NODE_OPTIONS: '', REDIS_URL: redis.url, BUYER_URL: buyerUrl, JOBS: '20000' },
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        let out = '';
+        child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+        child.once('exit', (code) => (code === 0 ? res(JSON.parse(out.trim()) as { perSecond: number }) : rej(new Error(`bare worker exited ${code}`))));
+      });
+      await client.flushall();
+      report.e2e = await endToEnd(redis.url, configFile, client, Math.round(bareWorker.perSecond));
+    }
+  } finally {
+    for (const child of children) await stopChild(child);
+    client.disconnect();
+    await redis.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+  mkdirSync(join(ROOT, 'bench-results'), { recursive: true });
+  const file = join(ROOT, 'bench-results', `bench-${Date.now()}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  printReport(report);
+  process.stdout.write(`\nwritten to ${file}\n`);
+}
+
+async function endToEnd(redisUrl: string, configFile: string, client: Redis, bareWorkerPerSecond: number): Promise<Record<string, unknown>> {
+  const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
+  const aio = spawn(process.execPath, ['--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
+    cwd: ROOT,
+    env: {
+      ...process.env,
+      NODE_OPTIONS: '',
+      REDIS_URL: redisUrl,
+      LEADROUTER_CONFIG: configFile,
+      LEADROUTER_PREFIX: 'be',
+      HOST: '127.0.0.1',
+      INTAKE_PORT: String(intakePort),
+      POSTBACK_PORT: String(postbackPort),
+      WORKER_PORT: String(workerPort),
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(aio);
+  await waitReady(`http://127.0.0.1:${intakePort}/readyz`);
+  const memoryBefore = Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
+  const soldCount = async (): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${workerPort}/metrics`)).text();
+    return Number(/leadrouter_leads_sold_total\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+  };
+  const ids: string[] = [];
+  const started = performance.now();
+  const burst = await load('end to end: all-in-one selling to the mock buyer (throughput)', `http://127.0.0.1:${intakePort}/v1/leads`, { onId: (id) => ids.push(id) });
+  let sold = await soldCount();
+  while (sold < ids.length) {
+    await new Promise((r) => setTimeout(r, 100));
+    sold = await soldCount();
+    if (performance.now() - started > (args.duration + 120) * 1000) break;
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const soldPerSecond = Math.round(sold / seconds);
+  await new Promise((r) => setTimeout(r, 1500));
+  const memoryAfter = Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
+
+  const half = Math.max(1, Math.round(soldPerSecond / 2));
+  const paced: string[] = [];
+  await load(`end to end at half that rate (${half}/s): time to sale`, `http://127.0.0.1:${intakePort}/v1/leads`, { overallRate: half, onId: (id) => paced.push(id) });
+  const soldBefore = sold;
+  while ((await soldCount()) < soldBefore + paced.length) await new Promise((r) => setTimeout(r, 100));
+  const pipeline = client.pipeline();
+  for (const id of paced) pipeline.hmget(`be:lead:${id}`, 'createdAt', 'soldAt');
+  const times = ((await pipeline.exec()) ?? [])
+    .map(([, v]) => v as [string | null, string | null])
+    .filter(([c, s]) => c !== null && s !== null)
+    .map(([c, s]) => Number(s) - Number(c))
+    .sort((a, b) => a - b);
+  await stopChild(aio);
+  return {
+    bareBullmqGotPerSecond: bareWorkerPerSecond,
+    accepted: ids.length,
+    intake: burst,
+    sold,
+    soldPerSecond,
+    ratioToBareWorker: +(soldPerSecond / bareWorkerPerSecond).toFixed(3),
+    halfRate: half,
+    timeToSaleMs: { p50: percentile(times, 50), p99: percentile(times, 99), samples: times.length },
+    redisBytesPerSoldLead: Math.round((memoryAfter - memoryBefore) / Math.max(1, sold)),
+  };
+}
+
+function printReport(report: Record<string, unknown>): void {
+  const r = report as {
+    machine: { cores: number; cpu?: string };
+    versions: Record<string, string>;
+    intake?: { bareExpress: LoadResult; leadrouter: LoadResult; ratio: number };
+    e2e?: Record<string, unknown> & { timeToSaleMs: { p50: number; p99: number } };
+  };
+  const out: string[] = [`\nmachine: ${r.machine.cores} cores, ${r.machine.cpu ?? '?'}; ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`];
+  if (r.intake) {
+    const row = (name: string, x: LoadResult): string => `  ${name.padEnd(22)} ${String(x.requestsPerSecond).padStart(7)} req/s   p50 ${x.p50Ms} ms   p99 ${x.p99Ms} ms   non-2xx ${x.non2xx}   errors ${x.errors}`;
+    out.push('intake:', row('bare Express 5', r.intake.bareExpress), row('LeadRouter intake', r.intake.leadrouter), `  ratio to bare Express: ${r.intake.ratio}`);
+  }
+  if (r.e2e) {
+    const e = r.e2e;
+    out.push(
+      'end to end:',
+      `  bare BullMQ + got worker   ${String(e.bareBullmqGotPerSecond)} jobs/s`,
+      `  LeadRouter sold            ${String(e.soldPerSecond)} leads/s (${String(e.sold)} sold; ratio ${String(e.ratioToBareWorker)})`,
+      `  time to sale at ${String(e.halfRate)}/s      p50 ${e.timeToSaleMs.p50} ms, p99 ${e.timeToSaleMs.p99} ms`,
+      `  Redis memory per sold lead ${String(e.redisBytesPerSoldLead)} bytes`,
+    );
+  }
+  process.stdout.write(`${out.join('\n')}\n`);
+}
+
+await main();
