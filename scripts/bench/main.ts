@@ -138,6 +138,11 @@ routes:
 `;
 }
 
+async function redisCpuSeconds(client: Redis): Promise<number> {
+  const info = await client.info('cpu');
+  return Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1] ?? 0) + Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1] ?? 0);
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] as number;
@@ -180,9 +185,18 @@ async function main(): Promise<void> {
       });
       children.push(intake);
       await waitReady(`http://127.0.0.1:${port}/readyz`);
+      const cpuBefore = await redisCpuSeconds(client);
       const intakeResult = await load('LeadRouter intake (validation, dedupe, idempotency, rate limit, store + queue)', `http://127.0.0.1:${port}/v1/leads`);
+      const redisCpu = +((await redisCpuSeconds(client)) - cpuBefore).toFixed(2);
       await stopChild(intake);
-      report.intake = { bareExpress: bareResult, leadrouter: intakeResult, ratio: +(intakeResult.requestsPerSecond / bareResult.requestsPerSecond).toFixed(3) };
+      report.intake = {
+        bareExpress: bareResult,
+        leadrouter: intakeResult,
+        ratio: +(intakeResult.requestsPerSecond / bareResult.requestsPerSecond).toFixed(3),
+        // Redis shares this machine's two cores with the intake and the load generator.
+        redisCpuSecondsPerSecond: +(redisCpu / args.duration).toFixed(2),
+        redisMicrosecondsPerLead: Math.round((redisCpu * 1e6) / Math.max(1, intakeResult.total)),
+      };
       await client.flushall();
     }
     if (args.only !== 'intake') {
@@ -281,13 +295,13 @@ function printReport(report: Record<string, unknown>): void {
   const r = report as {
     machine: { cores: number; cpu?: string };
     versions: Record<string, string>;
-    intake?: { bareExpress: LoadResult; leadrouter: LoadResult; ratio: number };
+    intake?: { bareExpress: LoadResult; leadrouter: LoadResult; ratio: number; redisCpuSecondsPerSecond: number; redisMicrosecondsPerLead: number };
     e2e?: Record<string, unknown> & { timeToSaleMs: { p50: number; p99: number } };
   };
   const out: string[] = [`\nmachine: ${r.machine.cores} cores, ${r.machine.cpu ?? '?'}; ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`];
   if (r.intake) {
     const row = (name: string, x: LoadResult): string => `  ${name.padEnd(22)} ${String(x.requestsPerSecond).padStart(7)} req/s   p50 ${x.p50Ms} ms   p99 ${x.p99Ms} ms   non-2xx ${x.non2xx}   errors ${x.errors}`;
-    out.push('intake:', row('bare Express 5', r.intake.bareExpress), row('LeadRouter intake', r.intake.leadrouter), `  ratio to bare Express: ${r.intake.ratio}`);
+    out.push('intake:', row('bare Express 5', r.intake.bareExpress), row('LeadRouter intake', r.intake.leadrouter), `  ratio to bare Express: ${r.intake.ratio}`, `  redis-server CPU: ${r.intake.redisCpuSecondsPerSecond} core, ${r.intake.redisMicrosecondsPerLead} us per lead`);
   }
   if (r.e2e) {
     const e = r.e2e;

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import type { ResolvedConfig, ServiceEnv } from '@leadrouter/config';
 import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
-import { createRedis, ping, waitForRedis, QUEUES, redisKeys, type RouteJobData } from '@leadrouter/redis';
+import { createRedis, ping, waitForRedis, QUEUES, QUEUE_OPTIONS, redisKeys, type RouteJobData } from '@leadrouter/redis';
 import { closeServer, listen } from '@leadrouter/service';
 import { LeadStore } from '@leadrouter/store';
 import { createIntakeApp } from './app.js';
@@ -37,7 +37,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
   // Give the first connection a moment, so a freshly started intake does not answer 503 to the
   // first leads; if Redis stays down, listen anyway and answer 503 until it is back.
   if (!(await waitForRedis(redis, options.redisWaitMs ?? 3000))) logger.warn('Redis unreachable: answering 503 until it is back');
-  const queue = new Queue<RouteJobData>(QUEUES.route, { connection: redis, prefix: env.prefix });
+  const queue = new Queue<RouteJobData>(QUEUES.route, { connection: redis, prefix: env.prefix, ...QUEUE_OPTIONS });
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   const store = new LeadStore(redis, keys, config.retentionDays * 86_400_000);
   const metrics = createMetrics();

@@ -1,35 +1,28 @@
 import type { Lead } from '@leadrouter/lead';
 import { capPeriods, staticSkipReason } from '@leadrouter/routing';
 import { DELIVER_JOB_OPTIONS, type DeliverJobData } from '@leadrouter/redis';
-import type { DeliveryPlan } from '@leadrouter/store';
+import type { AdvanceCandidate, DeliveryPlan } from '@leadrouter/store';
 import { DELIVERY_DEFAULTS, type WorkerDeps } from './deps.js';
 import { finishUnsold } from './outcomes.js';
 
 /**
- * Moves a lead to the next eligible candidate of its plan, from index `from` on: checks the
- * eligibility rules of contract §4 at this moment, reserves a cap slot, records the decision for
- * `step` (first decision wins, see DECIDE) and queues the delivery on that destination's queue.
+ * Moves a lead to the next eligible candidate of its plan, from index `from` on. The checks that
+ * need no shared state (enabled, schedule, accepts, not tried) run here; circuit and caps are
+ * checked, a cap slot reserved and the decision for `step` recorded in one Lua call (ADVANCE).
  * With no eligible candidate left the lead ends unsold.
  */
 export async function advance(deps: WorkerDeps, lead: Lead, plan: DeliveryPlan, from: number, step: string, attempted: boolean): Promise<void> {
   const now = deps.now();
-  let chosen: number | undefined;
-  for (let i = from; i < plan.candidates.length; i++) {
-    const id = plan.candidates[i] as string;
-    const destination = deps.destinations.get(id);
-    if (!destination || staticSkipReason(destination, lead, now, new Set(plan.candidates.slice(0, from))) !== undefined) continue;
-    const circuit = await deps.state.circuit(id, (destination.timeoutMs ?? DELIVERY_DEFAULTS.timeoutMs) + 5_000);
-    if (circuit === 'open') continue;
-    if (destination.caps && !(await deps.state.reserveCap(lead.id, id, destination.caps, capPeriods(destination, now)))) continue;
-    chosen = i;
-    break;
+  const tried = new Set(plan.candidates.slice(0, from));
+  const candidates: AdvanceCandidate[] = [];
+  let probeLockMs = 0;
+  for (let index = from; index < plan.candidates.length; index++) {
+    const destination = deps.destinations.get(plan.candidates[index] as string);
+    if (!destination || staticSkipReason(destination, lead, now, tried) !== undefined) continue;
+    candidates.push({ index, destination: destination.id, caps: destination.caps, periods: capPeriods(destination, now) });
+    probeLockMs = Math.max(probeLockMs, (destination.timeoutMs ?? DELIVERY_DEFAULTS.timeoutMs) + 5_000);
   }
-  const wanted = chosen === undefined ? 'unsold' : `d:${chosen}`;
-  const decision = await deps.state.decide(lead.id, step, wanted);
-  if (chosen !== undefined && decision !== wanted) {
-    // A re-run of this step reached another choice than the first run: the first one stands.
-    await deps.state.releaseCap(lead.id, plan.candidates[chosen] as string);
-  }
+  const decision = await deps.state.advance(lead.id, step, candidates, probeLockMs);
   if (decision === 'unsold') {
     await finishUnsold(deps, lead, attempted ? 'all_rejected' : 'no_eligible_destination', plan.route);
     return;

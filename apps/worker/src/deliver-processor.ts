@@ -1,10 +1,11 @@
 import type { Job } from 'bullmq';
 import { buildRequest, classifyReply, parseRetryAfter, retryDelayMs, type ReplyClass } from '@leadrouter/routing';
 import type { DeliverJobData } from '@leadrouter/redis';
+import type { AttemptAction } from '@leadrouter/store';
 import { advance, queueDelivery } from './advance.js';
 import { DELIVERY_DEFAULTS, type WorkerDeps } from './deps.js';
-import { finishSold } from './outcomes.js';
-import { sendDelivery, type SendResult } from './send.js';
+import { countSale } from './outcomes.js';
+import { sendDelivery } from './send.js';
 
 type Outcome = 'accepted' | 'rejected' | 'error' | 'timeout';
 
@@ -26,62 +27,60 @@ export function createDeliverProcessor(deps: WorkerDeps) {
       await deps.state.releaseCap(leadId, destinationId);
       return;
     }
-    const timeoutMs = destination.timeoutMs ?? DELIVERY_DEFAULTS.timeoutMs;
-    const result = await sendDelivery(buildRequest(destination, lead), timeoutMs);
+    const result = await sendDelivery(buildRequest(destination, lead), destination.timeoutMs ?? DELIVERY_DEFAULTS.timeoutMs);
     const verdict: ReplyClass =
       result.kind === 'reply' ? classifyReply(destination.response, result.reply) : { outcome: 'error', error: result.error };
     const outcome: Outcome = result.kind === 'failure' && result.timeout ? 'timeout' : verdict.outcome;
-    await recordAttempt(deps, leadId, destinationId, outcome, verdict, result, attempt);
+    deps.metrics.deliveryAttempts.inc({ destination: destinationId, outcome });
+    deps.metrics.deliveryDuration.observe({ destination: destinationId }, result.durationMs / 1000);
 
-    const healthy = verdict.outcome !== 'error';
-    const change = await deps.state.recordCircuit(destinationId, healthy, DELIVERY_DEFAULTS.circuitThreshold, DELIVERY_DEFAULTS.circuitCooldownMs);
-    if (change) {
-      deps.metrics.circuitOpen.set({ destination: destinationId }, change === 'opened' ? 1 : 0);
-      deps.logger.warn({ destination: destinationId }, `circuit ${change}`);
+    let action: AttemptAction = 'next';
+    let delay: number | 'give_up' = 'give_up';
+    if (verdict.outcome === 'accepted') action = 'sold';
+    else if (verdict.outcome === 'error' && attempt < (destination.retry?.attempts ?? DELIVERY_DEFAULTS.retryAttempts)) {
+      const retryAfterMs = result.kind === 'reply' ? parseRetryAfter(result.retryAfter) : undefined;
+      delay = retryDelayMs(attempt + 1, destination.retry?.backoffMs ?? DELIVERY_DEFAULTS.backoffMs, deps.random, retryAfterMs);
+      if (delay !== 'give_up') action = 'retry';
     }
-
+    const at = deps.now();
     const step = `${index}.${attempt}`;
-    if (verdict.outcome === 'accepted') {
-      await finishSold(deps, lead, destinationId, plan.route);
+    const recorded = await deps.state.recordAttempt({
+      leadId,
+      destination: destinationId,
+      event: {
+        at: at.toISOString(),
+        type: 'attempt',
+        destination: destinationId,
+        outcome: verdict.outcome,
+        httpStatus: result.kind === 'reply' ? result.reply.status : null,
+        durationMs: result.durationMs,
+        error: verdict.outcome === 'error' ? verdict.error : verdict.outcome === 'rejected' ? verdict.detail : null,
+        try: attempt + 1,
+      },
+      healthy: verdict.outcome !== 'error',
+      action,
+      circuitThreshold: DELIVERY_DEFAULTS.circuitThreshold,
+      circuitCooldownMs: DELIVERY_DEFAULTS.circuitCooldownMs,
+      payout: destination.payout ?? 0,
+      route: plan.route,
+      step,
+    });
+    if (recorded.circuit) {
+      deps.metrics.circuitOpen.set({ destination: destinationId }, recorded.circuit === 'opened' ? 1 : 0);
+      deps.logger.warn({ destination: destinationId }, `circuit ${recorded.circuit}`);
+    }
+    if (action === 'sold') {
+      if (recorded.result === 'ok') countSale(deps, lead, destinationId, plan.route, destination.payout ?? 0, at);
       return;
     }
-    if (verdict.outcome === 'error') {
-      const retries = destination.retry?.attempts ?? DELIVERY_DEFAULTS.retryAttempts;
-      const retryAfterMs = result.kind === 'reply' ? parseRetryAfter(result.retryAfter) : undefined;
-      const delay = attempt < retries ? retryDelayMs(attempt + 1, destination.retry?.backoffMs ?? DELIVERY_DEFAULTS.backoffMs, deps.random, retryAfterMs) : 'give_up';
-      if (delay !== 'give_up' && (await deps.state.decide(leadId, step, 'retry')) === 'retry') {
-        await queueDelivery(deps, leadId, destinationId, { leadId, index, attempt: attempt + 1 }, delay);
+    if (action === 'retry') {
+      if (recorded.result === 'retry') {
+        await queueDelivery(deps, leadId, destinationId, { leadId, index, attempt: attempt + 1 }, delay as number);
         return;
       }
+      // A first run of this step (before a crash) decided to move on: follow it, without this slot.
+      await deps.state.releaseCap(leadId, destinationId);
     }
-    await deps.state.releaseCap(leadId, destinationId);
     await advance(deps, lead, plan, index + 1, step, true);
   };
-}
-
-async function recordAttempt(
-  deps: WorkerDeps,
-  leadId: string,
-  destination: string,
-  outcome: Outcome,
-  verdict: ReplyClass,
-  result: SendResult,
-  attempt: number,
-): Promise<void> {
-  deps.metrics.deliveryAttempts.inc({ destination, outcome });
-  deps.metrics.deliveryDuration.observe({ destination }, result.durationMs / 1000);
-  await deps.state.appendEvent(
-    leadId,
-    {
-      at: deps.now().toISOString(),
-      type: 'attempt',
-      destination,
-      outcome: verdict.outcome,
-      httpStatus: result.kind === 'reply' ? result.reply.status : null,
-      durationMs: result.durationMs,
-      error: verdict.outcome === 'error' ? verdict.error : verdict.outcome === 'rejected' ? verdict.detail : null,
-      try: attempt + 1,
-    },
-    true,
-  );
 }

@@ -10,15 +10,10 @@ export async function finishUnsold(deps: WorkerDeps, lead: Lead, reason: string,
   }
 }
 
-export async function finishSold(deps: WorkerDeps, lead: Lead, destination: string, route: string): Promise<boolean> {
-  const payout = deps.destinations.get(destination)?.payout ?? 0;
-  const at = deps.now();
-  const sold = await deps.state.markSold(lead, destination, payout, route, { at: at.toISOString(), type: 'delivered', destination, payout });
-  if (sold) {
-    deps.metrics.leadsSold.inc({ destination, supplier: lead.supplier, route, source: sourceLabel(lead.source, deps.config.routedSources) });
-    deps.metrics.revenue.inc({ destination, supplier: lead.supplier }, payout);
-    deps.metrics.timeToSale.observe(Math.max(0, at.getTime() - lead.createdAt) / 1000);
-    deps.logger.info({ leadId: lead.id, destination, route }, 'lead sold');
-  }
-  return sold;
+/** Counts a sale that the state store has just recorded (once per lead). */
+export function countSale(deps: WorkerDeps, lead: Lead, destination: string, route: string, payout: number, at: Date): void {
+  deps.metrics.leadsSold.inc({ destination, supplier: lead.supplier, route, source: sourceLabel(lead.source, deps.config.routedSources) });
+  deps.metrics.revenue.inc({ destination, supplier: lead.supplier }, payout);
+  deps.metrics.timeToSale.observe(Math.max(0, at.getTime() - lead.createdAt) / 1000);
+  deps.logger.info({ leadId: lead.id, destination, route }, 'lead sold');
 }

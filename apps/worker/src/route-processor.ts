@@ -12,8 +12,7 @@ import { finishUnsold } from './outcomes.js';
 export function createRouteProcessor(deps: WorkerDeps) {
   return async (job: Job<RouteJobData>): Promise<void> => {
     const { leadId } = job.data;
-    await deps.state.leavePending(leadId);
-    const loaded = await deps.state.load(leadId);
+    const loaded = await deps.state.pickUp(leadId);
     if (!loaded) {
       deps.logger.warn({ leadId }, 'route job for a lead that is not stored (expired?): skipped');
       return;
@@ -37,11 +36,8 @@ export function createRouteProcessor(deps: WorkerDeps) {
       const rotation = route.strategy === 'round_robin' ? await deps.state.nextRotation(route.id) : 0;
       const payouts = new Map([...deps.destinations.values()].map((d) => [d.id, d.payout ?? 0]));
       const candidates = orderCandidates(route, { random: deps.random, rotation: rotation - 1, payouts });
-      const set = await deps.state.setPlan(leadId, { route: route.id, candidates });
-      plan = set.plan;
-      if (set.created) {
-        await deps.state.appendEvent(leadId, { at: deps.now().toISOString(), type: 'routed', route: route.id, strategy: route.strategy ?? 'priority', candidates });
-      }
+      const routed = { at: deps.now().toISOString(), type: 'routed' as const, route: route.id, strategy: route.strategy ?? 'priority', candidates };
+      plan = (await deps.state.setPlan(leadId, { route: route.id, candidates }, routed)).plan;
     }
     await advance(deps, lead, plan, 0, 'start', loaded.attempts > 0);
   };

@@ -4,7 +4,7 @@ import express from 'express';
 import type { DestinationConfig, ResolvedConfig, ServiceEnv } from '@leadrouter/config';
 import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
-import { createRedis, deliverQueueName, ping, QUEUES, redisKeys, type DeliverJobData, type RouteJobData } from '@leadrouter/redis';
+import { createRedis, deliverQueueName, ping, QUEUES, QUEUE_OPTIONS, redisKeys, type DeliverJobData, type RouteJobData } from '@leadrouter/redis';
 import { closeServer, healthRoutes, httpMetrics, listen } from '@leadrouter/service';
 import { DeliveryState } from '@leadrouter/store';
 import { demoBuyerRoutes } from './demo-buyer.js';
@@ -43,8 +43,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   const metrics = createMetrics();
   const destinations = new Map<string, DestinationConfig>(config.destinations.map((d) => [d.id, d]));
   const connection = { connection: redis, prefix: env.prefix };
-  const deliverQueues = new Map(config.destinations.map((d) => [d.id, new Queue<DeliverJobData>(deliverQueueName(d.id), connection)]));
-  const routeQueue = new Queue<RouteJobData>(QUEUES.route, connection);
+  const deliverQueues = new Map(config.destinations.map((d) => [d.id, new Queue<DeliverJobData>(deliverQueueName(d.id), { ...connection, ...QUEUE_OPTIONS })]));
+  const routeQueue = new Queue<RouteJobData>(QUEUES.route, { ...connection, ...QUEUE_OPTIONS });
   const deps: WorkerDeps = {
     config,
     destinations,

@@ -42,3 +42,10 @@ export const ROUTE_JOB_OPTIONS = {
   removeOnComplete: true,
   removeOnFail: { age: 7 * 24 * 3600 },
 } as const;
+
+/**
+ * Options for every Queue: BullMQ keeps a stream of job events per queue (10,000 by default).
+ * LeadRouter reads none of them (lead history lives in the lead's own events), so a short stream
+ * keeps Redis memory flat and small.
+ */
+export const QUEUE_OPTIONS = { streams: { events: { maxLen: 100 } } } as const;

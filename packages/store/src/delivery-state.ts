@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Lead, LeadStatus } from '@leadrouter/lead';
 import type { RedisKeys } from '@leadrouter/redis';
 import type { LeadEvent } from './lead-store.js';
-import { CAP_RELEASE, CAP_RESERVE, CIRCUIT_CHECK, CIRCUIT_RECORD, DECIDE, MARK_SOLD, MARK_UNSOLD } from './scripts.js';
+import { ADVANCE, CAP_RELEASE, MARK_UNSOLD, PLAN, RECORD_ATTEMPT } from './scripts.js';
 
 /** A route's ordered candidates, fixed once per lead so a re-run never takes a different path. */
 export interface DeliveryPlan {
@@ -24,26 +24,50 @@ export interface CapLimits {
   total?: number;
 }
 
-export type CircuitState = 'closed' | 'probe' | 'open';
+type Script = (...args: (string | number)[]) => Promise<unknown>;
 
-type Script = (...args: (string | number)[]) => Promise<string | number>;
-
+/** Scripts with a fixed number of keys; ADVANCE takes a variable number (numkeys given per call). */
 const COMMANDS = {
-  lrMarkSold: { numberOfKeys: 2, lua: MARK_SOLD },
+  lrPlan: { numberOfKeys: 2, lua: PLAN },
+  lrAdvance: { lua: ADVANCE },
+  lrRecordAttempt: { numberOfKeys: 4, lua: RECORD_ATTEMPT },
   lrMarkUnsold: { numberOfKeys: 2, lua: MARK_UNSOLD },
-  lrDecide: { numberOfKeys: 1, lua: DECIDE },
-  lrCapReserve: { numberOfKeys: 4, lua: CAP_RESERVE },
   lrCapRelease: { numberOfKeys: 1, lua: CAP_RELEASE },
-  lrCircuitCheck: { numberOfKeys: 2, lua: CIRCUIT_CHECK },
-  lrCircuitRecord: { numberOfKeys: 2, lua: CIRCUIT_RECORD },
 } as const;
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 
+/** A candidate that passed the checks needing no shared state, for ADVANCE to check circuit and caps. */
+export interface AdvanceCandidate {
+  index: number;
+  destination: string;
+  caps: CapLimits | undefined;
+  periods: { hourly: string; daily: string };
+}
+
+export type AttemptAction = 'sold' | 'retry' | 'next';
+
+export interface AttemptRecord {
+  leadId: string;
+  destination: string;
+  event: LeadEvent;
+  /** Whether the destination answered in a way that proves it healthy (accept or reject). */
+  healthy: boolean;
+  action: AttemptAction;
+  circuitThreshold: number;
+  circuitCooldownMs: number;
+  /** For 'sold'. */
+  payout?: number;
+  route?: string;
+  /** For 'retry': the step whose decision this is (`2.0`). */
+  step?: string;
+}
+
 /**
- * Every state change a delivery worker makes, each one atomic in Redis (Lua): the lead's final
- * transitions, the recorded decisions of its delivery chain, cap reservations and circuit state.
+ * Every state change a delivery worker makes, each one atomic in Redis (Lua) and each one a single
+ * round trip: the plan, the choice of the next destination (circuit, caps, recorded decision), the
+ * outcome of a try (event, circuit, sale or retry or release) and the unsold end.
  */
 export class DeliveryState {
   private readonly run: Record<keyof typeof COMMANDS, Script>;
@@ -62,58 +86,63 @@ export class DeliveryState {
     >;
   }
 
-  async load(id: string): Promise<LeadForDelivery | undefined> {
-    const hash = await this.redis.hgetall(this.keys.lead(id));
-    if (!hash.lead) return undefined;
-    const input = JSON.parse(hash.lead) as Omit<Lead, 'id' | 'supplier' | 'createdAt' | 'quality' | 'phoneNational'>;
-    const result: LeadForDelivery = {
-      lead: {
-        ...input,
-        id,
-        supplier: hash.supplier ?? '',
-        createdAt: Number(hash.createdAt),
-        quality: Number(hash.quality),
-        phoneNational: hash.phoneNational ?? '',
-      },
-      status: (hash.status ?? 'queued') as LeadStatus,
-      attempts: Number(hash.attempts ?? 0),
-    };
-    if (hash.plan) result.plan = JSON.parse(hash.plan) as DeliveryPlan;
-    return result;
+  /** The lead for a route job, taking it out of the intake's outbox in the same round trip. */
+  async pickUp(id: string): Promise<LeadForDelivery | undefined> {
+    const results = await this.redis.multi().zrem(this.keys.pending(), id).hgetall(this.keys.lead(id)).exec();
+    const hash = results?.[1]?.[1] as Record<string, string> | undefined;
+    return hash ? parseLead(id, hash) : undefined;
   }
 
-  /** Stores the plan unless one exists; returns the plan in force and whether this call set it. */
-  async setPlan(id: string, plan: DeliveryPlan): Promise<{ plan: DeliveryPlan; created: boolean }> {
+  async load(id: string): Promise<LeadForDelivery | undefined> {
+    return parseLead(id, await this.redis.hgetall(this.keys.lead(id)));
+  }
+
+  /** Stores the plan (and its `routed` event) unless one exists; returns the plan in force and whether this call set it. */
+  async setPlan(id: string, plan: DeliveryPlan, event: LeadEvent): Promise<{ plan: DeliveryPlan; created: boolean }> {
     const json = JSON.stringify(plan);
-    const inForce = String(await this.run.lrDecide(this.keys.lead(id), 'plan', json));
+    const inForce = String(await this.run.lrPlan(this.keys.lead(id), this.keys.leadEvents(id), json, JSON.stringify(event)));
     return inForce === json ? { plan, created: true } : { plan: JSON.parse(inForce) as DeliveryPlan, created: false };
   }
 
-  /** The decision after a step (`start`, `2.0` = candidate 2, try 0); the first one recorded wins. */
-  async decide(id: string, step: string, decision: string): Promise<string> {
-    return String(await this.run.lrDecide(this.keys.lead(id), `next:${step}`, decision));
+  /** The decision after `step` (`start`, `2.0`): `d:<index>` or `unsold`; see ADVANCE. */
+  async advance(leadId: string, step: string, candidates: readonly AdvanceCandidate[], probeLockMs: number): Promise<string> {
+    const keys = [this.keys.lead(leadId)];
+    const args: (string | number)[] = [`next:${step}`, Date.now(), probeLockMs, 2 * HOUR_MS, 2 * DAY_MS];
+    for (const c of candidates) {
+      keys.push(
+        this.keys.circuit(c.destination),
+        this.keys.circuitProbe(c.destination),
+        this.keys.cap(c.destination, `h:${c.periods.hourly}`),
+        this.keys.cap(c.destination, `d:${c.periods.daily}`),
+        this.keys.cap(c.destination, 't'),
+      );
+      args.push(c.index, c.destination, c.caps?.hourly ?? -1, c.caps?.daily ?? -1, c.caps?.total ?? -1);
+    }
+    return String(await this.run.lrAdvance(keys.length, ...keys, ...args));
   }
 
-  async appendEvent(id: string, event: LeadEvent, countAttempt = false): Promise<void> {
-    const pipeline = this.redis.pipeline().rpush(this.keys.leadEvents(id), JSON.stringify(event));
-    if (countAttempt) pipeline.hincrby(this.keys.lead(id), 'attempts', 1);
-    await pipeline.exec();
-  }
-
-  /** Returns true when the lead was sold by this call; false when it was already final. */
-  async markSold(lead: Lead, destination: string, payout: number, route: string, event: LeadEvent): Promise<boolean> {
-    const answer = await this.run.lrMarkSold(
-      this.keys.lead(lead.id),
-      this.keys.leadEvents(lead.id),
-      destination,
-      payout,
+  async recordAttempt(r: AttemptRecord): Promise<{ circuit: 'opened' | 'closed' | undefined; result: string }> {
+    const payout = r.payout ?? 0;
+    const [change, result] = (await this.run.lrRecordAttempt(
+      this.keys.lead(r.leadId),
+      this.keys.leadEvents(r.leadId),
+      this.keys.circuit(r.destination),
+      this.keys.circuitProbe(r.destination),
+      JSON.stringify(r.event),
+      r.healthy ? 'ok' : 'fail',
       Date.now(),
-      JSON.stringify(event),
+      r.circuitThreshold,
+      r.circuitCooldownMs,
+      r.action,
+      r.destination,
+      payout,
+      JSON.stringify({ at: r.event.at, type: 'delivered', destination: r.destination, payout }),
       this.keys.finalChannel(),
-      JSON.stringify({ id: lead.id, status: 'delivered', payout }),
-      route,
-    );
-    return answer === 'ok';
+      JSON.stringify({ id: r.leadId, status: 'delivered', payout }),
+      r.route ?? '',
+      `next:${r.step ?? ''}`,
+    )) as [number, string];
+    return { circuit: change === 1 ? 'opened' : change === -1 ? 'closed' : undefined, result };
   }
 
   async markUnsold(lead: Lead, reason: string, route: string, event: LeadEvent): Promise<boolean> {
@@ -129,23 +158,6 @@ export class DeliveryState {
     return answer === 'ok';
   }
 
-  /** Reserves a cap slot for this lead at this destination; true when granted (or no cap applies). */
-  async reserveCap(leadId: string, destination: string, caps: CapLimits, periods: { hourly: string; daily: string }): Promise<boolean> {
-    const granted = await this.run.lrCapReserve(
-      this.keys.lead(leadId),
-      this.keys.cap(destination, `h:${periods.hourly}`),
-      this.keys.cap(destination, `d:${periods.daily}`),
-      this.keys.cap(destination, 't'),
-      destination,
-      caps.hourly ?? -1,
-      caps.daily ?? -1,
-      caps.total ?? -1,
-      2 * HOUR_MS,
-      2 * DAY_MS,
-    );
-    return Number(granted) === 1;
-  }
-
   async releaseCap(leadId: string, destination: string): Promise<void> {
     await this.run.lrCapRelease(this.keys.lead(leadId), destination);
   }
@@ -159,38 +171,9 @@ export class DeliveryState {
     return { hourly: Number(h ?? 0), daily: Number(d ?? 0), total: Number(t ?? 0) };
   }
 
-  async circuit(destination: string, probeLockMs: number): Promise<CircuitState> {
-    return (await this.run.lrCircuitCheck(
-      this.keys.circuit(destination),
-      this.keys.circuitProbe(destination),
-      Date.now(),
-      probeLockMs,
-    )) as CircuitState;
-  }
-
-  /** Returns 'opened' or 'closed' when this result changed the circuit, else undefined. */
-  async recordCircuit(destination: string, ok: boolean, threshold: number, cooldownMs: number): Promise<'opened' | 'closed' | undefined> {
-    const changed = Number(
-      await this.run.lrCircuitRecord(
-        this.keys.circuit(destination),
-        this.keys.circuitProbe(destination),
-        ok ? 'ok' : 'fail',
-        Date.now(),
-        threshold,
-        cooldownMs,
-      ),
-    );
-    return changed === 1 ? 'opened' : changed === -1 ? 'closed' : undefined;
-  }
-
   async circuitIsOpen(destination: string): Promise<boolean> {
     const openUntil = await this.redis.hget(this.keys.circuit(destination), 'openUntil');
     return openUntil !== null && Number(openUntil) > Date.now();
-  }
-
-  /** Takes the lead out of the intake's outbox: a worker has it now. */
-  async leavePending(id: string): Promise<void> {
-    await this.redis.zrem(this.keys.pending(), id);
   }
 
   /** Leads the intake stored more than `olderThanMs` ago that no worker has picked up yet. */
@@ -201,4 +184,23 @@ export class DeliveryState {
   async nextRotation(route: string): Promise<number> {
     return this.redis.incr(this.keys.rotation(route));
   }
+}
+
+function parseLead(id: string, hash: Record<string, string>): LeadForDelivery | undefined {
+  if (!hash.lead) return undefined;
+  const input = JSON.parse(hash.lead) as Omit<Lead, 'id' | 'supplier' | 'createdAt' | 'quality' | 'phoneNational'>;
+  const result: LeadForDelivery = {
+    lead: {
+      ...input,
+      id,
+      supplier: hash.supplier ?? '',
+      createdAt: Number(hash.createdAt),
+      quality: Number(hash.quality),
+      phoneNational: hash.phoneNational ?? '',
+    },
+    status: (hash.status ?? 'queued') as LeadStatus,
+    attempts: Number(hash.attempts ?? 0),
+  };
+  if (hash.plan) result.plan = JSON.parse(hash.plan) as DeliveryPlan;
+  return result;
 }

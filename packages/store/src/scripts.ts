@@ -37,19 +37,132 @@ if idemKey ~= '' then redis.call('SET', idemKey, ARGV[11], 'PX', ARGV[2]) end
 return {'accepted'}
 `;
 
+/** Lua that decrements the cap counters a lead holds at a destination and forgets the hold. */
+function CAP_RELEASE_LUA(lead: string, destination: string): string {
+  return `
+local held = redis.call('HGET', ${lead}, 'cap:' .. ${destination})
+if held then
+  for key in string.gmatch(held, '[^|]+') do
+    if (tonumber(redis.call('GET', key)) or 0) > 0 then redis.call('DECR', key) end
+  end
+  redis.call('HDEL', ${lead}, 'cap:' .. ${destination})
+end
+`;
+}
+
 /**
- * Final transition of a lead that a destination accepted; only from `queued`, so a lead is sold at
- * most once whatever the interleaving. KEYS: 1 lead, 2 events.
- * ARGV: 1 destination, 2 payout, 3 soldAt ms, 4 event JSON, 5 channel, 6 publish JSON, 7 route
- * Returns 'ok' or the status that prevented the sale.
+ * Fixes a lead's delivery plan (route and ordered candidates) unless one exists, and records the
+ * `routed` event when this call set it. KEYS: 1 lead, 2 events. ARGV: 1 plan JSON, 2 event JSON.
+ * Returns the plan in force.
  */
-export const MARK_SOLD = `
-local status = redis.call('HGET', KEYS[1], 'status')
-if status ~= 'queued' then return status or 'missing' end
-redis.call('HSET', KEYS[1], 'status', 'delivered', 'destination', ARGV[1], 'payout', ARGV[2], 'soldAt', ARGV[3], 'route', ARGV[7])
-redis.call('RPUSH', KEYS[2], ARGV[4])
-redis.call('PUBLISH', ARGV[5], ARGV[6])
-return 'ok'
+export const PLAN = `
+local previous = redis.call('HGET', KEYS[1], 'plan')
+if previous then return previous end
+redis.call('HSET', KEYS[1], 'plan', ARGV[1])
+redis.call('RPUSH', KEYS[2], ARGV[2])
+return ARGV[1]
+`;
+
+/**
+ * Chooses the next destination of a lead's chain after one step, in one round trip: for each
+ * candidate (already past the checks that need no shared state) the circuit must not be open and
+ * every cap must have room; the first that passes gets a cap slot reserved (once per lead and
+ * destination) and becomes the decision. The decision is recorded on the lead under the step's
+ * field, first writer wins: a step re-run after a crash gets the first decision back and reserves
+ * nothing, so a lead can never go down two paths.
+ * KEYS: 1 lead, then 5 per candidate: circuit, probe lock, hourly, daily, total cap counters.
+ * ARGV: 1 step field, 2 now ms, 3 probe lock ms, 4 hour ttl ms, 5 day ttl ms,
+ *       then 5 per candidate: index, destination, hourly cap, daily cap, total cap (-1 = none).
+ * Returns 'd:<index>' or 'unsold'.
+ */
+export const ADVANCE = `
+local previous = redis.call('HGET', KEYS[1], ARGV[1])
+if previous then return previous end
+local now = tonumber(ARGV[2])
+local chosen = 'unsold'
+for c = 0, (#KEYS - 1) / 5 - 1 do
+  local k, a = 1 + c * 5, 5 + c * 5
+  local heldField = 'cap:' .. ARGV[a + 2]
+  local held = redis.call('HEXISTS', KEYS[1], heldField) == 1
+  local ok = true
+  local openUntil = tonumber(redis.call('HGET', KEYS[k + 1], 'openUntil'))
+  if openUntil and now < openUntil then ok = false end
+  if ok and not held then
+    for i = 0, 2 do
+      local cap = tonumber(ARGV[a + 3 + i])
+      if cap >= 0 and (tonumber(redis.call('GET', KEYS[k + 3 + i])) or 0) >= cap then ok = false end
+    end
+  end
+  -- Half-open circuit: only one lead at a time may probe it.
+  if ok and openUntil and not redis.call('SET', KEYS[k + 2], '1', 'NX', 'PX', ARGV[3]) then ok = false end
+  if ok then
+    if not held then
+      local keys = {}
+      for i = 0, 2 do
+        if tonumber(ARGV[a + 3 + i]) >= 0 then
+          local key = KEYS[k + 3 + i]
+          redis.call('INCR', key)
+          if i == 0 then redis.call('PEXPIRE', key, ARGV[4]) elseif i == 1 then redis.call('PEXPIRE', key, ARGV[5]) end
+          table.insert(keys, key)
+        end
+      end
+      redis.call('HSET', KEYS[1], heldField, table.concat(keys, '|'))
+    end
+    chosen = 'd:' .. ARGV[a + 1]
+    break
+  end
+end
+redis.call('HSET', KEYS[1], ARGV[1], chosen)
+return chosen
+`;
+
+/**
+ * Records one delivery try and everything that follows from it, in one round trip: the `attempt`
+ * event, the destination's circuit (5 errors in a row open it; a reply closes it), and then
+ * - 'sold': the lead becomes `delivered` if it is still `queued` (so it is sold at most once), with
+ *   its `delivered` event and a message on the final channel;
+ * - 'retry': the decision to retry this destination is recorded for the step (first writer wins);
+ * - 'next': the lead's cap slot at this destination is given back.
+ * KEYS: 1 lead, 2 events, 3 circuit, 4 probe lock.
+ * ARGV: 1 attempt event JSON, 2 'ok' or 'fail' (circuit), 3 now ms, 4 threshold, 5 cooldown ms,
+ *       6 action, 7 destination, 8 payout, 9 delivered event JSON, 10 channel, 11 publish JSON,
+ *       12 route, 13 step field.
+ * Returns {circuit change (1 opened, -1 closed, 0), result}: for 'sold' 'ok' or the status that
+ * prevented the sale; for 'retry' the decision in force; for 'next' 'released'.
+ */
+export const RECORD_ATTEMPT = `
+redis.call('RPUSH', KEYS[2], ARGV[1])
+redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+local change = 0
+if ARGV[2] == 'ok' then
+  if redis.call('HEXISTS', KEYS[3], 'openUntil') == 1 then change = -1 end
+  redis.call('DEL', KEYS[3], KEYS[4])
+else
+  local failures = redis.call('HINCRBY', KEYS[3], 'failures', 1)
+  local openUntil = redis.call('HGET', KEYS[3], 'openUntil')
+  if openUntil or failures >= tonumber(ARGV[4]) then
+    redis.call('HSET', KEYS[3], 'openUntil', tonumber(ARGV[3]) + tonumber(ARGV[5]), 'failures', 0)
+    redis.call('DEL', KEYS[4])
+    if not openUntil then change = 1 end
+  end
+end
+local action = ARGV[6]
+if action == 'sold' then
+  local status = redis.call('HGET', KEYS[1], 'status')
+  if status ~= 'queued' then return {change, status or 'missing'} end
+  redis.call('HSET', KEYS[1], 'status', 'delivered', 'destination', ARGV[7], 'payout', ARGV[8], 'soldAt', ARGV[3], 'route', ARGV[12])
+  redis.call('RPUSH', KEYS[2], ARGV[9])
+  redis.call('PUBLISH', ARGV[10], ARGV[11])
+  return {change, 'ok'}
+end
+if action == 'retry' then
+  local previous = redis.call('HGET', KEYS[1], ARGV[13])
+  if previous then return {change, previous} end
+  redis.call('HSET', KEYS[1], ARGV[13], 'retry')
+  return {change, 'retry'}
+end
+` + CAP_RELEASE_LUA('KEYS[1]', 'ARGV[7]') + `
+return {change, 'released'}
 `;
 
 /** KEYS: 1 lead, 2 events. ARGV: 1 reason, 2 event JSON, 3 channel, 4 publish JSON, 5 route. Returns 'ok' or the current status. */
@@ -62,85 +175,7 @@ redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 'ok'
 `;
 
-/**
- * Records the decision taken after one step of a lead's delivery chain, unless one was recorded
- * already (a crashed worker's job running again): the first decision always wins, so a re-run can
- * never send the lead down a second path. KEYS: 1 lead. ARGV: 1 field, 2 decision. Returns the decision in force.
- */
-export const DECIDE = `
-local previous = redis.call('HGET', KEYS[1], ARGV[1])
-if previous then return previous end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return ARGV[2]
-`;
-
-/**
- * Reserves one sold-lead slot of a destination's caps for a lead, before it is sent: refused when
- * any cap is reached. Idempotent per lead and destination (a re-run does not count twice); the
- * period keys are remembered on the lead so the release decrements exactly what was incremented.
- * KEYS: 1 lead, 2 hourly, 3 daily, 4 total. ARGV: 1 destination, 2-4 caps (-1 = none), 5 hour ttl ms, 6 day ttl ms
- */
-export const CAP_RESERVE = `
-local field = 'cap:' .. ARGV[1]
-if redis.call('HEXISTS', KEYS[1], field) == 1 then return 1 end
-for i = 2, 4 do
-  local cap = tonumber(ARGV[i])
-  if cap >= 0 and (tonumber(redis.call('GET', KEYS[i])) or 0) >= cap then return 0 end
-end
-local held = {}
-for i = 2, 4 do
-  if tonumber(ARGV[i]) >= 0 then
-    redis.call('INCR', KEYS[i])
-    if i == 2 then redis.call('PEXPIRE', KEYS[i], ARGV[5]) elseif i == 3 then redis.call('PEXPIRE', KEYS[i], ARGV[6]) end
-    table.insert(held, KEYS[i])
-  end
-end
-redis.call('HSET', KEYS[1], field, table.concat(held, '|'))
+/** Gives back a lead's cap slot at a destination (a reservation that did not end in a sale). KEYS: 1 lead. ARGV: 1 destination. */
+export const CAP_RELEASE = CAP_RELEASE_LUA('KEYS[1]', 'ARGV[1]') + `
 return 1
-`;
-
-/** Gives back a reservation that did not end in a sale. KEYS: 1 lead. ARGV: 1 destination. */
-export const CAP_RELEASE = `
-local field = 'cap:' .. ARGV[1]
-local held = redis.call('HGET', KEYS[1], field)
-if not held then return 0 end
-for key in string.gmatch(held, '[^|]+') do
-  if (tonumber(redis.call('GET', key)) or 0) > 0 then redis.call('DECR', key) end
-end
-redis.call('HDEL', KEYS[1], field)
-return 1
-`;
-
-/**
- * Circuit breaker state shared by every worker. KEYS: 1 circuit hash, 2 probe lock.
- * ARGV: 1 now ms, 2 probe lock ms. Returns 'closed', 'probe' (half-open: this caller may try) or 'open'.
- */
-export const CIRCUIT_CHECK = `
-local openUntil = tonumber(redis.call('HGET', KEYS[1], 'openUntil'))
-if not openUntil then return 'closed' end
-if tonumber(ARGV[1]) < openUntil then return 'open' end
-if redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2]) then return 'probe' end
-return 'open'
-`;
-
-/**
- * KEYS: 1 circuit hash, 2 probe lock. ARGV: 1 'ok' or 'fail', 2 now ms, 3 threshold, 4 cooldown ms.
- * Returns 1 when this call opened the circuit, -1 when it closed it, 0 otherwise.
- */
-export const CIRCUIT_RECORD = `
-if ARGV[1] == 'ok' then
-  local wasOpen = redis.call('HEXISTS', KEYS[1], 'openUntil')
-  redis.call('DEL', KEYS[1], KEYS[2])
-  if wasOpen == 1 then return -1 end
-  return 0
-end
-local failures = redis.call('HINCRBY', KEYS[1], 'failures', 1)
-local openUntil = redis.call('HGET', KEYS[1], 'openUntil')
-if openUntil or failures >= tonumber(ARGV[3]) then
-  redis.call('HSET', KEYS[1], 'openUntil', tonumber(ARGV[2]) + tonumber(ARGV[4]), 'failures', 0)
-  redis.call('DEL', KEYS[2])
-  if openUntil then return 0 end
-  return 1
-end
-return 0
 `;
