@@ -76,7 +76,8 @@ export async function startTestIntake(yaml = intakeConfigYaml(), envOverrides: P
       return { status: res.status, body: (await res.json()) as Record<string, unknown> };
     },
     async storedLeadCount() {
-      return (await keysWithPrefix(redis, `${env.prefix}:lead`)).filter((k) => !k.endsWith(':events')).length;
+      // Any key of a lead (state, data or events) counts: a half-stored lead must show up too.
+      return new Set((await keysWithPrefix(redis, `${env.prefix}:lead`)).map((k) => k.split(':')[2])).size;
     },
     async queuedJobCount() {
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');

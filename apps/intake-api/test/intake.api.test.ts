@@ -32,7 +32,7 @@ describe('POST /v1/leads: the answers of contract §3', () => {
       fields: { utm_campaign: 'spring', age: 41, opt_in: true },
     });
     expect(JSON.stringify(lead.body)).not.toContain('5552671');
-    const raw = JSON.parse((await intake.redis.hget(`${intake.env.prefix}:lead:${id}`, 'lead')) as string) as Record<string, unknown>;
+    const raw = JSON.parse((await intake.redis.get(`${intake.env.prefix}:lead:${id}:data`)) as string) as Record<string, unknown>;
     expect(raw.phone).toBe('+14155552671');
   });
 

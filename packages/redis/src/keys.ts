@@ -5,7 +5,10 @@
  */
 export interface RedisKeys {
   prefix: string;
+  /** The lead's state: a small hash (status, plan, decisions...) that Redis keeps compact (listpack). */
   lead(id: string): string;
+  /** The lead's fields as sent (JSON): apart, so the state hash stays small and compact. */
+  leadData(id: string): string;
   leadEvents(id: string): string;
   dedupe(scope: string, digest: string): string;
   idempotency(supplier: string, digest: string): string;
@@ -26,6 +29,7 @@ export function redisKeys(prefix: string): RedisKeys {
   return {
     prefix,
     lead: (id) => `${prefix}:lead:${id}`,
+    leadData: (id) => `${prefix}:lead:${id}:data`,
     leadEvents: (id) => `${prefix}:lead:${id}:events`,
     dedupe: (scope, digest) => `${prefix}:dedupe:${scope}:${digest}`,
     idempotency: (supplier, digest) => `${prefix}:idem:${supplier}:${digest}`,

@@ -1,22 +1,12 @@
 import type { Redis } from 'ioredis';
-import type { Lead, LeadStatus } from '@leadrouter/lead';
+import type { Lead } from '@leadrouter/lead';
 import type { RedisKeys } from '@leadrouter/redis';
+import { readStoredLead, type DeliveryPlan, type StoredLead } from './lead-record.js';
 import type { LeadEvent } from './lead-store.js';
 import { ADVANCE, CAP_RELEASE, MARK_UNSOLD, PLAN, RECORD_ATTEMPT } from './scripts.js';
 
-/** A route's ordered candidates, fixed once per lead so a re-run never takes a different path. */
-export interface DeliveryPlan {
-  route: string;
-  candidates: string[];
-}
-
-/** The lead as a worker needs it: the record, its status and its plan, in one read. */
-export interface LeadForDelivery {
-  lead: Lead;
-  status: LeadStatus;
-  plan?: DeliveryPlan;
-  attempts: number;
-}
+/** The lead as a worker needs it: fields, status, plan and tries so far, in one read. */
+export type LeadForDelivery = StoredLead;
 
 export interface CapLimits {
   hourly?: number;
@@ -88,13 +78,13 @@ export class DeliveryState {
 
   /** The lead for a route job, taking it out of the intake's outbox in the same round trip. */
   async pickUp(id: string): Promise<LeadForDelivery | undefined> {
-    const results = await this.redis.multi().zrem(this.keys.pending(), id).hgetall(this.keys.lead(id)).exec();
-    const hash = results?.[1]?.[1] as Record<string, string> | undefined;
-    return hash ? parseLead(id, hash) : undefined;
+    const results = await this.redis.multi().zrem(this.keys.pending(), id).hgetall(this.keys.lead(id)).get(this.keys.leadData(id)).exec();
+    return readStoredLead(id, results?.[1]?.[1] as Record<string, string>, results?.[2]?.[1] as string | null);
   }
 
   async load(id: string): Promise<LeadForDelivery | undefined> {
-    return parseLead(id, await this.redis.hgetall(this.keys.lead(id)));
+    const results = await this.redis.multi().hgetall(this.keys.lead(id)).get(this.keys.leadData(id)).exec();
+    return readStoredLead(id, results?.[0]?.[1] as Record<string, string>, results?.[1]?.[1] as string | null);
   }
 
   /** Stores the plan (and its `routed` event) unless one exists; returns the plan in force and whether this call set it. */
@@ -184,23 +174,4 @@ export class DeliveryState {
   async nextRotation(route: string): Promise<number> {
     return this.redis.incr(this.keys.rotation(route));
   }
-}
-
-function parseLead(id: string, hash: Record<string, string>): LeadForDelivery | undefined {
-  if (!hash.lead) return undefined;
-  const input = JSON.parse(hash.lead) as Omit<Lead, 'id' | 'supplier' | 'createdAt' | 'quality' | 'phoneNational'>;
-  const result: LeadForDelivery = {
-    lead: {
-      ...input,
-      id,
-      supplier: hash.supplier ?? '',
-      createdAt: Number(hash.createdAt),
-      quality: Number(hash.quality),
-      phoneNational: hash.phoneNational ?? '',
-    },
-    status: (hash.status ?? 'queued') as LeadStatus,
-    attempts: Number(hash.attempts ?? 0),
-  };
-  if (hash.plan) result.plan = JSON.parse(hash.plan) as DeliveryPlan;
-  return result;
 }

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
-import type { Lead, LeadStatus } from '@leadrouter/lead';
+import type { Lead } from '@leadrouter/lead';
 import type { RedisKeys } from '@leadrouter/redis';
+import { readStoredLead, type StoredLead } from './lead-record.js';
 import { RESERVE_LEAD } from './scripts.js';
 
 export interface LeadEvent {
@@ -28,12 +29,8 @@ export interface ReserveRequest {
   dedupeWindowMs: number;
 }
 
-export interface LeadRecord {
-  lead: Lead;
-  status: LeadStatus;
-  reason?: string;
-  destination?: string;
-  payout?: number;
+/** A lead with its whole history, for `GET /v1/leads/:id`. */
+export interface LeadRecord extends StoredLead {
   events: LeadEvent[];
 }
 
@@ -49,7 +46,7 @@ export class LeadStore {
     readonly keys: RedisKeys,
     private readonly retentionMs: number,
   ) {
-    if (!('lrReserveLead' in redis)) redis.defineCommand('lrReserveLead', { numberOfKeys: 5, lua: RESERVE_LEAD });
+    if (!('lrReserveLead' in redis)) redis.defineCommand('lrReserveLead', { numberOfKeys: 6, lua: RESERVE_LEAD });
     this.reserveScript = (redis as unknown as { lrReserveLead: ReserveCommand }).lrReserveLead.bind(redis);
   }
 
@@ -66,6 +63,7 @@ export class LeadStore {
       this.keys.lead(id),
       this.keys.leadEvents(id),
       this.keys.pending(),
+      this.keys.leadData(id),
       id,
       IDEMPOTENCY_TTL_MS,
       Math.max(1, req.dedupeWindowMs),
@@ -85,29 +83,15 @@ export class LeadStore {
   }
 
   async get(id: string): Promise<LeadRecord | undefined> {
-    const [[, hash], [, rawEvents]] = (await this.redis
+    const results = await this.redis
       .multi()
       .hgetall(this.keys.lead(id))
+      .get(this.keys.leadData(id))
       .lrange(this.keys.leadEvents(id), 0, -1)
-      .exec()) as [[Error | null, Record<string, string>], [Error | null, string[]]];
-    if (!hash || !hash.lead) return undefined;
-    const input = JSON.parse(hash.lead) as Omit<Lead, 'id' | 'supplier' | 'createdAt' | 'quality' | 'phoneNational'>;
-    const record: LeadRecord = {
-      lead: {
-        ...input,
-        id,
-        supplier: hash.supplier ?? '',
-        createdAt: Number(hash.createdAt),
-        quality: Number(hash.quality),
-        phoneNational: hash.phoneNational ?? '',
-      },
-      status: (hash.status ?? 'queued') as LeadStatus,
-      events: rawEvents.map((e) => JSON.parse(e) as LeadEvent),
-    };
-    if (hash.reason) record.reason = hash.reason;
-    if (hash.destination) record.destination = hash.destination;
-    if (hash.payout) record.payout = Number(hash.payout);
-    return record;
+      .exec();
+    const stored = readStoredLead(id, results?.[0]?.[1] as Record<string, string>, results?.[1]?.[1] as string | null);
+    if (!stored) return undefined;
+    return { ...stored, events: ((results?.[2]?.[1] as string[]) ?? []).map((e) => JSON.parse(e) as LeadEvent) };
   }
 
   /** Status and payout only: what `?wait` needs to know whether a lead is final. */

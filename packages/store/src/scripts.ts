@@ -4,7 +4,7 @@
  */
 
 /**
- * KEYS: 1 idempotency key ('' = none), 2 dedupe key ('' = none), 3 lead, 4 lead events, 5 outbox zset
+ * KEYS: 1 idempotency key ('' = none), 2 dedupe key ('' = none), 3 lead, 4 lead events, 5 outbox zset, 6 lead data
  * ARGV: 1 lead id, 2 idempotency ttl ms, 3 dedupe ttl ms, 4 retention ms, 5 createdAt ms,
  *       6 lead JSON, 7 supplier, 8 quality, 9 phone national, 10 received event JSON,
  *       11 accepted answer JSON, 12 duplicate answer JSON template (with __DUP__ for the original id)
@@ -27,9 +27,10 @@ if dedupeKey ~= '' then
   end
   redis.call('SET', dedupeKey, ARGV[1], 'PX', ARGV[3])
 end
-redis.call('HSET', KEYS[3], 'lead', ARGV[6], 'supplier', ARGV[7], 'status', 'queued', 'quality', ARGV[8],
+redis.call('HSET', KEYS[3], 'supplier', ARGV[7], 'status', 'queued', 'quality', ARGV[8],
   'createdAt', ARGV[5], 'phoneNational', ARGV[9])
 redis.call('PEXPIRE', KEYS[3], ARGV[4])
+redis.call('SET', KEYS[6], ARGV[6], 'PX', ARGV[4])
 redis.call('RPUSH', KEYS[4], ARGV[10])
 redis.call('PEXPIRE', KEYS[4], ARGV[4])
 redis.call('ZADD', KEYS[5], ARGV[5], ARGV[1])
@@ -106,7 +107,7 @@ for c = 0, (#KEYS - 1) / 5 - 1 do
           table.insert(keys, key)
         end
       end
-      redis.call('HSET', KEYS[1], heldField, table.concat(keys, '|'))
+      if #keys > 0 then redis.call('HSET', KEYS[1], heldField, table.concat(keys, '|')) end
     end
     chosen = 'd:' .. ARGV[a + 1]
     break
