@@ -264,6 +264,10 @@ describe('Redis unavailable', () => {
       expect(res.headers.get('retry-after')).toBe('1');
       expect(elapsed).toBeLessThan(5000); // generous bound: the point is that it does not hang
       expect((await fetch(`${intake.url}/readyz`)).status).toBe(503);
+      // Rate limits still hold while Redis is away: the in-memory insurance limiter takes over.
+      const limited = [];
+      for (let i = 0; i < 3; i++) limited.push((await intake.post(validLead(), { 'x-api-key': LIMITED_KEY })).status);
+      expect(limited).toEqual([503, 503, 429]);
 
       server = await startRedisServer({ dir, appendOnly: true, port: server.port });
       let status = 0;

@@ -12,7 +12,7 @@ const EVERY_MS = 5_000;
  * but the enqueue failed), and refresh the gauges of circuits, caps and queue depths. Each round
  * is a handful of O(1) or O(log n) commands: no scans.
  */
-export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobData>): { stop(): void } {
+export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobData>, everyMs = EVERY_MS): { stop(): void } {
   let running = false;
   const round = async (): Promise<void> => {
     if (running) return;
@@ -28,7 +28,7 @@ export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobDa
       running = false;
     }
   };
-  const timer = setInterval(() => void round(), EVERY_MS);
+  const timer = setInterval(() => void round(), everyMs);
   timer.unref();
   void round();
   return { stop: () => clearInterval(timer) };

@@ -27,6 +27,8 @@ export interface StartWorkerOptions {
   port?: number;
   /** How often BullMQ looks for jobs of crashed workers (ms); lower in fault tests. */
   stalledIntervalMs?: number;
+  /** How often gauges are refreshed and the outbox swept (ms, default 5000). */
+  housekeepingIntervalMs?: number;
   /** Injected randomness (weighted draws, jitter) for deterministic tests. */
   random?: () => number;
 }
@@ -81,7 +83,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     worker.on('failed', (job, err) => logger.error({ queue: worker.name, jobId: job?.id, err: err.message }, 'job failed'));
   }
   for (const queue of [routeQueue, ...deliverQueues.values()]) queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
-  const housekeeping = startHousekeeping(deps, routeQueue);
+  const housekeeping = startHousekeeping(deps, routeQueue, options.housekeepingIntervalMs);
 
   const app = express();
   app.disable('x-powered-by');

@@ -54,7 +54,7 @@ export async function startSystem(
   const logs = captureLogger('system', 'info');
   const workers: WorkerHandle[] = [];
   for (let i = 0; i < (options.workers ?? 1); i++) {
-    workers.push(await startWorker({ env, config, logger: logs.logger, stalledIntervalMs: 1000, ...options.worker }));
+    workers.push(await startWorker({ env, config, logger: logs.logger, stalledIntervalMs: 1000, housekeepingIntervalMs: 200, ...options.worker }));
   }
   const intake = await startIntake({ env, config, logger: logs.logger });
   const base = `http://127.0.0.1:${intake.port}`;

@@ -47,6 +47,8 @@ routes:
     expect(soldTo('capped')).toBe(5);
     expect(soldTo('overflow')).toBe(35);
     expect(capped.requests).toHaveLength(5);
+    await waitFor(async () => ((await sys.metrics()).includes('leadrouter_destination_cap_used{destination="capped",period="daily"} 5') ? true : undefined), 5000, 'the cap gauge');
+    expect(await sys.metrics()).toContain('leadrouter_destination_cap_used{destination="capped",period="hourly"} 5');
   });
 
   test('a rejected lead gives its cap slot back, so the cap counts sold leads only', async () => {
@@ -118,6 +120,32 @@ routes:
     expect(broken.requests).toHaveLength(5);
     expect(finals.slice(5).every((l) => attempts(l).every((a) => a.destination !== 'broken'))).toBe(true);
     expect(await sys.metrics()).toContain('leadrouter_destination_circuit_open{destination="broken"} 1');
+  });
+
+  test('after the cooldown one probe is let through; its success closes the circuit', async () => {
+    let healthy = false;
+    const recovering = await server((_req, res) => (healthy ? ok(_req, res) : res.writeHead(503).end()));
+    const backup = await server(ok);
+    const sys = await system(
+      systemYaml(`
+destinations:
+  - { id: recovering, url: "${recovering.url}/", retry: { attempts: 0 }, circuit: { failures: 2, cooldownMs: 400 } }
+  - { id: backup, url: "${backup.url}/" }
+routes:
+  - id: all
+    destinations: [{ id: recovering }]
+    fallback: [backup]
+`),
+    );
+    for (let i = 0; i < 3; i++) await sys.final((await sys.post(lead())).body.id as string);
+    expect(recovering.requests).toHaveLength(2);
+    healthy = true;
+    await new Promise((r) => setTimeout(r, 500));
+    const probe = await sys.final((await sys.post(lead())).body.id as string);
+    expect(probe.destination).toBe('recovering');
+    const after = await sys.final((await sys.post(lead())).body.id as string);
+    expect(after.destination).toBe('recovering');
+    await waitFor(async () => ((await sys.metrics()).includes('leadrouter_destination_circuit_open{destination="recovering"} 0') ? true : undefined), 5000, 'the circuit gauge to show closed');
   });
 
   test('round_robin rotates the first choice across two worker processes', async () => {

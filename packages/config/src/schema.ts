@@ -150,6 +150,16 @@ export const configSchema = {
             },
           },
           enabled: { type: 'boolean' },
+          // Not in the contract's example: how many errors in a row open the circuit, and how long
+          // it stays open before one probe is let through (defaults 5 and 30000).
+          circuit: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              failures: { type: 'integer', minimum: 1, maximum: 1000 },
+              cooldownMs: { type: 'integer', minimum: 100, maximum: 3600000 },
+            },
+          },
         },
       },
     },
