@@ -1,9 +1,7 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Logger } from '@leadrouter/logging';
-import { healthRoutes, httpMetrics, type ReadinessCheck } from '@leadrouter/service';
+import { BodyError, healthRoutes, httpMetrics, requestLog, type ReadinessCheck } from '@leadrouter/service';
 import { leadRoutes, type LeadRoutesDeps } from './routes/leads.js';
-import { requestLog } from './request-log.js';
-import { BodyError } from './read-body.js';
 
 export interface IntakeAppDeps extends LeadRoutesDeps {
   logger: Logger;

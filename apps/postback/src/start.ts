@@ -1,10 +1,13 @@
 import type { Server } from 'node:http';
-import express from 'express';
+import express, { type ErrorRequestHandler } from 'express';
 import type { ResolvedConfig, ServiceEnv } from '@leadrouter/config';
 import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
-import { createRedis, ping, waitForRedis } from '@leadrouter/redis';
-import { closeServer, healthRoutes, httpMetrics, listen } from '@leadrouter/service';
+import { Notifier, type NotifierOptions } from '@leadrouter/notify';
+import { createRedis, ping, redisKeys, waitForRedis } from '@leadrouter/redis';
+import { BodyError, closeServer, healthRoutes, httpMetrics, listen, requestLog } from '@leadrouter/service';
+import { PostbackState } from '@leadrouter/store';
+import { postbackRoutes } from './routes.js';
 
 export interface PostbackHandle {
   server: Server;
@@ -18,24 +21,38 @@ export interface StartPostbackOptions {
   config: ResolvedConfig;
   logger: Logger;
   port?: number;
+  notifier?: NotifierOptions;
 }
 
 /**
- * The postback service. For now it serves health, readiness and metrics only; the postback
- * endpoints of contract §5 are the next step (issue "Postback service and supplier notifications").
+ * The postback service (contract §5): destinations report what became of their leads; the lead's
+ * status and revenue follow, and the supplier is notified through its own queue.
  */
 export async function startPostback(options: StartPostbackOptions): Promise<PostbackHandle> {
   const { env, logger } = options;
   const redis = createRedis(env.redisUrl, 'producer');
   await waitForRedis(redis, 3000);
   const metrics = createMetrics();
+  const notifier = new Notifier(redis, env.prefix, options.config.suppliers, options.notifier);
   const app = express();
   app.disable('x-powered-by');
+  app.set('query parser', 'simple');
   app.use(httpMetrics(metrics, 'postback'));
+  app.use(requestLog(logger));
   app.use(healthRoutes(metrics.registry, async () => ((await ping(redis, 500)) ? [] : ['redis unreachable'])));
+  app.use(
+    postbackRoutes({
+      config: options.config,
+      state: new PostbackState(redis, redisKeys(env.prefix), options.config.retentionDays * 86_400_000),
+      notifier,
+      metrics,
+      logger,
+    }),
+  );
   app.use((_req, res) => {
     res.status(404).json({ ok: false, reason: 'not_found' });
   });
+  app.use(postbackErrors(logger));
   const server = await listen(app, env.host, options.port ?? env.postbackPort);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -46,7 +63,22 @@ export async function startPostback(options: StartPostbackOptions): Promise<Post
     metrics,
     async close() {
       await closeServer(server);
+      await notifier.close();
       redis.disconnect();
     },
+  };
+}
+
+/** Refused bodies get their 4xx; a Redis failure is a 503 the destination should retry; nothing else is expected. */
+function postbackErrors(logger: Logger): ErrorRequestHandler {
+  return (err: Error, req, res, _next) => {
+    if (err instanceof BodyError) {
+      res.setHeader('Connection', 'close');
+      res.on('finish', () => setImmediate(() => req.destroy()));
+      res.status(err.status).json({ ok: false, reason: err.reason === 'too_large' ? 'too_large' : 'invalid', errors: [{ field: 'body', message: err.message }] });
+      return;
+    }
+    logger.warn({ err: err.message }, 'postback not processed');
+    if (!res.headersSent) res.status(503).setHeader('Retry-After', '1').json({ ok: false, reason: 'unavailable' });
   };
 }

@@ -71,6 +71,8 @@ export function createDeliverProcessor(deps: WorkerDeps) {
     }
     if (action === 'sold') {
       if (recorded.result === 'ok') countSale(deps, lead, destinationId, plan.route, destination.payout ?? 0, at);
+      // Also when a re-run of this try finds the lead already sold: the job id makes it one notification.
+      if (recorded.result === 'ok' || recorded.result === 'delivered') await deps.notifier.notify(lead.supplier, leadId, 'delivered', 'delivered');
       return;
     }
     if (action === 'retry') {

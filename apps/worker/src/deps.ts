@@ -2,6 +2,7 @@ import type { Queue } from 'bullmq';
 import type { DestinationConfig, ResolvedConfig } from '@leadrouter/config';
 import type { Logger } from '@leadrouter/logging';
 import type { Metrics } from '@leadrouter/metrics';
+import type { Notifier } from '@leadrouter/notify';
 import type { DeliverJobData } from '@leadrouter/redis';
 import type { DeliveryState } from '@leadrouter/store';
 
@@ -24,6 +25,7 @@ export interface WorkerDeps {
   state: DeliveryState;
   deliverQueues: ReadonlyMap<string, Queue<DeliverJobData>>;
   metrics: Metrics;
+  notifier: Notifier;
   logger: Logger;
   random: () => number;
   now: () => Date;

@@ -4,10 +4,13 @@ import type { WorkerDeps } from './deps.js';
 
 export async function finishUnsold(deps: WorkerDeps, lead: Lead, reason: string, route: string): Promise<void> {
   const at = deps.now().toISOString();
-  if (await deps.state.markUnsold(lead, reason, route, { at, type: 'unsold', reason })) {
+  const answer = await deps.state.markUnsold(lead, reason, route, { at, type: 'unsold', reason });
+  if (answer === 'ok') {
     deps.metrics.leadsUnsold.inc({ reason, route: route || 'none' });
     deps.logger.info({ leadId: lead.id, reason, route }, 'lead unsold');
   }
+  // Also when a re-run of this step finds the lead already unsold: the job id makes it one notification.
+  if (answer === 'ok' || answer === 'unsold') await deps.notifier.notify(lead.supplier, lead.id, 'unsold', 'unsold');
 }
 
 /** Counts a sale that the state store has just recorded (once per lead). */

@@ -4,13 +4,15 @@ import express from 'express';
 import type { DestinationConfig, ResolvedConfig, ServiceEnv } from '@leadrouter/config';
 import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
-import { createRedis, deliverQueueName, ping, QUEUES, QUEUE_OPTIONS, redisKeys, type DeliverJobData, type RouteJobData } from '@leadrouter/redis';
+import { createRedis, deliverQueueName, notifyQueueName, ping, QUEUES, QUEUE_OPTIONS, type NotifyJobData, redisKeys, type DeliverJobData, type RouteJobData } from '@leadrouter/redis';
 import { closeServer, healthRoutes, httpMetrics, listen } from '@leadrouter/service';
+import { Notifier, type NotifierOptions } from '@leadrouter/notify';
 import { DeliveryState } from '@leadrouter/store';
 import { demoBuyerRoutes } from './demo-buyer.js';
 import { createDeliverProcessor } from './deliver-processor.js';
 import { DELIVERY_DEFAULTS, type WorkerDeps } from './deps.js';
 import { startHousekeeping } from './housekeeping.js';
+import { createNotifyProcessor } from './notify-processor.js';
 import { createRouteProcessor } from './route-processor.js';
 
 export interface WorkerHandle {
@@ -29,6 +31,8 @@ export interface StartWorkerOptions {
   stalledIntervalMs?: number;
   /** How often gauges are refreshed and the outbox swept (ms, default 5000). */
   housekeepingIntervalMs?: number;
+  /** Retry schedule of supplier notifications (tests shorten it). */
+  notifier?: NotifierOptions;
   /** Injected randomness (weighted draws, jitter) for deterministic tests. */
   random?: () => number;
 }
@@ -47,12 +51,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   const connection = { connection: redis, prefix: env.prefix };
   const deliverQueues = new Map(config.destinations.map((d) => [d.id, new Queue<DeliverJobData>(deliverQueueName(d.id), { ...connection, ...QUEUE_OPTIONS })]));
   const routeQueue = new Queue<RouteJobData>(QUEUES.route, { ...connection, ...QUEUE_OPTIONS });
+  const notifier = new Notifier(redis, env.prefix, config.suppliers, options.notifier);
   const deps: WorkerDeps = {
     config,
     destinations,
     state: new DeliveryState(redis, keys),
     deliverQueues,
     metrics,
+    notifier,
     logger,
     random: options.random ?? Math.random,
     now: () => new Date(),
@@ -77,10 +83,26 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
           maxStalledCount: 10,
         }),
     ),
+    // One queue per supplier with a postbackUrl: a tracker that is down only delays its own supplier.
+    ...config.suppliers
+      .filter((supplier) => supplier.postbackUrl)
+      .map(
+        (supplier) =>
+          new Worker<NotifyJobData>(notifyQueueName(supplier.id), createNotifyProcessor(deps), {
+            ...connection,
+            concurrency: 10,
+            lockDuration: 30_000,
+            stalledInterval,
+          }),
+      ),
   ];
   for (const worker of workers) {
     worker.on('error', (err) => logger.warn({ queue: worker.name, err: err.message }, 'worker error'));
-    worker.on('failed', (job, err) => logger.error({ queue: worker.name, jobId: job?.id, err: err.message }, 'job failed'));
+    worker.on('failed', (job, err) => {
+      // A notification try that failed is expected (trackers go down) and retried; say so quietly.
+      const level = worker.name.startsWith('notify-') && job && job.attemptsMade < (job.opts.attempts ?? 1) ? 'info' : 'error';
+      logger[level]({ queue: worker.name, jobId: job?.id, err: err.message }, 'job failed');
+    });
   }
   for (const queue of [routeQueue, ...deliverQueues.values()]) queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   const housekeeping = startHousekeeping(deps, routeQueue, options.housekeepingIntervalMs);
@@ -103,6 +125,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       // Finishes the deliveries in hand (each bounded by its timeout) and takes no new ones.
       await Promise.all(workers.map((w) => w.close()));
       await Promise.all([routeQueue, ...deliverQueues.values()].map((q) => q.close()));
+      await notifier.close();
       await closeServer(server);
       redis.disconnect();
     },

@@ -1,18 +1,24 @@
 import { parseConfigText, type ServiceEnv } from '@leadrouter/config';
 import { startIntake, type IntakeHandle } from '@leadrouter/app-intake-api';
+import { startPostback, type PostbackHandle } from '@leadrouter/app-postback';
 import { captureLogger, testEnv, waitFor } from '@leadrouter/testing';
 import { startWorker, type StartWorkerOptions, type WorkerHandle } from '../src/start.js';
 
 export const KEY = 'supplier-key-1';
 export const ADMIN = 'admin-key-1';
 
-/** A config with one supplier and the given destinations/routes sections (YAML). */
-export function systemYaml(destinationsAndRoutes: string): string {
+/** A config with one supplier (plus `supplierExtra` YAML lines) and the given destinations/routes sections. */
+export function systemYaml(destinationsAndRoutes: string, supplierExtra = ''): string {
   return `
 dedupe: { window: 0 }
 suppliers:
   - id: acme
     apiKeys: ["${KEY}"]
+${supplierExtra
+  .split('\n')
+  .filter((l) => l.trim())
+  .map((l) => `    ${l.trim()}`)
+  .join('\n')}
 ${destinationsAndRoutes}`;
 }
 
@@ -28,6 +34,9 @@ export interface LeadBody {
 export interface TestSystem {
   env: ServiceEnv;
   intake: IntakeHandle;
+  postback: PostbackHandle;
+  /** Base URL of the postback service. */
+  postbackUrl: string;
   workers: WorkerHandle[];
   logs: ReturnType<typeof captureLogger>;
   post(lead?: Record<string, unknown>, query?: string): Promise<{ status: number; body: Record<string, unknown> }>;
@@ -54,9 +63,20 @@ export async function startSystem(
   const logs = captureLogger('system', 'info');
   const workers: WorkerHandle[] = [];
   for (let i = 0; i < (options.workers ?? 1); i++) {
-    workers.push(await startWorker({ env, config, logger: logs.logger, stalledIntervalMs: 1000, housekeepingIntervalMs: 200, ...options.worker }));
+    workers.push(
+      await startWorker({
+        env,
+        config,
+        logger: logs.logger,
+        stalledIntervalMs: 1000,
+        housekeepingIntervalMs: 200,
+        notifier: { backoffMs: 50, attempts: 5 },
+        ...options.worker,
+      }),
+    );
   }
   const intake = await startIntake({ env, config, logger: logs.logger });
+  const postback = await startPostback({ env, config, logger: logs.logger, notifier: { backoffMs: 50, attempts: 5 } });
   const base = `http://127.0.0.1:${intake.port}`;
   const lead = async (id: string): Promise<LeadBody> => {
     const res = await fetch(`${base}/v1/leads/${id}`, { headers: { 'x-api-key': ADMIN } });
@@ -65,6 +85,8 @@ export async function startSystem(
   return {
     env,
     intake,
+    postback,
+    postbackUrl: `http://127.0.0.1:${postback.port}`,
     workers,
     logs,
     async post(body = { name: 'Jane Roe', phone: uniquePhone(), geo: 'US', source: 'Facebook' }, query = '') {
@@ -83,10 +105,12 @@ export async function startSystem(
       }, timeoutMs, `lead ${id} to be delivered or unsold`);
     },
     async metrics() {
-      return (await Promise.all(workers.map(async (w) => (await fetch(`http://127.0.0.1:${w.port}/metrics`)).text()))).join('\n');
+      const ports = [...workers.map((w) => w.port), postback.port];
+      return (await Promise.all(ports.map(async (port) => (await fetch(`http://127.0.0.1:${port}/metrics`)).text()))).join('\n');
     },
     async close() {
       await intake.close();
+      await postback.close();
       await Promise.all(workers.map((w) => w.close()));
     },
   };

@@ -10,6 +10,8 @@ export interface RedisKeys {
   /** The lead's fields as sent (JSON): apart, so the state hash stays small and compact. */
   leadData(id: string): string;
   leadEvents(id: string): string;
+  /** Postback event ids (`event_id`, `webhook-id`) already applied to the lead. */
+  leadPostbackIds(id: string): string;
   dedupe(scope: string, digest: string): string;
   idempotency(supplier: string, digest: string): string;
   /** Leads stored but not yet picked up by a worker: the intake's outbox (see README, "No lost leads"). */
@@ -31,6 +33,7 @@ export function redisKeys(prefix: string): RedisKeys {
     lead: (id) => `${prefix}:lead:${id}`,
     leadData: (id) => `${prefix}:lead:${id}:data`,
     leadEvents: (id) => `${prefix}:lead:${id}:events`,
+    leadPostbackIds: (id) => `${prefix}:lead:${id}:pbids`,
     dedupe: (scope, digest) => `${prefix}:dedupe:${scope}:${digest}`,
     idempotency: (supplier, digest) => `${prefix}:idem:${supplier}:${digest}`,
     pending: () => `${prefix}:pending`,

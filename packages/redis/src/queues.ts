@@ -49,3 +49,14 @@ export const ROUTE_JOB_OPTIONS = {
  * keeps Redis memory flat and small.
  */
 export const QUEUE_OPTIONS = { streams: { events: { maxLen: 100 } } } as const;
+
+/** One notification queue per supplier: a tracker that is down holds up no one else's. */
+export function notifyQueueName(supplierId: string): string {
+  return `notify-${supplierId}`;
+}
+
+export interface NotifyJobData {
+  leadId: string;
+  /** Our status that changed (`delivered`, `unsold`, `converted`, ...), before postbackStatusMap. */
+  status: string;
+}

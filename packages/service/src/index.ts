@@ -2,3 +2,5 @@ export { httpMetrics } from './http-metrics.js';
 export { healthRoutes, type ReadinessCheck } from './health.js';
 export { listen, closeServer, onShutdownSignal } from './lifecycle.js';
 export { runRole, type RoleContext } from './role.js';
+export { readBodyLimited, BodyError } from './read-body.js';
+export { requestLog } from './request-log.js';

@@ -135,7 +135,12 @@ export class DeliveryState {
     return { circuit: change === 1 ? 'opened' : change === -1 ? 'closed' : undefined, result };
   }
 
-  async markUnsold(lead: Lead, reason: string, route: string, event: LeadEvent): Promise<boolean> {
+  async appendEvent(leadId: string, event: LeadEvent): Promise<void> {
+    await this.redis.rpush(this.keys.leadEvents(leadId), JSON.stringify(event));
+  }
+
+  /** 'ok' when this call ended the lead unsold; otherwise the status it already had. */
+  async markUnsold(lead: Lead, reason: string, route: string, event: LeadEvent): Promise<string> {
     const answer = await this.run.lrMarkUnsold(
       this.keys.lead(lead.id),
       this.keys.leadEvents(lead.id),
@@ -145,7 +150,7 @@ export class DeliveryState {
       JSON.stringify({ id: lead.id, status: 'unsold', reason }),
       route,
     );
-    return answer === 'ok';
+    return String(answer);
   }
 
   async releaseCap(leadId: string, destination: string): Promise<void> {

@@ -76,6 +76,7 @@ export class LeadStore {
       JSON.stringify(received),
       JSON.stringify(accepted),
       JSON.stringify(duplicate),
+      lead.source,
     );
     if (kind === 'replay') return { kind, answer: JSON.parse(value as string) as StoredAnswer };
     if (kind === 'duplicate') return { kind, duplicateOf: value as string };

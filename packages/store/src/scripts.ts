@@ -7,7 +7,8 @@
  * KEYS: 1 idempotency key ('' = none), 2 dedupe key ('' = none), 3 lead, 4 lead events, 5 outbox zset, 6 lead data
  * ARGV: 1 lead id, 2 idempotency ttl ms, 3 dedupe ttl ms, 4 retention ms, 5 createdAt ms,
  *       6 lead JSON, 7 supplier, 8 quality, 9 phone national, 10 received event JSON,
- *       11 accepted answer JSON, 12 duplicate answer JSON template (with __DUP__ for the original id)
+ *       11 accepted answer JSON, 12 duplicate answer JSON template (with __DUP__ for the original id),
+ *       13 source (kept in the state hash for postback metrics)
  * Returns: {'accepted'} | {'replay', answerJson} | {'duplicate', originalId}
  */
 export const RESERVE_LEAD = `
@@ -28,7 +29,7 @@ if dedupeKey ~= '' then
   redis.call('SET', dedupeKey, ARGV[1], 'PX', ARGV[3])
 end
 redis.call('HSET', KEYS[3], 'supplier', ARGV[7], 'status', 'queued', 'quality', ARGV[8],
-  'createdAt', ARGV[5], 'phoneNational', ARGV[9])
+  'createdAt', ARGV[5], 'phoneNational', ARGV[9], 'source', ARGV[13])
 redis.call('PEXPIRE', KEYS[3], ARGV[4])
 redis.call('SET', KEYS[6], ARGV[6], 'PX', ARGV[4])
 redis.call('RPUSH', KEYS[4], ARGV[10])
@@ -179,4 +180,51 @@ return 'ok'
 /** Gives back a lead's cap slot at a destination (a reservation that did not end in a sale). KEYS: 1 lead. ARGV: 1 destination. */
 export const CAP_RELEASE = CAP_RELEASE_LUA('KEYS[1]', 'ARGV[1]') + `
 return 1
+`;
+
+/**
+ * Applies a destination's postback to a lead (contract §5), atomically, so concurrent postbacks for
+ * one lead never lose an update. KEYS: 1 lead, 2 events, 3 seen event ids (set).
+ * ARGV: 1 destination, 2 new status, 3 payout ('' = none), 4 event id ('' = none), 5 event JSON
+ *       template (with __RESULT__ for the outcome), 6 retention ms.
+ * Returns {result, status in force, old payout, new payout, lead source, lead supplier} where result is 'not_found',
+ * 'duplicate', 'invalid_transition' or 'applied'.
+ */
+export const POSTBACK = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status or redis.call('HGET', KEYS[1], 'destination') ~= ARGV[1] then return {'not_found', '', '', '', '', ''} end
+local payout = redis.call('HGET', KEYS[1], 'payout') or '0'
+local source = redis.call('HGET', KEYS[1], 'source') or ''
+local supplier = redis.call('HGET', KEYS[1], 'supplier') or ''
+local function record(result)
+  redis.call('RPUSH', KEYS[2], (string.gsub(ARGV[5], '__RESULT__', result)))
+end
+if ARGV[4] ~= '' and redis.call('SISMEMBER', KEYS[3], ARGV[4]) == 1 then
+  record('duplicate')
+  return {'duplicate', status, payout, payout, source, supplier}
+end
+local new = ARGV[2]
+if new == status then
+  record('duplicate')
+  return {'duplicate', status, payout, payout, source, supplier}
+end
+local allowed = {
+  delivered = {accepted = true, rejected = true, converted = true, returned = true},
+  accepted = {converted = true, rejected = true, returned = true},
+  rejected = {accepted = true},
+  converted = {returned = true},
+}
+if not (allowed[status] and allowed[status][new]) then
+  record('invalid_transition')
+  return {'invalid_transition', status, payout, payout, source, supplier}
+end
+local newPayout = payout
+if ARGV[3] ~= '' and new ~= 'returned' then newPayout = ARGV[3] end
+redis.call('HSET', KEYS[1], 'status', new, 'payout', newPayout)
+if ARGV[4] ~= '' then
+  redis.call('SADD', KEYS[3], ARGV[4])
+  redis.call('PEXPIRE', KEYS[3], ARGV[6])
+end
+record('applied')
+return {'applied', new, payout, newPayout, source, supplier}
 `;

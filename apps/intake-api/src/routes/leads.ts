@@ -6,7 +6,7 @@ import { acceptLead, invalid, type AcceptLeadDeps, type IntakeAnswer } from '../
 import { isAdminKey, presentedKey, type SupplierDirectory } from '../auth.js';
 import { checkContentType, MAX_BODY_BYTES, parseBody } from '../body.js';
 import { leadView } from '../lead-view.js';
-import { readBodyLimited } from '../read-body.js';
+import { readBodyLimited } from '@leadrouter/service';
 import type { OutcomeWaiter } from '../outcome-waiter.js';
 import type { SupplierRateLimits } from '../rate-limit.js';
 

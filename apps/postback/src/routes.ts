@@ -1,0 +1,134 @@
+import { Router, type Request, type Response } from 'express';
+import type { DestinationConfig, ResolvedConfig } from '@leadrouter/config';
+import type { Logger } from '@leadrouter/logging';
+import { sourceLabel, type Metrics } from '@leadrouter/metrics';
+import type { Notifier } from '@leadrouter/notify';
+import { readBodyLimited } from '@leadrouter/service';
+import type { PostbackState } from '@leadrouter/store';
+import { authenticate } from './auth.js';
+import { checkParams, POSTBACK_STATUSES } from './params.js';
+
+export interface PostbackRoutesDeps {
+  config: ResolvedConfig;
+  state: PostbackState;
+  notifier: Notifier;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** Query, then the body (JSON or form) on top: wherever a tracker puts its parameters. */
+function collectParams(req: Request): Record<string, unknown> | undefined {
+  const params: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
+  for (const [key, value] of Object.entries(req.query)) params[key] = value;
+  const raw = Buffer.isBuffer(req.body) ? req.body : undefined;
+  if (!raw || raw.length === 0) return params;
+  const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  const text = raw.toString('utf8');
+  if (type === 'application/json') {
+    try {
+      const parsed = JSON.parse(text) as unknown;
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return undefined;
+      for (const [key, value] of Object.entries(parsed)) params[key] = value;
+    } catch {
+      return undefined;
+    }
+  } else {
+    for (const [key, value] of new URLSearchParams(text)) params[key] = key in params && params[key] !== value ? [params[key], value] : value;
+  }
+  return params;
+}
+
+export function postbackRoutes(deps: PostbackRoutesDeps): Router {
+  const router = Router();
+  const destinations = new Map<string, DestinationConfig>(deps.config.destinations.map((d) => [d.id, d]));
+  const count = (destination: string, source: string, status: string, result: string): void =>
+    deps.metrics.postbacks.inc({ destination, source, status, result });
+  const statusLabel = (status: unknown): string => ((POSTBACK_STATUSES as readonly unknown[]).includes(status) ? String(status) : 'other');
+
+  const handle = async (req: Request, res: Response): Promise<void> => {
+    const destination = destinations.get(String(req.params.destinationId));
+    if (!destination) {
+      count('unknown', 'unknown', 'other', 'not_found');
+      res.status(404).json({ ok: false, reason: 'not_found' });
+      return;
+    }
+    const params = collectParams(req);
+    const header = (name: string): string | undefined => {
+      const value = req.headers[name];
+      return typeof value === 'string' ? value : undefined;
+    };
+    const token = typeof params?.token === 'string' ? params.token : header('x-postback-token');
+    const auth = authenticate(destination, token, {
+      id: header('webhook-id'),
+      timestamp: header('webhook-timestamp'),
+      signature: header('webhook-signature'),
+      rawBody: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+    });
+    if (!auth.ok) {
+      count(destination.id, 'unknown', statusLabel(params?.status), 'unauthorized');
+      res.status(401).json({ ok: false, reason: 'unauthorized' });
+      return;
+    }
+    if (!params) {
+      count(destination.id, 'unknown', 'other', 'invalid');
+      res.status(400).json({ ok: false, reason: 'invalid', errors: [{ field: 'body', message: 'must be a JSON object, form fields or a query string' }] });
+      return;
+    }
+    if (auth.eventId !== undefined && params.event_id === undefined) params.event_id = auth.eventId;
+    const at = new Date().toISOString();
+    const checked = checkParams(params, destination);
+    if (!checked.ok) {
+      // Recorded on the lead when the lead is this destination's: every postback is in its history.
+      const source = checked.leadId
+        ? await deps.state.recordRefused(checked.leadId, destination.id, { at, type: 'postback', destination: destination.id, received: params.status ?? null, result: 'invalid', errors: checked.errors })
+        : undefined;
+      count(destination.id, source ? sourceLabel(source, deps.config.routedSources) : 'unknown', statusLabel(params.status), 'invalid');
+      res.status(400).json({ ok: false, reason: 'invalid', errors: checked.errors });
+      return;
+    }
+    const p = checked.params;
+    const outcome = await deps.state.apply(p.leadId, destination.id, p.status, p.payout, p.eventId, {
+      at,
+      type: 'postback',
+      destination: destination.id,
+      status: p.status,
+      ...(p.received !== p.status ? { received: p.received } : {}),
+      ...(p.payout !== undefined ? { payout: p.payout } : {}),
+      ...(p.eventId !== undefined ? { eventId: p.eventId } : {}),
+    });
+    const source = outcome.result === 'not_found' ? 'unknown' : sourceLabel(outcome.source, deps.config.routedSources);
+    if (outcome.result === 'not_found') {
+      count(destination.id, source, p.status, 'not_found');
+      res.status(404).json({ ok: false, reason: 'not_found' });
+      return;
+    }
+    if (outcome.result === 'invalid_transition') {
+      count(destination.id, source, p.status, 'invalid');
+      res.status(409).json({ ok: false, reason: 'invalid_transition', status: outcome.status });
+      return;
+    }
+    const changed = outcome.result === 'applied';
+    count(destination.id, source, p.status, changed ? 'applied' : 'duplicate');
+    if (changed) {
+      const labels = { destination: destination.id, supplier: outcome.supplier };
+      if (p.status === 'returned') {
+        if (outcome.oldPayout > 0) deps.metrics.revenueReturned.inc(labels, outcome.oldPayout);
+      } else if (outcome.newPayout > outcome.oldPayout) {
+        deps.metrics.revenue.inc(labels, outcome.newPayout - outcome.oldPayout);
+      } else if (outcome.newPayout < outcome.oldPayout) {
+        deps.metrics.revenueReturned.inc(labels, outcome.oldPayout - outcome.newPayout);
+      }
+      await deps.notifier
+        .notify(outcome.supplier, p.leadId, p.status, `pb.${p.status}.${p.eventId ?? at}`)
+        .catch((err: Error) => deps.logger.warn({ leadId: p.leadId, err: err.message }, 'could not queue the supplier notification'));
+    }
+    res.status(200).json({ ok: true, leadId: p.leadId, status: outcome.status, changed });
+  };
+
+  const body = readBodyLimited(MAX_BODY_BYTES);
+  router.get('/v1/postbacks/:destinationId', body, handle);
+  router.post('/v1/postbacks/:destinationId', body, handle);
+  return router;
+}

@@ -1,0 +1,53 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { SupplierConfig } from '@leadrouter/config';
+import { notifyQueueName, QUEUE_OPTIONS, type NotifyJobData } from '@leadrouter/redis';
+import { wantsNotification } from './url.js';
+
+export interface NotifierOptions {
+  /** First retry delay; doubles each time (default 2000 ms: 8 tries span about four minutes). */
+  backoffMs?: number;
+  attempts?: number;
+}
+
+/**
+ * Queues supplier notifications (contract §6) on the supplier's own queue; workers send them.
+ * `key` makes the job id: the same key twice (a step re-run after a crash) queues one notification.
+ */
+export class Notifier {
+  private readonly queues = new Map<string, Queue<NotifyJobData>>();
+  private readonly suppliers: Map<string, SupplierConfig>;
+
+  constructor(
+    connection: Redis,
+    prefix: string,
+    suppliers: readonly SupplierConfig[],
+    private readonly options: NotifierOptions = {},
+  ) {
+    this.suppliers = new Map(suppliers.map((s) => [s.id, s]));
+    for (const supplier of suppliers) {
+      if (supplier.postbackUrl) this.queues.set(supplier.id, new Queue(notifyQueueName(supplier.id), { connection, prefix, ...QUEUE_OPTIONS }));
+    }
+  }
+
+  async notify(supplierId: string, leadId: string, status: string, key: string): Promise<void> {
+    const supplier = this.suppliers.get(supplierId);
+    const queue = this.queues.get(supplierId);
+    if (!supplier || !queue || !wantsNotification(supplier, status)) return;
+    await queue.add(
+      'notify',
+      { leadId, status },
+      {
+        jobId: `${leadId}.${key}`,
+        attempts: this.options.attempts ?? 8,
+        backoff: { type: 'exponential', delay: this.options.backoffMs ?? 2000 },
+        removeOnComplete: { age: 3600 },
+        removeOnFail: { age: 7 * 24 * 3600 },
+      },
+    );
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+  }
+}

@@ -1,0 +1,38 @@
+import type { SupplierConfig } from '@leadrouter/config';
+
+/** Statuses a supplier hears about when its config has no `postbackOn` (contract §6). */
+export const DEFAULT_POSTBACK_ON: readonly string[] = ['delivered', 'unsold', 'converted', 'returned'];
+/** Statuses in which a lead counts as sold, so the supplier is owed its `supplierPayout`. */
+const PAID = new Set(['delivered', 'accepted', 'converted']);
+
+export function wantsNotification(supplier: SupplierConfig, status: string): boolean {
+  return supplier.postbackUrl !== undefined && (supplier.postbackOn ?? DEFAULT_POSTBACK_ON).includes(status as never);
+}
+
+export interface NotifiedLead {
+  id: string;
+  click_id?: string | undefined;
+  source: string;
+  geo: string;
+}
+
+/**
+ * The supplier's `postbackUrl` with its macros filled, each value URL-encoded: `{lead_id}`,
+ * `{click_id}`, `{status}` (renamed through `postbackStatusMap`), `{payout}` (the supplier's
+ * `supplierPayout` while the lead counts as sold, 0 otherwise, empty without one), `{source}`, `{geo}`.
+ */
+export function notificationUrl(supplier: SupplierConfig, lead: NotifiedLead, status: string): string {
+  const map = (supplier.postbackStatusMap ?? {}) as Record<string, string | undefined>;
+  const payout = supplier.supplierPayout === undefined ? '' : String(PAID.has(status) ? supplier.supplierPayout : 0);
+  const values: Record<string, string> = {
+    lead_id: lead.id,
+    click_id: lead.click_id ?? '',
+    status: map[status] ?? status,
+    payout,
+    source: lead.source,
+    geo: lead.geo,
+  };
+  return (supplier.postbackUrl ?? '').replace(/\{(lead_id|click_id|status|payout|source|geo)\}/g, (_m, name: string) =>
+    encodeURIComponent(values[name] ?? ''),
+  );
+}

@@ -1,0 +1,63 @@
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '@leadrouter/redis';
+import type { LeadEvent } from './lead-store.js';
+import { POSTBACK } from './scripts.js';
+
+export type PostbackResult = 'not_found' | 'duplicate' | 'invalid_transition' | 'applied';
+
+export interface PostbackOutcome {
+  result: PostbackResult;
+  /** The lead's status after the call. */
+  status: string;
+  oldPayout: number;
+  newPayout: number;
+  /** The lead's source ('' when no lead matched), for the metric's bounded `source` label. */
+  source: string;
+  supplier: string;
+}
+
+type Script = (...args: (string | number)[]) => Promise<[string, string, string, string, string, string]>;
+
+/** Applies postbacks to leads with the state machine of contract §5, in one atomic step each. */
+export class PostbackState {
+  private readonly script: Script;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+    private readonly retentionMs: number,
+  ) {
+    if (!('lrPostback' in redis)) redis.defineCommand('lrPostback', { numberOfKeys: 3, lua: POSTBACK });
+    this.script = (redis as unknown as { lrPostback: Script }).lrPostback.bind(redis);
+  }
+
+  async apply(
+    leadId: string,
+    destination: string,
+    status: string,
+    payout: number | undefined,
+    eventId: string | undefined,
+    event: Omit<LeadEvent, 'result'>,
+  ): Promise<PostbackOutcome> {
+    const [result, inForce, oldPayout, newPayout, source, supplier] = await this.script(
+      this.keys.lead(leadId),
+      this.keys.leadEvents(leadId),
+      this.keys.leadPostbackIds(leadId),
+      destination,
+      status,
+      payout === undefined ? '' : String(payout),
+      eventId ?? '',
+      JSON.stringify({ ...event, result: '__RESULT__' }),
+      this.retentionMs,
+    );
+    return { result: result as PostbackResult, status: inForce, oldPayout: Number(oldPayout || 0), newPayout: Number(newPayout || 0), source, supplier };
+  }
+
+  /** For a postback refused as invalid: records it on the lead when the lead is this destination's. */
+  async recordRefused(leadId: string, destination: string, event: LeadEvent): Promise<string | undefined> {
+    const [owner, source] = await this.redis.hmget(this.keys.lead(leadId), 'destination', 'source');
+    if (owner !== destination) return undefined;
+    await this.redis.rpush(this.keys.leadEvents(leadId), JSON.stringify(event));
+    return source ?? '';
+  }
+}
