@@ -3,6 +3,10 @@ import type { Config } from 'jest';
 // ESM mode: got (used by the workers) is ESM-only, so the whole suite runs as ES modules
 // (`node --experimental-vm-modules`, set by `npm test`). Workspace packages export their
 // TypeScript sources directly, so no build step is needed before testing.
+// `npm run test:prometheus` (LR_TESTS=prometheus) runs only the tests that need Debian's
+// `prometheus`; `npm test` runs everything else. CI runs both.
+const prometheusOnly = process.env.LR_TESTS === 'prometheus';
+
 const config: Config = {
   testEnvironment: 'node',
   extensionsToTreatAsEsm: ['.ts'],
@@ -16,14 +20,15 @@ const config: Config = {
     '^libphonenumber-js/max$': '<rootDir>/node_modules/libphonenumber-js/max/index.cjs',
   },
   roots: ['<rootDir>/apps', '<rootDir>/packages'],
-  testMatch: ['**/test/**/*.test.ts'],
+  testMatch: [prometheusOnly ? '**/test/**/*.prom.test.ts' : '**/test/**/*.test.ts'],
+  testPathIgnorePatterns: prometheusOnly ? ['/node_modules/'] : ['/node_modules/', '\\.prom\\.test\\.ts$'],
   // One private redis-server for the whole run; each test file works under its own key prefix.
   globalSetup: '<rootDir>/packages/testing/src/global-setup.mjs',
   globalTeardown: '<rootDir>/packages/testing/src/global-teardown.mjs',
   reporters: ['default', '<rootDir>/packages/testing/src/summary-reporter.mjs'],
   // Two cores: integration tests share them with redis-server and the processes under test.
   maxWorkers: 2,
-  testTimeout: 30000,
+  testTimeout: prometheusOnly ? 120_000 : 30_000,
 };
 
 export default config;

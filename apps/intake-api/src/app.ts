@@ -1,11 +1,13 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Logger } from '@leadrouter/logging';
 import { BodyError, healthRoutes, httpMetrics, requestLog, type ReadinessCheck } from '@leadrouter/service';
+import { adminRoutes, type AdminRoutesDeps } from './routes/admin.js';
 import { leadRoutes, type LeadRoutesDeps } from './routes/leads.js';
 
 export interface IntakeAppDeps extends LeadRoutesDeps {
   logger: Logger;
   readiness: ReadinessCheck;
+  admin: Omit<AdminRoutesDeps, 'config' | 'adminApiKey'>;
 }
 
 /** The intake's Express app, without listening: main.ts (or a test) decides where it runs. */
@@ -18,6 +20,7 @@ export function createIntakeApp(deps: IntakeAppDeps): Express {
   app.use(requestLog(deps.logger));
   app.use(healthRoutes(deps.metrics.registry, deps.readiness));
   app.use(leadRoutes(deps));
+  app.use(adminRoutes({ ...deps.admin, config: deps.config, adminApiKey: deps.adminApiKey }));
   app.use((_req, res) => {
     res.status(404).json({ reason: 'not_found' });
   });

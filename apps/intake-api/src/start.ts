@@ -3,9 +3,9 @@ import { Queue } from 'bullmq';
 import type { ResolvedConfig, ServiceEnv } from '@leadrouter/config';
 import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
-import { createRedis, ping, waitForRedis, QUEUES, QUEUE_OPTIONS, redisKeys, type RouteJobData } from '@leadrouter/redis';
+import { createRedis, deliverQueueName, notifyQueueName, ping, waitForRedis, QUEUES, QUEUE_OPTIONS, redisKeys, type RouteJobData } from '@leadrouter/redis';
 import { closeServer, listen } from '@leadrouter/service';
-import { LeadStore } from '@leadrouter/store';
+import { DeliveryState, LeadStore } from '@leadrouter/store';
 import { createIntakeApp } from './app.js';
 import { SupplierDirectory } from './auth.js';
 import { OutcomeWaiter } from './outcome-waiter.js';
@@ -41,6 +41,11 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   const store = new LeadStore(redis, keys, config.retentionDays * 86_400_000);
   const metrics = createMetrics();
+  // Read by the queue board only (admin): every queue of the install.
+  const boardQueues = [
+    ...config.destinations.map((d) => deliverQueueName(d.id)),
+    ...config.suppliers.filter((s) => s.postbackUrl).map((s) => notifyQueueName(s.id)),
+  ].map((name) => new Queue(name, { connection: redis, prefix: env.prefix, ...QUEUE_OPTIONS }));
   const app = createIntakeApp({
     config,
     store,
@@ -52,6 +57,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
     waiter: new OutcomeWaiter(subscriber, keys.finalChannel(), store),
     adminApiKey: env.adminApiKey,
     readiness: async () => ((await ping(redis, 500)) ? [] : ['redis unreachable']),
+    admin: { state: new DeliveryState(redis, keys), queues: [queue, ...boardQueues] },
   });
   const server = await listen(app, env.host, options.port ?? env.intakePort);
   const address = server.address();
@@ -63,7 +69,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
     metrics,
     async close() {
       await closeServer(server);
-      await queue.close().catch(() => undefined);
+      await Promise.all([queue, ...boardQueues].map((q) => q.close().catch(() => undefined)));
       redis.disconnect();
       subscriber.disconnect();
     },

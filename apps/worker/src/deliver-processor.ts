@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { buildRequest, classifyReply, parseRetryAfter, retryDelayMs, type ReplyClass } from '@leadrouter/routing';
+import { buildRequest, capPeriods, classifyReply, parseRetryAfter, retryDelayMs, type ReplyClass } from '@leadrouter/routing';
 import type { DeliverJobData } from '@leadrouter/redis';
 import type { AttemptAction } from '@leadrouter/store';
 import { advance, queueDelivery } from './advance.js';
@@ -64,6 +64,8 @@ export function createDeliverProcessor(deps: WorkerDeps) {
       payout: destination.payout ?? 0,
       route: plan.route,
       step,
+      outcome: verdict.outcome,
+      day: capPeriods(destination, at).daily,
     });
     if (recorded.circuit) {
       deps.metrics.circuitOpen.set({ destination: destinationId }, recorded.circuit === 'opened' ? 1 : 0);

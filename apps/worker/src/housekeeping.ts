@@ -45,6 +45,9 @@ async function refreshGauges(deps: WorkerDeps, routeQueue: Queue<RouteJobData>):
       }
     }
   }
+  const memory = await deps.state.redisMemory();
+  deps.metrics.redisMemoryUsed.set(memory.used);
+  deps.metrics.redisMaxMemory.set(memory.max);
   for (const queue of [routeQueue, ...deps.deliverQueues.values()]) {
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
     deps.metrics.queueJobs.set({ queue: queue.name, state: 'waiting' }, (counts.waiting ?? 0) + (counts.prioritized ?? 0));

@@ -23,6 +23,9 @@ export function createMetrics(registry: Registry = new Registry()) {
     queueJobs: new Gauge({ name: 'leadrouter_queue_jobs', help: 'Jobs per queue and state.', labelNames: ['queue', 'state'] as const, ...r }),
     circuitOpen: new Gauge({ name: 'leadrouter_destination_circuit_open', help: '1 when the destination circuit is open.', labelNames: ['destination'] as const, ...r }),
     capUsed: new Gauge({ name: 'leadrouter_destination_cap_used', help: 'Sold leads counted against a cap in the current period.', labelNames: ['destination', 'period'] as const, ...r }),
+    // Beyond the contract's table (alerts only, no dashboard panel): Redis memory as workers see it.
+    redisMemoryUsed: new Gauge({ name: 'leadrouter_redis_memory_used_bytes', help: 'Redis used_memory, read by workers.', ...r }),
+    redisMaxMemory: new Gauge({ name: 'leadrouter_redis_maxmemory_bytes', help: 'Redis maxmemory (0 = no limit).', ...r }),
     httpDuration: new Histogram({ name: 'leadrouter_http_request_duration_seconds', help: 'HTTP requests served.', labelNames: ['service', 'route', 'code'] as const, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], ...r }),
   };
 }

@@ -22,6 +22,8 @@ export interface RedisKeys {
   /** Sold-lead counter of a destination for one cap period (`h:2026-11-25T14`, `d:2026-11-25`, `t`). */
   cap(destination: string, period: string): string;
   circuit(destination: string): string;
+  /** A destination's sold and rejected counts of one local day (admin view). */
+  destinationDay(destination: string, day: string): string;
   circuitProbe(destination: string): string;
   /** round_robin counter of a route, shared by every worker process. */
   rotation(route: string): string;
@@ -41,6 +43,7 @@ export function redisKeys(prefix: string): RedisKeys {
     finalChannel: () => `${prefix}:lead-final`,
     cap: (destination, period) => `${prefix}:cap:${destination}:${period}`,
     circuit: (destination) => `${prefix}:circuit:${destination}`,
+    destinationDay: (destination, day) => `${prefix}:day:${destination}:${day}`,
     circuitProbe: (destination) => `${prefix}:circuit:${destination}:probe`,
     rotation: (route) => `${prefix}:rr:${route}`,
   };

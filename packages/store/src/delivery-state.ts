@@ -20,7 +20,7 @@ type Script = (...args: (string | number)[]) => Promise<unknown>;
 const COMMANDS = {
   lrPlan: { numberOfKeys: 2, lua: PLAN },
   lrAdvance: { lua: ADVANCE },
-  lrRecordAttempt: { numberOfKeys: 4, lua: RECORD_ATTEMPT },
+  lrRecordAttempt: { numberOfKeys: 5, lua: RECORD_ATTEMPT },
   lrMarkUnsold: { numberOfKeys: 2, lua: MARK_UNSOLD },
   lrCapRelease: { numberOfKeys: 1, lua: CAP_RELEASE },
 } as const;
@@ -52,6 +52,9 @@ export interface AttemptRecord {
   route?: string;
   /** For 'retry': the step whose decision this is (`2.0`). */
   step?: string;
+  outcome: 'accepted' | 'rejected' | 'error';
+  /** The destination's local date (YYYY-MM-DD) for its daily counters. */
+  day: string;
 }
 
 /**
@@ -118,6 +121,7 @@ export class DeliveryState {
       this.keys.leadEvents(r.leadId),
       this.keys.circuit(r.destination),
       this.keys.circuitProbe(r.destination),
+      this.keys.destinationDay(r.destination, r.day),
       JSON.stringify(r.event),
       r.healthy ? 'ok' : 'fail',
       Date.now(),
@@ -131,6 +135,7 @@ export class DeliveryState {
       JSON.stringify({ id: r.leadId, status: 'delivered', payout }),
       r.route ?? '',
       `next:${r.step ?? ''}`,
+      r.outcome,
     )) as [number, string];
     return { circuit: change === 1 ? 'opened' : change === -1 ? 'closed' : undefined, result };
   }
@@ -164,6 +169,33 @@ export class DeliveryState {
       this.keys.cap(destination, 't'),
     );
     return { hourly: Number(h ?? 0), daily: Number(d ?? 0), total: Number(t ?? 0) };
+  }
+
+  /** For the admin view: circuit, caps in use and today's counts of one destination. */
+  async destinationStatus(
+    destination: string,
+    periods: { hourly: string; daily: string },
+  ): Promise<{ circuit: { open: boolean; openUntil: number | null; failures: number }; capUsed: { hourly: number; daily: number; total: number }; today: { sold: number; rejected: number } }> {
+    const results = await this.redis
+      .multi()
+      .hmget(this.keys.circuit(destination), 'openUntil', 'failures')
+      .mget(this.keys.cap(destination, `h:${periods.hourly}`), this.keys.cap(destination, `d:${periods.daily}`), this.keys.cap(destination, 't'))
+      .hmget(this.keys.destinationDay(destination, periods.daily), 'sold', 'rejected')
+      .exec();
+    const [openUntil, failures] = (results?.[0]?.[1] as (string | null)[]) ?? [];
+    const [h, d, t] = (results?.[1]?.[1] as (string | null)[]) ?? [];
+    const [sold, rejected] = (results?.[2]?.[1] as (string | null)[]) ?? [];
+    const until = openUntil ? Number(openUntil) : null;
+    return {
+      circuit: { open: until !== null && until > Date.now(), openUntil: until, failures: Number(failures ?? 0) },
+      capUsed: { hourly: Number(h ?? 0), daily: Number(d ?? 0), total: Number(t ?? 0) },
+      today: { sold: Number(sold ?? 0), rejected: Number(rejected ?? 0) },
+    };
+  }
+
+  async redisMemory(): Promise<{ used: number; max: number }> {
+    const info = await this.redis.info('memory');
+    return { used: Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0), max: Number(/maxmemory:(\d+)/.exec(info)?.[1] ?? 0) };
   }
 
   async circuitIsOpen(destination: string): Promise<boolean> {

@@ -125,10 +125,11 @@ return chosen
  *   its `delivered` event and a message on the final channel;
  * - 'retry': the decision to retry this destination is recorded for the step (first writer wins);
  * - 'next': the lead's cap slot at this destination is given back.
- * KEYS: 1 lead, 2 events, 3 circuit, 4 probe lock.
+ * It also counts the destination's sold and rejected leads of the day (admin view).
+ * KEYS: 1 lead, 2 events, 3 circuit, 4 probe lock, 5 the destination's counters of the day.
  * ARGV: 1 attempt event JSON, 2 'ok' or 'fail' (circuit), 3 now ms, 4 threshold, 5 cooldown ms,
  *       6 action, 7 destination, 8 payout, 9 delivered event JSON, 10 channel, 11 publish JSON,
- *       12 route, 13 step field.
+ *       12 route, 13 step field, 14 the try's outcome (accepted, rejected, error).
  * Returns {circuit change (1 opened, -1 closed, 0), result}: for 'sold' 'ok' or the status that
  * prevented the sale; for 'retry' the decision in force; for 'next' 'released'.
  */
@@ -149,10 +150,16 @@ else
   end
 end
 local action = ARGV[6]
+if ARGV[14] == 'rejected' then
+  redis.call('HINCRBY', KEYS[5], 'rejected', 1)
+  redis.call('PEXPIRE', KEYS[5], 259200000)
+end
 if action == 'sold' then
   local status = redis.call('HGET', KEYS[1], 'status')
   if status ~= 'queued' then return {change, status or 'missing'} end
   redis.call('HSET', KEYS[1], 'status', 'delivered', 'destination', ARGV[7], 'payout', ARGV[8], 'soldAt', ARGV[3], 'route', ARGV[12])
+  redis.call('HINCRBY', KEYS[5], 'sold', 1)
+  redis.call('PEXPIRE', KEYS[5], 259200000)
   redis.call('RPUSH', KEYS[2], ARGV[9])
   redis.call('PUBLISH', ARGV[10], ARGV[11])
   return {change, 'ok'}
