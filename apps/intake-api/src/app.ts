@@ -1,12 +1,12 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Logger } from '@leadrouter/logging';
-import { BodyError, healthRoutes, httpMetrics, requestLog, type ReadinessCheck } from '@leadrouter/service';
+import { BodyError, healthRoutes, httpMetrics, requestLog, type Readiness } from '@leadrouter/service';
 import { adminRoutes, type AdminRoutesDeps } from './routes/admin.js';
 import { leadRoutes, type LeadRoutesDeps } from './routes/leads.js';
 
 export interface IntakeAppDeps extends LeadRoutesDeps {
   logger: Logger;
-  readiness: ReadinessCheck;
+  readiness: Readiness;
   admin: Omit<AdminRoutesDeps, 'config' | 'adminApiKey'>;
 }
 

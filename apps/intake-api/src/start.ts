@@ -3,8 +3,8 @@ import { Queue } from 'bullmq';
 import type { ResolvedConfig, ServiceEnv } from '@leadrouter/config';
 import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
-import { createRedis, deliverQueueName, notifyQueueName, ping, waitForRedis, QUEUES, QUEUE_OPTIONS, redisKeys, type RouteJobData } from '@leadrouter/redis';
-import { closeServer, listen } from '@leadrouter/service';
+import { createRedis, deliverQueueName, notifyQueueName, waitForRedis, QUEUES, QUEUE_OPTIONS, redisKeys, type RouteJobData } from '@leadrouter/redis';
+import { closeServer, listen, redisReadiness } from '@leadrouter/service';
 import { DeliveryState, LeadStore } from '@leadrouter/store';
 import { createIntakeApp } from './app.js';
 import { SupplierDirectory } from './auth.js';
@@ -56,7 +56,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
     rateLimits: new SupplierRateLimits(redis, keys.rateLimitPrefix(), config.suppliers),
     waiter: new OutcomeWaiter(subscriber, keys.finalChannel(), store),
     adminApiKey: env.adminApiKey,
-    readiness: async () => ((await ping(redis, 500)) ? [] : ['redis unreachable']),
+    readiness: redisReadiness(redis, logger),
     admin: { state: new DeliveryState(redis, keys), queues: [queue, ...boardQueues] },
   });
   const server = await listen(app, env.host, options.port ?? env.intakePort);

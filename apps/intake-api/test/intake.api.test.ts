@@ -231,7 +231,13 @@ describe('metrics, health and readiness', () => {
       expect(text).toMatch(/leadrouter_http_request_duration_seconds_count\{service="intake",route="\/v1\/leads",code="202"\} 2/);
       expect(text).toContain('process_cpu_user_seconds_total');
       expect((await fetch(`${intake.url}/healthz`)).status).toBe(200);
-      expect((await fetch(`${intake.url}/readyz`)).status).toBe(200);
+      // The suite's Redis keeps nothing on disk: ready, but said loudly, in /readyz and in the log.
+      const ready = await fetch(`${intake.url}/readyz`);
+      expect(ready.status).toBe(200);
+      const body = (await ready.json()) as { ok: boolean; warnings: string[] };
+      expect(body.ok).toBe(true);
+      expect(body.warnings).toEqual([expect.stringContaining('no persistence')]);
+      expect(intake.logs.text()).toContain('UNSAFE: Redis has no persistence');
     } finally {
       await intake.close();
     }
@@ -253,6 +259,8 @@ describe('Redis unavailable', () => {
   test('503 with Retry-After while Redis is down (never 202), readyz 503; back to 202 when it returns', async () => {
     const intake = await startTestIntake(intakeConfigYaml(), { redisUrl: server.url });
     try {
+      // AOF on and noeviction: nothing to warn about.
+      expect(((await (await fetch(`${intake.url}/readyz`)).json()) as { warnings: string[] }).warnings).toEqual([]);
       const before = await intake.post(validLead());
       expect(before.status).toBe(202);
       await server.stop();

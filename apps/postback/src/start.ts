@@ -4,8 +4,8 @@ import type { ResolvedConfig, ServiceEnv } from '@leadrouter/config';
 import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
 import { Notifier, type NotifierOptions } from '@leadrouter/notify';
-import { createRedis, ping, redisKeys, waitForRedis } from '@leadrouter/redis';
-import { BodyError, closeServer, healthRoutes, httpMetrics, listen, requestLog } from '@leadrouter/service';
+import { createRedis, redisKeys, waitForRedis } from '@leadrouter/redis';
+import { BodyError, closeServer, healthRoutes, httpMetrics, listen, requestLog, redisReadiness } from '@leadrouter/service';
 import { PostbackState } from '@leadrouter/store';
 import { postbackRoutes } from './routes.js';
 
@@ -39,7 +39,7 @@ export async function startPostback(options: StartPostbackOptions): Promise<Post
   app.set('query parser', 'simple');
   app.use(httpMetrics(metrics, 'postback'));
   app.use(requestLog(logger));
-  app.use(healthRoutes(metrics.registry, async () => ((await ping(redis, 500)) ? [] : ['redis unreachable'])));
+  app.use(healthRoutes(metrics.registry, redisReadiness(redis, logger)));
   app.use(
     postbackRoutes({
       config: options.config,

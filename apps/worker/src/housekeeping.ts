@@ -48,7 +48,7 @@ async function refreshGauges(deps: WorkerDeps, routeQueue: Queue<RouteJobData>):
   const memory = await deps.state.redisMemory();
   deps.metrics.redisMemoryUsed.set(memory.used);
   deps.metrics.redisMaxMemory.set(memory.max);
-  for (const queue of [routeQueue, ...deps.deliverQueues.values()]) {
+  for (const queue of [routeQueue, ...deps.deliverQueues.values(), ...deps.notifier.allQueues()]) {
     const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
     deps.metrics.queueJobs.set({ queue: queue.name, state: 'waiting' }, (counts.waiting ?? 0) + (counts.prioritized ?? 0));
     for (const state of ['active', 'delayed', 'failed'] as const) deps.metrics.queueJobs.set({ queue: queue.name, state }, counts[state] ?? 0);

@@ -47,6 +47,11 @@ export class Notifier {
     );
   }
 
+  /** The notification queues, for gauges and the queue board. */
+  allQueues(): Queue<NotifyJobData>[] {
+    return [...this.queues.values()];
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.queues.values()].map((q) => q.close()));
   }
