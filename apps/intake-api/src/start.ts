@@ -57,7 +57,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
     waiter: new OutcomeWaiter(subscriber, keys.finalChannel(), store),
     adminApiKey: env.adminApiKey,
     readiness: redisReadiness(redis, logger),
-    admin: { state: new DeliveryState(redis, keys), queues: [queue, ...boardQueues] },
+    admin: { state: new DeliveryState(redis, keys), queues: [queue, ...boardQueues], routeQueue: queue },
   });
   const server = await listen(app, env.host, options.port ?? env.intakePort);
   const address = server.address();

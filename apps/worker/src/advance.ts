@@ -24,16 +24,17 @@ export async function advance(deps: WorkerDeps, lead: Lead, plan: DeliveryPlan, 
   }
   const decision = await deps.state.advance(lead.id, step, candidates, probeLockMs);
   if (decision === 'unsold') {
-    await finishUnsold(deps, lead, attempted ? 'all_rejected' : 'no_eligible_destination', plan.route);
+    await finishUnsold(deps, lead, attempted ? 'all_rejected' : 'no_eligible_destination', plan.route, plan.round ?? 0);
     return;
   }
   const index = Number(decision.slice(2));
-  await queueDelivery(deps, lead.id, plan.candidates[index] as string, { leadId: lead.id, index, attempt: 0 }, 0);
+  await queueDelivery(deps, lead.id, plan.candidates[index] as string, { leadId: lead.id, index, attempt: 0 }, 0, plan.round ?? 0);
 }
 
 /** Job ids are deterministic (lead, candidate, try), so a step that runs twice queues nothing twice. */
-export async function queueDelivery(deps: WorkerDeps, leadId: string, destinationId: string, data: DeliverJobData, delayMs: number): Promise<void> {
+export async function queueDelivery(deps: WorkerDeps, leadId: string, destinationId: string, data: DeliverJobData, delayMs: number, round: number): Promise<void> {
   const queue = deps.deliverQueues.get(destinationId);
   if (!queue) throw new Error(`no delivery queue for destination ${destinationId}`);
-  await queue.add('deliver', data, { ...DELIVER_JOB_OPTIONS, jobId: `${leadId}.${data.index}.${data.attempt}`, ...(delayMs > 0 ? { delay: delayMs } : {}) });
+  const jobId = `${leadId}.${round}.${data.index}.${data.attempt}`;
+  await queue.add('deliver', data, { ...DELIVER_JOB_OPTIONS, jobId, ...(delayMs > 0 ? { delay: delayMs } : {}) });
 }

@@ -74,12 +74,12 @@ export function createDeliverProcessor(deps: WorkerDeps) {
     if (action === 'sold') {
       if (recorded.result === 'ok') countSale(deps, lead, destinationId, plan.route, destination.payout ?? 0, at);
       // Also when a re-run of this try finds the lead already sold: the job id makes it one notification.
-      if (recorded.result === 'ok' || recorded.result === 'delivered') await deps.notifier.notify(lead.supplier, leadId, 'delivered', 'delivered');
+      if (recorded.result === 'ok' || recorded.result === 'delivered') await deps.notifier.notify(lead.supplier, leadId, 'delivered', `delivered.${plan.round ?? 0}`);
       return;
     }
     if (action === 'retry') {
       if (recorded.result === 'retry') {
-        await queueDelivery(deps, leadId, destinationId, { leadId, index, attempt: attempt + 1 }, delay as number);
+        await queueDelivery(deps, leadId, destinationId, { leadId, index, attempt: attempt + 1 }, delay as number, plan.round ?? 0);
         return;
       }
       // A first run of this step (before a crash) decided to move on: follow it, without this slot.

@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import { capPeriods } from '@leadrouter/routing';
-import { ROUTE_JOB_OPTIONS, type RouteJobData } from '@leadrouter/redis';
+import { ROUTE_JOB_OPTIONS, routeJobId, type RouteJobData } from '@leadrouter/redis';
 import type { WorkerDeps } from './deps.js';
 
 /** A lead stored by the intake but not picked up after this long is queued again by the sweeper. */
@@ -8,8 +8,8 @@ export const STRANDED_AFTER_MS = 10_000;
 const EVERY_MS = 5_000;
 
 /**
- * Periodic work of every worker process: re-queue leads stranded in the intake's outbox (stored,
- * but the enqueue failed), and refresh the gauges of circuits, caps and queue depths. Each round
+ * Periodic work of every worker process: re-queue leads stranded in the outbox (stored, but the
+ * enqueue failed), forget expired entries of the unsold index, and refresh the gauges of circuits, caps and queue depths. Each round
  * is a handful of O(1) or O(log n) commands: no scans.
  */
 export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobData>, everyMs = EVERY_MS): { stop(): void } {
@@ -19,8 +19,9 @@ export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobDa
     running = true;
     try {
       for (const leadId of await deps.state.strandedPending(STRANDED_AFTER_MS, 500)) {
-        await routeQueue.add('route', { leadId }, { ...ROUTE_JOB_OPTIONS, jobId: leadId });
+        await routeQueue.add('route', { leadId }, { ...ROUTE_JOB_OPTIONS, jobId: routeJobId(leadId, await deps.state.round(leadId)) });
       }
+      await deps.state.trimUnsoldIndex(Date.now() - deps.config.retentionDays * 86_400_000);
       await refreshGauges(deps, routeQueue);
     } catch (err) {
       deps.logger.warn({ err: (err as Error).message }, 'housekeeping round failed');

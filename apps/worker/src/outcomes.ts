@@ -2,7 +2,7 @@ import type { Lead } from '@leadrouter/lead';
 import { sourceLabel } from '@leadrouter/metrics';
 import type { WorkerDeps } from './deps.js';
 
-export async function finishUnsold(deps: WorkerDeps, lead: Lead, reason: string, route: string): Promise<void> {
+export async function finishUnsold(deps: WorkerDeps, lead: Lead, reason: string, route: string, round: number): Promise<void> {
   const at = deps.now().toISOString();
   const answer = await deps.state.markUnsold(lead, reason, route, { at, type: 'unsold', reason });
   if (answer === 'ok') {
@@ -10,7 +10,7 @@ export async function finishUnsold(deps: WorkerDeps, lead: Lead, reason: string,
     deps.logger.info({ leadId: lead.id, reason, route }, 'lead unsold');
   }
   // Also when a re-run of this step finds the lead already unsold: the job id makes it one notification.
-  if (answer === 'ok' || answer === 'unsold') await deps.notifier.notify(lead.supplier, lead.id, 'unsold', 'unsold');
+  if (answer === 'ok' || answer === 'unsold') await deps.notifier.notify(lead.supplier, lead.id, 'unsold', `unsold.${round}`);
 }
 
 /** Counts a sale that the state store has just recorded (once per lead). */

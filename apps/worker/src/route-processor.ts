@@ -30,15 +30,15 @@ export function createRouteProcessor(deps: WorkerDeps) {
         fields: { ...lead.fields, name: lead.name, phone: lead.phone, geo: lead.geo, source: lead.source, email: lead.email, click_id: lead.click_id, ip: lead.ip },
       });
       if (!route) {
-        await finishUnsold(deps, lead, 'no_route', '');
+        await finishUnsold(deps, lead, 'no_route', '', loaded.round);
         return;
       }
       const rotation = route.strategy === 'round_robin' ? await deps.state.nextRotation(route.id) : 0;
       const payouts = new Map([...deps.destinations.values()].map((d) => [d.id, d.payout ?? 0]));
       const candidates = orderCandidates(route, { random: deps.random, rotation: rotation - 1, payouts });
       const routed = { at: deps.now().toISOString(), type: 'routed' as const, route: route.id, strategy: route.strategy ?? 'priority', candidates };
-      plan = (await deps.state.setPlan(leadId, { route: route.id, candidates }, routed)).plan;
+      plan = (await deps.state.setPlan(leadId, { route: route.id, candidates, round: loaded.round }, routed)).plan;
     }
-    await advance(deps, lead, plan, 0, 'start', loaded.attempts > 0);
+    await advance(deps, lead, plan, 0, 'start', loaded.attempts > 0 && loaded.round === 0);
   };
 }

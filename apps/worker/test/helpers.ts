@@ -56,9 +56,9 @@ export function uniquePhone(): string {
 /** Intake and `workers` worker instances in this process, sharing a fresh prefix on the test Redis. */
 export async function startSystem(
   yaml: string,
-  options: { workers?: number; worker?: Partial<StartWorkerOptions> } = {},
+  options: { workers?: number; worker?: Partial<StartWorkerOptions>; env?: Partial<ServiceEnv> } = {},
 ): Promise<TestSystem> {
-  const env = testEnv({ adminApiKey: ADMIN });
+  const env = testEnv({ adminApiKey: ADMIN, ...options.env });
   const config = parseConfigText(yaml, {});
   const logs = captureLogger('system', 'info');
   const workers: WorkerHandle[] = [];

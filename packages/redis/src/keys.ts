@@ -16,6 +16,8 @@ export interface RedisKeys {
   idempotency(supplier: string, digest: string): string;
   /** Leads stored but not yet picked up by a worker: the intake's outbox (see README, "No lost leads"). */
   pending(): string;
+  /** Unsold leads by arrival time: what the admin's bulk redelivery picks from. */
+  unsold(): string;
   rateLimitPrefix(): string;
   /** Pub/sub channel on which workers announce leads that reached `delivered` or `unsold`. */
   finalChannel(): string;
@@ -39,6 +41,7 @@ export function redisKeys(prefix: string): RedisKeys {
     dedupe: (scope, digest) => `${prefix}:dedupe:${scope}:${digest}`,
     idempotency: (supplier, digest) => `${prefix}:idem:${supplier}:${digest}`,
     pending: () => `${prefix}:pending`,
+    unsold: () => `${prefix}:unsold`,
     rateLimitPrefix: () => `${prefix}:rl`,
     finalChannel: () => `${prefix}:lead-final`,
     cap: (destination, period) => `${prefix}:cap:${destination}:${period}`,

@@ -7,6 +7,14 @@ export const QUEUES = {
   route: 'route',
 } as const;
 
+/**
+ * The route job of a lead: the lead id itself, then `<id>.r<round>` for each admin redelivery, so a
+ * redelivered lead gets a fresh job while a repeated add of the same round is ignored.
+ */
+export function routeJobId(leadId: string, round: number): string {
+  return round > 0 ? `${leadId}.r${round}` : leadId;
+}
+
 /** One delivery queue per destination, so a slow destination only ever holds its own workers. */
 export function deliverQueueName(destinationId: string): string {
   return `deliver-${destinationId}`;

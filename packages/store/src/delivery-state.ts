@@ -3,7 +3,7 @@ import type { Lead } from '@leadrouter/lead';
 import type { RedisKeys } from '@leadrouter/redis';
 import { readStoredLead, type DeliveryPlan, type StoredLead } from './lead-record.js';
 import type { LeadEvent } from './lead-store.js';
-import { ADVANCE, CAP_RELEASE, MARK_UNSOLD, PLAN, RECORD_ATTEMPT } from './scripts.js';
+import { ADVANCE, CAP_RELEASE, MARK_UNSOLD, PLAN, RECORD_ATTEMPT, REQUEUE } from './scripts.js';
 
 /** The lead as a worker needs it: fields, status, plan and tries so far, in one read. */
 export type LeadForDelivery = StoredLead;
@@ -21,7 +21,8 @@ const COMMANDS = {
   lrPlan: { numberOfKeys: 2, lua: PLAN },
   lrAdvance: { lua: ADVANCE },
   lrRecordAttempt: { numberOfKeys: 5, lua: RECORD_ATTEMPT },
-  lrMarkUnsold: { numberOfKeys: 2, lua: MARK_UNSOLD },
+  lrMarkUnsold: { numberOfKeys: 3, lua: MARK_UNSOLD },
+  lrRequeue: { numberOfKeys: 4, lua: REQUEUE },
   lrCapRelease: { numberOfKeys: 1, lua: CAP_RELEASE },
 } as const;
 
@@ -81,12 +82,12 @@ export class DeliveryState {
 
   /** The lead for a route job, taking it out of the intake's outbox in the same round trip. */
   async pickUp(id: string): Promise<LeadForDelivery | undefined> {
-    const results = await this.redis.multi().zrem(this.keys.pending(), id).hgetall(this.keys.lead(id)).get(this.keys.leadData(id)).exec();
+    const results = await this.redis.pipeline().zrem(this.keys.pending(), id).hgetall(this.keys.lead(id)).get(this.keys.leadData(id)).exec();
     return readStoredLead(id, results?.[1]?.[1] as Record<string, string>, results?.[2]?.[1] as string | null);
   }
 
   async load(id: string): Promise<LeadForDelivery | undefined> {
-    const results = await this.redis.multi().hgetall(this.keys.lead(id)).get(this.keys.leadData(id)).exec();
+    const results = await this.redis.pipeline().hgetall(this.keys.lead(id)).get(this.keys.leadData(id)).exec();
     return readStoredLead(id, results?.[0]?.[1] as Record<string, string>, results?.[1]?.[1] as string | null);
   }
 
@@ -149,13 +150,49 @@ export class DeliveryState {
     const answer = await this.run.lrMarkUnsold(
       this.keys.lead(lead.id),
       this.keys.leadEvents(lead.id),
+      this.keys.unsold(),
       reason,
       JSON.stringify(event),
       this.keys.finalChannel(),
       JSON.stringify({ id: lead.id, status: 'unsold', reason }),
       route,
+      lead.id,
     );
     return String(answer);
+  }
+
+  /** Admin redelivery of an unsold lead: { round } when it is queued again, else its current status. */
+  async requeue(leadId: string, event: LeadEvent): Promise<{ round: number } | { status: string }> {
+    const [first, round] = (await this.run.lrRequeue(
+      this.keys.lead(leadId),
+      this.keys.leadEvents(leadId),
+      this.keys.unsold(),
+      this.keys.pending(),
+      leadId,
+      Date.now(),
+      JSON.stringify(event),
+    )) as [string, number?];
+    return first === 'ok' ? { round: Number(round) } : { status: first };
+  }
+
+  /** Unsold leads that arrived between `from` and `to` (ms), oldest first, with their reasons. */
+  async unsoldBetween(from: number, to: number, limit: number): Promise<Array<{ id: string; reason: string | null }>> {
+    const ids = await this.redis.zrangebyscore(this.keys.unsold(), from, to, 'LIMIT', 0, limit);
+    if (ids.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of ids) pipeline.hget(this.keys.lead(id), 'reason');
+    const reasons = (await pipeline.exec()) ?? [];
+    return ids.map((id, i) => ({ id, reason: (reasons[i]?.[1] as string | null) ?? null }));
+  }
+
+  /** The routing round of a lead (0 until an admin redelivers it). */
+  async round(leadId: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.lead(leadId), 'round')) ?? 0);
+  }
+
+  /** Drops index entries of leads past their retention (their records have expired). */
+  async trimUnsoldIndex(olderThan: number): Promise<void> {
+    await this.redis.zremrangebyscore(this.keys.unsold(), '-inf', olderThan);
   }
 
   async releaseCap(leadId: string, destination: string): Promise<void> {
@@ -177,7 +214,7 @@ export class DeliveryState {
     periods: { hourly: string; daily: string },
   ): Promise<{ circuit: { open: boolean; openUntil: number | null; failures: number }; capUsed: { hourly: number; daily: number; total: number }; today: { sold: number; rejected: number } }> {
     const results = await this.redis
-      .multi()
+      .pipeline()
       .hmget(this.keys.circuit(destination), 'openUntil', 'failures')
       .mget(this.keys.cap(destination, `h:${periods.hourly}`), this.keys.cap(destination, `d:${periods.daily}`), this.keys.cap(destination, 't'))
       .hmget(this.keys.destinationDay(destination, periods.daily), 'sold', 'rejected')

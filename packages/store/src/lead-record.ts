@@ -4,6 +4,8 @@ import type { Lead, LeadStatus } from '@leadrouter/lead';
 export interface DeliveryPlan {
   route: string;
   candidates: string[];
+  /** The routing round (0, then +1 per admin redelivery): part of every delivery job id. */
+  round?: number;
 }
 
 /** A lead as read back from Redis: its fields (data key) and its state (hash). */
@@ -16,6 +18,7 @@ export interface StoredLead {
   plan?: DeliveryPlan;
   /** HTTP tries made so far, at any destination. */
   attempts: number;
+  round: number;
 }
 
 type LeadInputJson = Omit<Lead, 'id' | 'supplier' | 'createdAt' | 'quality' | 'phoneNational'>;
@@ -34,6 +37,7 @@ export function readStoredLead(id: string, hash: Record<string, string> | undefi
     },
     status: hash.status as LeadStatus,
     attempts: Number(hash.attempts ?? 0),
+    round: Number(hash.round ?? 0),
   };
   if (hash.reason) stored.reason = hash.reason;
   if (hash.destination) stored.destination = hash.destination;

@@ -6,7 +6,8 @@ import { RESERVE_LEAD } from './scripts.js';
 
 export interface LeadEvent {
   at: string;
-  type: 'received' | 'routed' | 'attempt' | 'delivered' | 'unsold' | 'postback' | 'notified';
+  /** The contract's types, plus `requeued` (an admin redelivery of an unsold lead). */
+  type: 'received' | 'routed' | 'attempt' | 'delivered' | 'unsold' | 'postback' | 'notified' | 'requeued';
   [detail: string]: unknown;
 }
 
@@ -83,9 +84,11 @@ export class LeadStore {
     return { kind: 'accepted' };
   }
 
+  // Reads go in a pipeline, not MULTI: a full Redis (noeviction) refuses every command queued in a
+  // transaction, reads included, and a lead must stay readable when Redis is full.
   async get(id: string): Promise<LeadRecord | undefined> {
     const results = await this.redis
-      .multi()
+      .pipeline()
       .hgetall(this.keys.lead(id))
       .get(this.keys.leadData(id))
       .lrange(this.keys.leadEvents(id), 0, -1)

@@ -174,11 +174,15 @@ end
 return {change, 'released'}
 `;
 
-/** KEYS: 1 lead, 2 events. ARGV: 1 reason, 2 event JSON, 3 channel, 4 publish JSON, 5 route. Returns 'ok' or the current status. */
+/**
+ * KEYS: 1 lead, 2 events, 3 unsold index. ARGV: 1 reason, 2 event JSON, 3 channel, 4 publish JSON,
+ * 5 route, 6 lead id. Returns 'ok' or the current status.
+ */
 export const MARK_UNSOLD = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if status ~= 'queued' then return status or 'missing' end
 redis.call('HSET', KEYS[1], 'status', 'unsold', 'reason', ARGV[1], 'route', ARGV[5])
+redis.call('ZADD', KEYS[3], redis.call('HGET', KEYS[1], 'createdAt'), ARGV[6])
 redis.call('RPUSH', KEYS[2], ARGV[2])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
 return 'ok'
@@ -234,4 +238,27 @@ if ARGV[4] ~= '' then
 end
 record('applied')
 return {'applied', new, payout, newPayout, source, supplier}
+`;
+
+/**
+ * Admin redelivery: an `unsold` lead becomes `queued` again for a new round of routing (its plan
+ * and recorded decisions are cleared, its round number goes up), only from `unsold`, so a lead that
+ * was sold can never be sold again. KEYS: 1 lead, 2 events, 3 unsold index, 4 outbox.
+ * ARGV: 1 lead id, 2 now ms, 3 event JSON. Returns {'ok', round} or {status}.
+ */
+export const REQUEUE = `
+local status = redis.call('HGET', KEYS[1], 'status')
+if status ~= 'unsold' then return {status or 'missing'} end
+local fields = redis.call('HKEYS', KEYS[1])
+for _, field in ipairs(fields) do
+  if field == 'plan' or field == 'reason' or field == 'route' or string.sub(field, 1, 5) == 'next:' then
+    redis.call('HDEL', KEYS[1], field)
+  end
+end
+redis.call('HSET', KEYS[1], 'status', 'queued')
+local round = redis.call('HINCRBY', KEYS[1], 'round', 1)
+redis.call('ZREM', KEYS[3], ARGV[1])
+redis.call('ZADD', KEYS[4], ARGV[2], ARGV[1])
+redis.call('RPUSH', KEYS[2], ARGV[3])
+return {'ok', round}
 `;

@@ -2,10 +2,12 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import { json, Router, type NextFunction, type Request, type Response } from 'express';
 import type { ResolvedConfig } from '@leadrouter/config';
 import { capPeriods, scheduleOpen } from '@leadrouter/routing';
+import { ROUTE_JOB_OPTIONS, routeJobId, type RouteJobData } from '@leadrouter/redis';
 import type { DeliveryState } from '@leadrouter/store';
+import { isLeadId } from '@leadrouter/lead';
 import { isAdminKey, presentedKey } from '../auth.js';
 
 export interface AdminRoutesDeps {
@@ -14,7 +16,12 @@ export interface AdminRoutesDeps {
   state: DeliveryState;
   /** Every queue of the install, for the board. */
   queues: Queue[];
+  /** The route queue, for redeliveries. */
+  routeQueue: Queue<RouteJobData>;
 }
+
+const UNSOLD_REASONS = ['no_route', 'all_rejected', 'no_eligible_destination'];
+const MAX_BULK = 10_000;
 
 export const QUEUE_BOARD_PATH = '/admin/queues';
 
@@ -67,6 +74,52 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
       }),
     );
     res.json({ destinations });
+  });
+
+  /** Queues an unsold lead for a new round of routing; only from `unsold`, so never a second sale. */
+  const redeliver = async (id: string): Promise<{ id: string; requeued: boolean; status: string }> => {
+    const result = await deps.state.requeue(id, { at: new Date().toISOString(), type: 'requeued', by: 'admin' });
+    if ('status' in result) return { id, requeued: false, status: result.status };
+    await deps.routeQueue.add('route', { leadId: id }, { ...ROUTE_JOB_OPTIONS, jobId: routeJobId(id, result.round) });
+    return { id, requeued: true, status: 'queued' };
+  };
+
+  router.post('/v1/admin/leads/:id/redeliver', guard, async (req: Request, res: Response) => {
+    const id = String(req.params.id);
+    const result = isLeadId(id) ? await redeliver(id) : { id, requeued: false, status: 'missing' };
+    if (result.requeued) res.status(202).json({ ok: true, id, status: 'queued' });
+    else if (result.status === 'missing') res.status(404).json({ ok: false, reason: 'not_found' });
+    else res.status(409).json({ ok: false, reason: 'not_unsold', status: result.status });
+  });
+
+  /**
+   * Bulk form: `{"from": ISO time, "to": ISO time, "reason": "all_rejected", "limit": 1000}` (all
+   * optional; by arrival time; default the last 24 hours, every reason, at most 1,000 leads).
+   */
+  router.post('/v1/admin/leads/redeliver', guard, json({ limit: '16kb' }), async (req: Request, res: Response) => {
+    const body = (req.body ?? {}) as { from?: unknown; to?: unknown; reason?: unknown; limit?: unknown };
+    const errors: Array<{ field: string; message: string }> = [];
+    const time = (name: 'from' | 'to', fallback: number): number => {
+      if (body[name] === undefined) return fallback;
+      const ms = typeof body[name] === 'string' ? Date.parse(body[name]) : NaN;
+      if (Number.isNaN(ms)) errors.push({ field: name, message: 'must be an ISO 8601 time' });
+      return ms;
+    };
+    const to = time('to', Date.now());
+    const from = time('from', to - 86_400_000);
+    const reason = body.reason;
+    if (reason !== undefined && !UNSOLD_REASONS.includes(String(reason))) errors.push({ field: 'reason', message: `must be one of ${UNSOLD_REASONS.join(', ')}` });
+    const limit = body.limit === undefined ? 1000 : Number(body.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_BULK) errors.push({ field: 'limit', message: `must be a whole number from 1 to ${MAX_BULK}` });
+    if (errors.length > 0) {
+      res.status(400).json({ ok: false, reason: 'invalid', errors });
+      return;
+    }
+    const candidates = (await deps.state.unsoldBetween(from, to, limit)).filter((c) => reason === undefined || c.reason === reason);
+    const results = [];
+    for (const candidate of candidates) results.push(await redeliver(candidate.id));
+    const requeued = results.filter((r) => r.requeued).map((r) => r.id);
+    res.status(202).json({ ok: true, requeued: requeued.length, ids: requeued });
   });
   return router;
 }

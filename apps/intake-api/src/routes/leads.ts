@@ -115,7 +115,8 @@ export function leadRoutes(deps: LeadRoutesDeps): Router {
     let record;
     try {
       record = isLeadId(id) ? await deps.store.get(id) : undefined;
-    } catch {
+    } catch (err) {
+      deps.logger.warn({ err: (err as Error).message }, 'lead not read: Redis unavailable');
       return send(res, { code: 503, body: rejected('unavailable') }, { 'Retry-After': UNAVAILABLE_RETRY_AFTER });
     }
     // Another supplier's lead is indistinguishable from a lead that does not exist.
