@@ -7,6 +7,7 @@ import { startIntake } from '@leadrouter/app-intake-api';
 import { startPostback } from '@leadrouter/app-postback';
 import { startWorker } from '@leadrouter/app-worker';
 import { BUNDLED_CONFIG_PATH } from '@leadrouter/config';
+import { createMetrics } from '@leadrouter/metrics';
 import { runRole } from '@leadrouter/service';
 import { ensureRedis } from './private-redis.js';
 
@@ -14,10 +15,12 @@ await runRole('all-in-one', async ({ env: givenEnv, config, configFile, logger }
   const privateRedis = await ensureRedis(givenEnv.redisUrlGiven, logger);
   const env = privateRedis ? { ...givenEnv, redisUrl: privateRedis.url } : givenEnv;
   const roles: Array<{ close(): Promise<void> }> = [];
+  // One process, one registry: /metrics on any of its ports shows the whole process (contract §7).
+  const metrics = createMetrics();
   try {
-    roles.push(await startWorker({ env, config, logger: logger.child({ role: 'worker' }) }));
-    roles.push(await startPostback({ env, config, logger: logger.child({ role: 'postback' }) }));
-    const intake = await startIntake({ env, config, logger: logger.child({ role: 'intake' }) });
+    roles.push(await startWorker({ env, config, metrics, logger: logger.child({ role: 'worker' }) }));
+    roles.push(await startPostback({ env, config, metrics, logger: logger.child({ role: 'postback' }) }));
+    const intake = await startIntake({ env, config, metrics, logger: logger.child({ role: 'intake' }) });
     roles.push(intake);
     if (configFile === BUNDLED_CONFIG_PATH) {
       const demo = config.suppliers[0];

@@ -53,6 +53,12 @@ describe('all-in-one (npm start)', () => {
     expect(body).toMatchObject({ status: 'accepted', result: 'delivered', payout: 10 });
     const lead = await fetch(`http://127.0.0.1:${intakePort}/v1/leads/${String(body.id)}`, { headers: { 'x-api-key': 'demo-key-change-me' } });
     expect(((await lead.json()) as { status: string }).status).toBe('delivered');
+    // One process: every port's /metrics shows the whole process, the sale included.
+    for (const port of [intakePort, postbackPort, workerPort]) {
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(text).toContain('leadrouter_leads_sold_total{destination="demo-buyer",supplier="demo",route="everything",source="other"} 1');
+      expect(text).toContain('leadrouter_leads_received_total{supplier="demo",geo="US",source="other"} 1');
+    }
     child.kill('SIGTERM');
     expect(await exit).toBe(0);
     expect(stdout).toContain('"msg":"stopped"');

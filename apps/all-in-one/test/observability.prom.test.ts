@@ -100,10 +100,9 @@ routes:
       `
 global: { scrape_interval: 1s, evaluation_interval: 1s }
 rule_files: ["${join(ROOT, 'deploy/prometheus/rules.yml')}"]
+# The all-in-one is one process with one registry: scraping one of its ports sees every role.
 scrape_configs:
-  - { job_name: leadrouter-intake, static_configs: [{ targets: ["127.0.0.1:${intakePort}"] }] }
-  - { job_name: leadrouter-postback, static_configs: [{ targets: ["127.0.0.1:${postbackPort}"] }] }
-  - { job_name: leadrouter-worker, static_configs: [{ targets: ["127.0.0.1:${workerPort}"] }] }
+  - { job_name: leadrouter-all-in-one, static_configs: [{ targets: ["127.0.0.1:${intakePort}"] }] }
 `,
     );
     const prom: ChildProcess = spawn(

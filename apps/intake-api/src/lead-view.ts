@@ -27,6 +27,18 @@ export function leadView(record: LeadRecord, admin: boolean): Record<string, unk
     view.destination = record.destination ?? null;
     view.payout = record.payout ?? null;
   }
-  view.events = record.events;
+  view.events = admin ? record.events : record.events.map(forSupplier);
   return view;
+}
+
+/**
+ * Money and the buyer that took the lead are the admin's to see: a supplier's view of the events
+ * drops `payout` everywhere and the destination of the `delivered` event. Tries keep their
+ * destination, as the contract lists it for every `attempt`.
+ */
+function forSupplier(event: LeadRecord['events'][number]): LeadRecord['events'][number] {
+  if (!('payout' in event) && event.type !== 'delivered') return event;
+  const { payout: _payout, ...rest } = event;
+  if (event.type === 'delivered') delete rest.destination;
+  return rest as LeadRecord['events'][number];
 }

@@ -16,7 +16,7 @@ const FINAL = new Set(['delivered', 'unsold', 'accepted', 'rejected', 'converted
  * before the waiter was registered.
  */
 export class OutcomeWaiter {
-  private readonly waiters = new Map<string, Set<(outcome: LeadOutcome) => void>>();
+  private readonly waiters = new Map<string, Set<(outcome: LeadOutcome | undefined) => void>>();
   private subscribed: Promise<unknown> | undefined;
 
   constructor(
@@ -49,11 +49,16 @@ export class OutcomeWaiter {
       set.add(finish);
       (this.subscribed as Promise<unknown>)
         .then(() => this.store.outcome(leadId))
-        .then(({ status, payout }) => {
-          if (status && FINAL.has(status)) finish(toOutcome(status, payout));
+        .then(({ status, payout, reason }) => {
+          if (status && FINAL.has(status)) finish(toOutcome(status, payout, reason ?? undefined));
         })
         .catch(() => undefined);
     });
+  }
+
+  /** Answers every pending wait with "no outcome yet" (the plain 202): used when shutting down. */
+  releaseAll(): void {
+    for (const set of [...this.waiters.values()]) for (const finish of [...set]) finish(undefined);
   }
 
   private onMessage(message: string): void {

@@ -19,6 +19,8 @@ export interface IntakeHandle {
 }
 
 export interface StartIntakeOptions {
+  /** The process's metrics; the all-in-one passes one registry to every role it runs. */
+  metrics?: Metrics;
   env: ServiceEnv;
   config: ResolvedConfig;
   logger: Logger;
@@ -40,12 +42,13 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
   const queue = new Queue<RouteJobData>(QUEUES.route, { connection: redis, prefix: env.prefix, ...QUEUE_OPTIONS });
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   const store = new LeadStore(redis, keys, config.retentionDays * 86_400_000);
-  const metrics = createMetrics();
+  const metrics = options.metrics ?? createMetrics();
   // Read by the queue board only (admin): every queue of the install.
   const boardQueues = [
     ...config.destinations.map((d) => deliverQueueName(d.id)),
     ...config.suppliers.filter((s) => s.postbackUrl).map((s) => notifyQueueName(s.id)),
   ].map((name) => new Queue(name, { connection: redis, prefix: env.prefix, ...QUEUE_OPTIONS }));
+  const waiter = new OutcomeWaiter(subscriber, keys.finalChannel(), store);
   const app = createIntakeApp({
     config,
     store,
@@ -54,7 +57,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
     metrics,
     suppliers: new SupplierDirectory(config.suppliers),
     rateLimits: new SupplierRateLimits(redis, keys.rateLimitPrefix(), config.suppliers),
-    waiter: new OutcomeWaiter(subscriber, keys.finalChannel(), store),
+    waiter,
     adminApiKey: env.adminApiKey,
     readiness: redisReadiness(redis, logger),
     admin: { state: new DeliveryState(redis, keys), queues: [queue, ...boardQueues], routeQueue: queue },
@@ -68,7 +71,10 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
     port,
     metrics,
     async close() {
-      await closeServer(server);
+      // Leads held by ?wait are stored and queued: answer them their plain 202 now, not a reset later.
+      const closing = closeServer(server);
+      waiter.releaseAll();
+      await closing;
       await Promise.all([queue, ...boardQueues].map((q) => q.close().catch(() => undefined)));
       redis.disconnect();
       subscriber.disconnect();

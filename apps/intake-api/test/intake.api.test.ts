@@ -74,6 +74,9 @@ describe('POST /v1/leads: the answers of contract §3', () => {
       expect(res.status).toBe(401);
       expect(res.body).toEqual({ status: 'rejected', reason: 'unauthorized' });
     }
+    // A refused client still sending a body within the limit gets its answer, not a broken pipe.
+    const big = await intake.post(validLead({ notes: 'n'.repeat(900), ...Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`f${i}`, 'v'.repeat(900)])) }), { 'x-api-key': 'who-knows' });
+    expect(big.status).toBe(401);
     expect(await intake.storedLeadCount()).toBe(0);
   });
 
@@ -224,7 +227,7 @@ describe('metrics, health and readiness', () => {
       await intake.post({ name: 'x' });
       await intake.post(validLead(), { 'x-api-key': 'bad' });
       const text = await (await fetch(`${intake.url}/metrics`)).text();
-      expect(text).toContain('leadrouter_leads_received_total{supplier="alpha",geo="US",source="facebook"} 1');
+      expect(text).toContain('leadrouter_leads_received_total{supplier="alpha",geo="US",source="Facebook"} 1');
       expect(text).toContain('leadrouter_leads_received_total{supplier="alpha",geo="US",source="other"} 1');
       expect(text).toContain('leadrouter_leads_rejected_total{supplier="alpha",reason="invalid"} 1');
       expect(text).toContain('leadrouter_leads_rejected_total{supplier="unknown",reason="unauthorized"} 1');

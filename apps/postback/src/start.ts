@@ -17,6 +17,8 @@ export interface PostbackHandle {
 }
 
 export interface StartPostbackOptions {
+  /** The process's metrics; the all-in-one passes one registry to every role it runs. */
+  metrics?: Metrics;
   env: ServiceEnv;
   config: ResolvedConfig;
   logger: Logger;
@@ -32,7 +34,7 @@ export async function startPostback(options: StartPostbackOptions): Promise<Post
   const { env, logger } = options;
   const redis = createRedis(env.redisUrl, 'producer');
   await waitForRedis(redis, 3000);
-  const metrics = createMetrics();
+  const metrics = options.metrics ?? createMetrics();
   const notifier = new Notifier(redis, env.prefix, options.config.suppliers, options.notifier);
   const app = express();
   app.disable('x-powered-by');

@@ -162,7 +162,7 @@ describe('postbacks (contract §5)', () => {
     const id = await soldLead();
     const before = await sys.metrics();
     const count = (text: string): number =>
-      Number(/leadrouter_postbacks_total\{destination="buyer",source="facebook",status="accepted",result="applied"\} (\d+)/.exec(text)?.[1] ?? 0);
+      Number(/leadrouter_postbacks_total\{destination="buyer",source="Facebook",status="accepted",result="applied"\} (\d+)/.exec(text)?.[1] ?? 0);
     expect((await postback('buyer', { lead_id: id, status: 'accepted', event_id: 'e-1', token: TOKEN })).body.changed).toBe(true);
     expect((await postback('buyer', { lead_id: id, status: 'rejected', event_id: 'e-1', token: TOKEN })).body).toMatchObject({
       changed: false,
@@ -170,7 +170,7 @@ describe('postbacks (contract §5)', () => {
     });
     const after = await sys.metrics();
     expect(count(after) - count(before)).toBe(1);
-    expect(after).toMatch(/leadrouter_postbacks_total\{destination="buyer",source="facebook",status="rejected",result="duplicate"\} [1-9]/);
+    expect(after).toMatch(/leadrouter_postbacks_total\{destination="buyer",source="Facebook",status="rejected",result="duplicate"\} [1-9]/);
   });
 
   test('revenue: booked at sale, corrected by a postback payout both ways, taken back on returned', async () => {

@@ -23,8 +23,23 @@ export function createDeliverProcessor(deps: WorkerDeps) {
     const destinationId = plan.candidates[index] as string;
     const destination = deps.destinations.get(destinationId);
     if (loaded.status !== 'queued' || !destination) {
-      // Sold or ended meanwhile (a job left over from a crash): give back what this step held.
+      if (loaded.status === 'delivered' && loaded.destination === destinationId) {
+        // This very try sold the lead before a crash: its cap slot is the sale's. Make sure the
+        // supplier hears of it (the job id makes a second notification impossible).
+        await deps.notifier.notify(lead.supplier, leadId, 'delivered', `delivered.${plan.round ?? 0}`);
+        return;
+      }
+      // Sold elsewhere or ended meanwhile (a job left over from a crash): give back what this step held.
       await deps.state.releaseCap(leadId, destinationId);
+      return;
+    }
+    const step = `${index}.${attempt}`;
+    const decided = loaded.decisions[step];
+    if (decided !== undefined) {
+      // A re-run of a try whose outcome was already recorded (the worker died after recording it):
+      // follow the recorded decision without sending the lead to the buyer again.
+      if (decided === 'retry') await queueDelivery(deps, leadId, destinationId, { leadId, index, attempt: attempt + 1 }, 0, plan.round ?? 0);
+      else await advance(deps, lead, plan, index + 1, step, true);
       return;
     }
     const result = await sendDelivery(buildRequest(destination, lead), destination.timeoutMs ?? DELIVERY_DEFAULTS.timeoutMs);
@@ -43,7 +58,6 @@ export function createDeliverProcessor(deps: WorkerDeps) {
       if (delay !== 'give_up') action = 'retry';
     }
     const at = deps.now();
-    const step = `${index}.${attempt}`;
     const recorded = await deps.state.recordAttempt({
       leadId,
       destination: destinationId,

@@ -17,7 +17,12 @@ export function createRouteProcessor(deps: WorkerDeps) {
       deps.logger.warn({ leadId }, 'route job for a lead that is not stored (expired?): skipped');
       return;
     }
-    if (loaded.status !== 'queued') return;
+    if (loaded.status !== 'queued') {
+      // A re-run after the lead already ended unsold (a crash right after): the supplier must still
+      // hear of it; the job id keeps it to one notification.
+      if (loaded.status === 'unsold') await deps.notifier.notify(loaded.lead.supplier, leadId, 'unsold', `unsold.${loaded.round}`);
+      return;
+    }
     const { lead } = loaded;
     let plan = loaded.plan;
     if (!plan) {

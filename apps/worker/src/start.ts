@@ -23,6 +23,8 @@ export interface WorkerHandle {
 }
 
 export interface StartWorkerOptions {
+  /** The process's metrics; the all-in-one passes one registry to every role it runs. */
+  metrics?: Metrics;
   env: ServiceEnv;
   config: ResolvedConfig;
   logger: Logger;
@@ -46,11 +48,18 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   const { env, config, logger } = options;
   const keys = redisKeys(env.prefix);
   const redis = createRedis(env.redisUrl, 'consumer');
-  const metrics = createMetrics();
+  const metrics = options.metrics ?? createMetrics();
   const destinations = new Map<string, DestinationConfig>(config.destinations.map((d) => [d.id, d]));
   const connection = { connection: redis, prefix: env.prefix };
   const deliverQueues = new Map(config.destinations.map((d) => [d.id, new Queue<DeliverJobData>(deliverQueueName(d.id), { ...connection, ...QUEUE_OPTIONS })]));
   const routeQueue = new Queue<RouteJobData>(QUEUES.route, { ...connection, ...QUEUE_OPTIONS });
+  // A destination's `concurrency` bounds its requests in flight across all worker processes.
+  for (const d of config.destinations) {
+    deliverQueues
+      .get(d.id)
+      ?.setGlobalConcurrency(d.concurrency ?? DELIVERY_DEFAULTS.concurrency)
+      .catch((err: Error) => logger.warn({ destination: d.id, err: err.message }, 'could not set the global concurrency'));
+  }
   const notifier = new Notifier(redis, env.prefix, config.suppliers, options.notifier);
   const deps: WorkerDeps = {
     config,

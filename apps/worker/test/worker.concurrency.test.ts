@@ -1,6 +1,9 @@
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { startTestServer, waitFor, type TestServer } from '@leadrouter/testing';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { deliverQueueName } from '@leadrouter/redis';
+import { startTestServer, testRedisUrl, waitFor, type TestServer } from '@leadrouter/testing';
 import { attempts, startSystem, systemYaml, uniquePhone, type TestSystem } from './helpers.js';
 
 const open: Array<TestSystem | TestServer> = [];
@@ -49,6 +52,32 @@ routes:
     expect(capped.requests).toHaveLength(5);
     await waitFor(async () => ((await sys.metrics()).includes('leadrouter_destination_cap_used{destination="capped",period="daily"} 5') ? true : undefined), 5000, 'the cap gauge');
     expect(await sys.metrics()).toContain('leadrouter_destination_cap_used{destination="capped",period="hourly"} 5');
+  });
+
+  test('a delivery job of a sold lead that runs again (after a crash) neither sends again nor gives the sold slot back', async () => {
+    const capped = await server(ok);
+    const sys = await system(
+      systemYaml(`
+destinations:
+  - { id: capped, url: "${capped.url}/", caps: { total: 1 } }
+routes:
+  - id: all
+    destinations: [{ id: capped }]
+`),
+    );
+    const first = await sys.final((await sys.post(lead())).body.id as string);
+    expect(first.destination).toBe('capped');
+    const queue = new Queue(deliverQueueName('capped'), { connection: new Redis(testRedisUrl(), { maxRetriesPerRequest: null }), prefix: sys.env.prefix });
+    try {
+      await queue.add('deliver', { leadId: first.id, index: 0, attempt: 0 }, { jobId: `${first.id}.replayed` });
+      await waitFor(async () => ((await queue.getJobCounts('completed', 'waiting', 'active')).waiting === 0 && (await queue.getJobCounts('active')).active === 0 ? true : undefined), 5000, 'the replayed job to finish');
+      await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      await queue.close();
+    }
+    expect(capped.requests).toHaveLength(1);
+    // The cap still counts the sale: a second lead finds it full.
+    expect(await sys.final((await sys.post(lead())).body.id as string)).toMatchObject({ status: 'unsold', reason: 'no_eligible_destination' });
   });
 
   test('a rejected lead gives its cap slot back, so the cap counts sold leads only', async () => {

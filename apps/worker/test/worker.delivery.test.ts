@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { startTestServer, type TestServer } from '@leadrouter/testing';
-import { attempts, startSystem, systemYaml, type TestSystem } from './helpers.js';
+import { attempts, KEY, startSystem, systemYaml, type LeadBody, type TestSystem } from './helpers.js';
 
 const open: Array<TestSystem | TestServer> = [];
 afterEach(async () => {
@@ -57,6 +57,11 @@ routes:
     expect(sent.headers['x-lead-id']).toBe(res.body.id);
     const body = JSON.parse(sent.body) as Record<string, unknown>;
     expect(body).toEqual({ full_name: 'Jane Roe', contact: { phone: '+14155550100' }, first: 'Jane', q: expect.any(Number) });
+    // The supplier's own view: no money and no buyer on the delivered event.
+    const supplierView = (await (await fetch(`http://127.0.0.1:${sys.intake.port}/v1/leads/${lead.id}`, { headers: { 'x-api-key': KEY } })).json()) as LeadBody;
+    expect(supplierView).not.toHaveProperty('payout');
+    expect(supplierView).not.toHaveProperty('destination');
+    expect(supplierView.events.find((e) => e.type === 'delivered')).toEqual({ at: expect.any(String), type: 'delivered' });
     const metrics = await sys.metrics();
     expect(metrics).toContain('leadrouter_leads_sold_total{destination="buyer-a",supplier="acme",route="all",source="other"} 1');
     expect(metrics).toContain('leadrouter_delivery_attempts_total{destination="buyer-a",outcome="accepted"} 1');

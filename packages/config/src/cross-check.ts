@@ -90,14 +90,14 @@ function checkRoutes(config: LeadRouterConfig, problems: ConfigProblem[]): void 
     const base = `routes[${r}]`;
     const strategy = route.strategy ?? 'priority';
     const listed = new Set<string>();
-    const check = (id: string, path: string): void => {
+    const check = (id: string, path: string, once: boolean): void => {
       if (!known.has(id)) problems.push({ path, message: `unknown destination "${id}"` });
-      else if (listed.has(id)) problems.push({ path, message: `destination "${id}" is listed twice in this route` });
+      else if (once && listed.has(id)) problems.push({ path, message: `destination "${id}" is listed twice in this route` });
       listed.add(id);
     };
     route.destinations.forEach((entry, d) => {
       const path = joinPath(`${base}.destinations[${d}]`, 'id');
-      check(entry.id, path);
+      check(entry.id, path, true);
       if (entry.weight !== undefined && strategy !== 'weighted') {
         problems.push({
           path: `${base}.destinations[${d}].weight`,
@@ -105,7 +105,8 @@ function checkRoutes(config: LeadRouterConfig, problems: ConfigProblem[]): void 
         });
       }
     });
-    (route.fallback ?? []).forEach((id, f) => check(id, `${base}.fallback[${f}]`));
+    // A fallback may repeat one of the route's destinations: it is then simply not tried twice.
+    (route.fallback ?? []).forEach((id, f) => check(id, `${base}.fallback[${f}]`, false));
     (route.match?.supplier ?? []).forEach((id, s) => {
       if (!knownSuppliers.has(id)) problems.push({ path: `${base}.match.supplier[${s}]`, message: `unknown supplier "${id}"` });
     });

@@ -14,8 +14,11 @@ export interface ResolvedConfig {
   suppliers: ResolvedSupplier[];
   destinations: DestinationConfig[];
   routes: RouteConfig[];
-  /** Lower-cased sources named in some route's match: the only values the `source` label takes. */
-  routedSources: ReadonlySet<string>;
+  /**
+   * Sources named in some route's match, by their lower-cased form, with the spelling the config
+   * gives them: the only values the `source` label takes (anything else is `other`).
+   */
+  routedSources: ReadonlyMap<string, string>;
 }
 
 export const DEFAULT_DEDUPE = { window: '30d', scope: 'supplier', by: ['phone'] } as const;
@@ -41,6 +44,11 @@ export function resolveConfig(config: LeadRouterConfig): ResolvedConfig {
     suppliers: config.suppliers.map((s) => ({ ...s, keyDigests: s.apiKeys.map(keyDigest) })),
     destinations: config.destinations,
     routes: config.routes,
-    routedSources: new Set(config.routes.flatMap((r) => r.match?.source ?? []).map((s) => s.toLowerCase())),
+    routedSources: new Map(
+      config.routes
+        .flatMap((r) => r.match?.source ?? [])
+        .reverse()
+        .map((s) => [s.toLowerCase(), s] as const),
+    ),
   };
 }

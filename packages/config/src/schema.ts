@@ -122,8 +122,8 @@ export const configSchema = {
           schedule: {
             type: 'object',
             additionalProperties: false,
-            required: ['timezone'],
             properties: {
+              // Optional: UTC without one.
               timezone: { type: 'string', minLength: 1 },
               days: {
                 type: 'array',

@@ -63,7 +63,7 @@ describe('example config (contract copy)', () => {
       { id: 'buyer-a', weight: 70 },
       { id: 'buyer-b', weight: 30 },
     ]);
-    expect([...config.routedSources].sort()).toEqual(['facebook', 'tiktok']);
+    expect([...config.routedSources.keys()].sort()).toEqual(['facebook', 'tiktok']);
   });
 
   test('one missing env var is one problem at the path of the value that uses it', () => {

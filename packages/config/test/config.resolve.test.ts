@@ -73,11 +73,15 @@ describe('resolveConfig defaults', () => {
     expect(resolveConfig(minimalConfig()).dedupe.by).toEqual(['phone']);
   });
 
-  test('routedSources holds the lower-cased sources of every route', () => {
+  test('routedSources maps the lower-cased sources of every route to the first spelling in the config', () => {
     const config = minimalConfig();
     config.routes[0]!.match = { source: ['Facebook', 'TikTok'] };
     config.routes.push({ id: 'b', match: { source: ['facebook', 'Google'] }, destinations: [{ id: 'buyer-b' }] });
-    expect([...resolveConfig(config).routedSources].sort()).toEqual(['facebook', 'google', 'tiktok']);
+    expect([...resolveConfig(config).routedSources].sort()).toEqual([
+      ['facebook', 'Facebook'],
+      ['google', 'Google'],
+      ['tiktok', 'TikTok'],
+    ]);
   });
 });
 

@@ -8,13 +8,11 @@ import { qualityScore } from './quality.js';
 export const MAX_EXTRA_FIELDS = 50;
 export const STANDARD_FIELDS = ['name', 'phone', 'geo', 'source', 'email', 'click_id', 'ip'] as const;
 /**
- * Names a supplier may not use for an extra field: template variables that LeadRouter fills itself
- * (`id`, `first_name`, ...) and names that would reach JavaScript's object machinery.
+ * Names a supplier may not use for an extra field: they would reach JavaScript's object machinery.
+ * Any other name matching the pattern is kept (contract §3); in templates, the values LeadRouter
+ * derives (`id`, `first_name`, `quality`, ...) win over extra fields of the same name.
  */
-export const RESERVED_FIELDS: ReadonlySet<string> = new Set([
-  'id', 'status', 'quality', 'supplier', 'first_name', 'last_name', 'phone_national', 'createdAt', 'fields',
-  '__proto__', 'constructor', 'prototype', 'hasOwnProperty', 'toString', 'valueOf',
-]);
+export const RESERVED_FIELDS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 const EXTRA_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 const leadSchema = {

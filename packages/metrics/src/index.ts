@@ -32,8 +32,10 @@ export function createMetrics(registry: Registry = new Registry()) {
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
-/** Keeps the `source` label bounded: only sources named in some route's match, else `other`. */
-export function sourceLabel(source: string, routedSources: ReadonlySet<string>): string {
-  const lower = source.toLowerCase();
-  return routedSources.has(lower) ? lower : 'other';
+/**
+ * Keeps the `source` label bounded: a source named in some route's match (compared without case,
+ * labelled as the config spells it), else `other`.
+ */
+export function sourceLabel(source: string, routedSources: ReadonlyMap<string, string>): string {
+  return routedSources.get(source.toLowerCase()) ?? 'other';
 }

@@ -50,7 +50,7 @@ function toMinutes(hhmm: string): number {
  */
 export function scheduleOpen(schedule: Schedule | undefined, now: Date): boolean {
   if (!schedule) return true;
-  const local = localTime(now, schedule.timezone);
+  const local = localTime(now, schedule.timezone ?? 'UTC');
   const from = toMinutes(schedule.from ?? '00:00');
   const to = toMinutes(schedule.to ?? '24:00');
   const days = schedule.days;

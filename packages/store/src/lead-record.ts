@@ -19,6 +19,8 @@ export interface StoredLead {
   /** HTTP tries made so far, at any destination. */
   attempts: number;
   round: number;
+  /** Decisions recorded after each step of the delivery chain (`start`, `2.0`, ...): `d:<index>`, `retry`, `unsold`. */
+  decisions: Record<string, string>;
 }
 
 type LeadInputJson = Omit<Lead, 'id' | 'supplier' | 'createdAt' | 'quality' | 'phoneNational'>;
@@ -38,7 +40,9 @@ export function readStoredLead(id: string, hash: Record<string, string> | undefi
     status: hash.status as LeadStatus,
     attempts: Number(hash.attempts ?? 0),
     round: Number(hash.round ?? 0),
+    decisions: {},
   };
+  for (const [field, value] of Object.entries(hash)) if (field.startsWith('next:')) stored.decisions[field.slice(5)] = value;
   if (hash.reason) stored.reason = hash.reason;
   if (hash.destination) stored.destination = hash.destination;
   if (hash.payout) stored.payout = Number(hash.payout);

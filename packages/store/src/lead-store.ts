@@ -98,9 +98,9 @@ export class LeadStore {
     return { ...stored, events: ((results?.[2]?.[1] as string[]) ?? []).map((e) => JSON.parse(e) as LeadEvent) };
   }
 
-  /** Status and payout only: what `?wait` needs to know whether a lead is final. */
-  async outcome(id: string): Promise<{ status: string | null; payout: string | null }> {
-    const [status, payout] = await this.redis.hmget(this.keys.lead(id), 'status', 'payout');
-    return { status: status ?? null, payout: payout ?? null };
+  /** Status, payout and reason only: what `?wait` needs to know whether a lead is final. */
+  async outcome(id: string): Promise<{ status: string | null; payout: string | null; reason: string | null }> {
+    const [status, payout, reason] = await this.redis.hmget(this.keys.lead(id), 'status', 'payout', 'reason');
+    return { status: status ?? null, payout: payout ?? null, reason: reason ?? null };
   }
 }

@@ -27,6 +27,23 @@ function send(res: Response, answer: IntakeAnswer, headers: Record<string, strin
   res.status(answer.code).json(answer.body);
 }
 
+/**
+ * Answers a request refused before its body was read. A body of known size within the limit is
+ * read and dropped first, so the client, still sending, gets the answer rather than a broken
+ * pipe; anything else gets the answer and a closed connection.
+ */
+function answerBeforeBody(req: Request, res: Response, answer: () => void): void {
+  const declared = Number(req.headers['content-length'] ?? NaN);
+  if (Number.isFinite(declared) && declared > 0 && declared <= MAX_BODY_BYTES && !req.readableEnded) {
+    req.once('end', answer);
+    req.once('error', () => res.destroy());
+    req.resume();
+    return;
+  }
+  if (!req.readableEnded && declared !== 0) res.setHeader('Connection', 'close');
+  answer();
+}
+
 function rejected(reason: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { status: 'rejected', reason, ...extra };
 }
@@ -44,20 +61,20 @@ export function leadRoutes(deps: LeadRoutesDeps): Router {
       const supplier = deps.suppliers.authenticate(presentedKey(req));
       if (!supplier) {
         countRejected('unknown', 'unauthorized');
-        res.setHeader('Connection', 'close');
-        return send(res, { code: 401, body: rejected('unauthorized') });
+        return answerBeforeBody(req, res, () => send(res, { code: 401, body: rejected('unauthorized') }));
       }
       res.locals.supplier = supplier;
       const decision = await deps.rateLimits.consume(supplier.id);
       if (!decision.ok) {
         countRejected(supplier.id, 'rate_limited');
-        return send(res, { code: 429, body: rejected('rate_limited') }, { 'Retry-After': String(decision.retryAfterSeconds) });
+        return answerBeforeBody(req, res, () =>
+          send(res, { code: 429, body: rejected('rate_limited') }, { 'Retry-After': String(decision.retryAfterSeconds) }),
+        );
       }
       const type = checkContentType(req.headers['content-type']);
       if (!type.ok) {
         countRejected(supplier.id, 'unsupported_media_type');
-        res.setHeader('Connection', 'close');
-        return send(res, { code: 415, body: rejected('unsupported_media_type', { message: type.message }) });
+        return answerBeforeBody(req, res, () => send(res, { code: 415, body: rejected('unsupported_media_type', { message: type.message }) }));
       }
       res.locals.bodyKind = type.kind;
       next();
