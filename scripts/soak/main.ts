@@ -1,0 +1,247 @@
+/**
+ * `npm run soak -- --rate R --duration S`: posts leads at a steady rate through the real processes
+ * (intake, two workers, postback, each its own OS process, on a private redis-server with AOF)
+ * against mock buyers with a realistic mix: accepting, rejecting, slow, flaky, one that hangs, one
+ * that goes down and comes back, one with a small cap. Records every id answered 202, waits, then
+ * reconciles: every lead `delivered` or `unsold`, none accepted by two buyers, caps held. Prints
+ * the reconciliation table and exits non-zero on any loss, double sale or cap breach.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort, startRedisServer } from '@leadrouter/redis';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : fallback;
+};
+const RATE = arg('rate', 50);
+const DURATION = arg('duration', 20);
+const KEY = 'soak-key-1';
+const ADMIN = 'soak-admin-1';
+const TOKEN = 'soak-pb-token';
+const CAP = Math.max(5, Math.round((RATE * DURATION) / 50));
+
+type Behaviour = (req: IncomingMessage, res: ServerResponse, n: number) => void;
+interface Buyer {
+  id: string;
+  port: number;
+  accepted: Set<string>;
+  server: Server;
+  behaviour: Behaviour;
+  requests: number;
+}
+
+const accept = (res: ServerResponse): void => {
+  res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":"success"}');
+};
+const behaviours: Record<string, Behaviour> = {
+  accepting: (_q, res) => accept(res),
+  rejecting: (_q, res) => res.writeHead(400).end('{"result":"rejected"}'),
+  slow: (_q, res) => setTimeout(() => accept(res), 300),
+  flaky: (_q, res, n) => (n % 2 === 0 ? res.writeHead(500).end() : accept(res)),
+  hanging: () => undefined,
+  'down-then-up': (_q, res) => accept(res),
+  capped: (_q, res) => accept(res),
+};
+
+async function startBuyer(id: string, port?: number): Promise<Buyer> {
+  const buyer: Buyer = { id, port: port ?? (await freePort()), accepted: new Set(), server: undefined as unknown as Server, behaviour: behaviours[id] as Behaviour, requests: 0 };
+  buyer.server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      buyer.requests += 1;
+      const leadId = String(req.headers['x-lead-id']);
+      const end = res.end.bind(res);
+      // Record the lead as accepted by this buyer exactly when it answers 2xx.
+      res.end = ((...a: Parameters<ServerResponse['end']>) => {
+        if (res.statusCode >= 200 && res.statusCode < 300) buyer.accepted.add(leadId);
+        return end(...a);
+      }) as ServerResponse['end'];
+      buyer.behaviour(req, res, buyer.requests);
+    });
+  });
+  await new Promise<void>((r) => buyer.server.listen(buyer.port, '127.0.0.1', r));
+  return buyer;
+}
+
+function spawnRole(role: string, env: Record<string, string>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', `apps/${role}/src/main.ts`], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+}
+
+async function waitReady(url: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if ((await fetch(url).catch(() => undefined))?.ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} never became ready`);
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'lr-soak-'));
+  const redis = await startRedisServer({ dir: join(work, 'redis'), appendOnly: true });
+  const client = new Redis(redis.url);
+  const buyers = await Promise.all(Object.keys(behaviours).map((id) => startBuyer(id)));
+  const byId = new Map(buyers.map((b) => [b.id, b]));
+  const dest = (id: string, extra = ''): string => `  - { id: ${id}, url: "http://127.0.0.1:${byId.get(id)!.port}/", timeoutMs: 1000, retry: { attempts: 1, backoffMs: 200 }, concurrency: 50, payout: 5${extra} }`;
+  const configFile = join(work, 'leadrouter.yaml');
+  writeFileSync(
+    configFile,
+    `
+dedupe: { window: 1h }
+suppliers:
+  - { id: soak, apiKeys: ["${KEY}"], rateLimit: { perSecond: ${RATE * 4}, burst: ${RATE * 8} } }
+destinations:
+${dest('rejecting')}
+${dest('hanging', ', circuit: { failures: 20, cooldownMs: 2000 }')}
+${dest('flaky')}
+${dest('down-then-up', ', circuit: { failures: 20, cooldownMs: 1000 }')}
+${dest('capped', `, caps: { daily: ${CAP} }, postback: { token: "${TOKEN}" }`)}
+${dest('slow')}
+${dest('accepting', `, postback: { token: "${TOKEN}" }`)}
+routes:
+  - id: mixed
+    strategy: weighted
+    destinations: [{ id: rejecting, weight: 1 }, { id: hanging, weight: 1 }, { id: flaky, weight: 2 }, { id: down-then-up, weight: 2 }, { id: capped, weight: 2 }]
+    fallback: [slow, accepting]
+`,
+  );
+  const ports = { intake: await freePort(), postback: await freePort(), w1: await freePort(), w2: await freePort() };
+  const env = { REDIS_URL: redis.url, LEADROUTER_CONFIG: configFile, ADMIN_API_KEY: ADMIN, HOST: '127.0.0.1' };
+  const children = [
+    spawnRole('intake-api', { ...env, INTAKE_PORT: String(ports.intake) }),
+    spawnRole('postback', { ...env, POSTBACK_PORT: String(ports.postback) }),
+    spawnRole('worker', { ...env, WORKER_PORT: String(ports.w1) }),
+    spawnRole('worker', { ...env, WORKER_PORT: String(ports.w2) }),
+  ];
+  const intake = `http://127.0.0.1:${ports.intake}`;
+  try {
+    for (const port of Object.values(ports)) await waitReady(`http://127.0.0.1:${port}/readyz`);
+    const memoryBefore = Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
+
+    // The down-then-up buyer is down for the middle third of the run.
+    const downUp = byId.get('down-then-up')!;
+    const downAt = setTimeout(() => {
+      downUp.server.closeAllConnections();
+      downUp.server.close();
+      process.stderr.write('  down-then-up: down\n');
+    }, (DURATION * 1000) / 3);
+    const upAt = setTimeout(() => {
+      downUp.server = createServer(downUp.server.listeners('request')[0] as (q: IncomingMessage, s: ServerResponse) => void);
+      downUp.server.listen(downUp.port, '127.0.0.1');
+      process.stderr.write('  down-then-up: up again\n');
+    }, (DURATION * 2000) / 3);
+
+    const accepted: string[] = [];
+    const answers = new Map<number, number>();
+    const started = Date.now();
+    let sent = 0;
+    let shownSecond = -1;
+    const inFlight = new Set<Promise<void>>();
+    while (Date.now() - started < DURATION * 1000) {
+      const due = Math.floor(((Date.now() - started) / 1000) * RATE);
+      while (sent < due) {
+        sent += 1;
+        const n = sent;
+        const p = fetch(`${intake}/v1/leads`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+          body: JSON.stringify({ name: 'Soak Test', phone: `+1415${String(2000000 + n)}`, geo: 'US', source: 'Facebook', click_id: `c${n}` }),
+        })
+          .then(async (res) => {
+            answers.set(res.status, (answers.get(res.status) ?? 0) + 1);
+            if (res.status === 202) accepted.push(((await res.json()) as { id: string }).id);
+            else await res.arrayBuffer();
+          })
+          .catch(() => {
+            answers.set(0, (answers.get(0) ?? 0) + 1);
+          })
+          .finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      }
+      const second = Math.floor((Date.now() - started) / 1000);
+      if (second !== shownSecond) {
+        shownSecond = second;
+        process.stderr.write(`\r  ${second}/${DURATION} s, posted ${sent}, accepted ${accepted.length}, in flight ${inFlight.size}   `);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await Promise.all(inFlight);
+    clearTimeout(downAt);
+    clearTimeout(upAt);
+    process.stderr.write('\n  waiting for every lead to end...\n');
+
+    // Postbacks for some sold leads, through the postback service.
+    const statuses = new Map<string, { status: string; destination: string | null }>();
+    const deadline = Date.now() + (DURATION + 90) * 1000;
+    for (;;) {
+      const pipeline = client.pipeline();
+      for (const id of accepted) pipeline.hmget(`lr:lead:${id}`, 'status', 'destination');
+      const results = (await pipeline.exec()) ?? [];
+      accepted.forEach((id, i) => {
+        const [status, destination] = (results[i]?.[1] as [string | null, string | null]) ?? [null, null];
+        statuses.set(id, { status: status ?? 'missing', destination });
+      });
+      const open = [...statuses.values()].filter((s) => s.status === 'queued' || s.status === 'missing').length;
+      process.stderr.write(`\r  still in flight: ${open}     `);
+      if (open === 0 || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    process.stderr.write('\n');
+    let postbacks = 0;
+    for (const [id, s] of statuses) {
+      if (s.status === 'delivered' && (s.destination === 'accepting' || s.destination === 'capped') && postbacks < 50) {
+        postbacks += 1;
+        await fetch(`http://127.0.0.1:${ports.postback}/v1/postbacks/${s.destination}?lead_id=${id}&status=accepted&token=${TOKEN}`);
+      }
+    }
+    const memoryAfter = Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
+
+    const count = (status: string): number => [...statuses.values()].filter((s) => s.status === status || (status === 'delivered' && s.status === 'accepted')).length;
+    const lost = [...statuses.values()].filter((s) => s.status === 'queued' || s.status === 'missing').length;
+    const acceptedBy = new Map<string, string[]>();
+    for (const b of buyers) for (const id of b.accepted) acceptedBy.set(id, [...(acceptedBy.get(id) ?? []), b.id]);
+    const doubleSold = [...acceptedBy.values()].filter((list) => list.length > 1).length;
+    const mismatched = [...statuses.entries()].filter(([id, s]) => s.status === 'delivered' && acceptedBy.get(id)?.[0] !== s.destination).length;
+    const capped = byId.get('capped')!.accepted.size;
+    const table = [
+      ['posted', sent],
+      ['answered 202 (accepted)', accepted.length],
+      ['other answers', [...answers.entries()].filter(([c]) => c !== 202).map(([c, n]) => `${c}:${n}`).join(' ') || '-'],
+      ['delivered', count('delivered')],
+      ['unsold', count('unsold')],
+      ['lost (not final)', lost],
+      ['double-sold', doubleSold],
+      ['sold to another buyer than recorded', mismatched],
+      [`capped buyer (cap ${CAP})`, capped],
+      ['postbacks sent', postbacks],
+      ['Redis bytes per accepted lead', Math.round((memoryAfter - memoryBefore) / Math.max(1, accepted.length))],
+    ];
+    process.stdout.write(`\nsoak: ${RATE} leads/s for ${DURATION} s, intake + 2 workers + postback, Redis AOF\n`);
+    for (const [k, v] of table) process.stdout.write(`  ${String(k).padEnd(38)} ${String(v)}\n`);
+    for (const b of buyers) process.stdout.write(`  buyer ${b.id.padEnd(14)} requests ${String(b.requests).padStart(6)}  accepted ${b.accepted.size}\n`);
+    const failed = lost > 0 || doubleSold > 0 || mismatched > 0 || capped > CAP || accepted.length === 0;
+    process.stdout.write(failed ? 'soak: FAILED\n' : 'soak: OK (0 lost, 0 double-sold, caps held)\n');
+    process.exitCode = failed ? 1 : 0;
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(undefined) : c.once('exit', r)))));
+    for (const b of buyers) {
+      b.server.closeAllConnections();
+      b.server.close();
+    }
+    client.disconnect();
+    await redis.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+await main();
