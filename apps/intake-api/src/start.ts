@@ -4,7 +4,7 @@ import type { ResolvedConfig, ServiceEnv } from '@leadrouter/config';
 import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
 import { createRedis, deliverQueueName, notifyQueueName, waitForRedis, QUEUES, QUEUE_OPTIONS, redisKeys, type RouteJobData } from '@leadrouter/redis';
-import { closeServer, listen, redisReadiness } from '@leadrouter/service';
+import { boundPort, closeServer, listen, redisReadiness } from '@leadrouter/service';
 import { DeliveryState, LeadStore } from '@leadrouter/store';
 import { createIntakeApp } from './app.js';
 import { SupplierDirectory } from './auth.js';
@@ -63,8 +63,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
     admin: { state: new DeliveryState(redis, keys), queues: [queue, ...boardQueues], routeQueue: queue },
   });
   const server = await listen(app, env.host, options.port ?? env.intakePort);
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const port = boundPort(server);
   logger.info({ port, host: env.host }, 'intake listening');
   return {
     server,

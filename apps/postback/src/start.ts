@@ -5,7 +5,7 @@ import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
 import { Notifier, type NotifierOptions } from '@leadrouter/notify';
 import { createRedis, redisKeys, waitForRedis } from '@leadrouter/redis';
-import { BodyError, closeServer, healthRoutes, httpMetrics, listen, requestLog, redisReadiness } from '@leadrouter/service';
+import { boundPort, BodyError, closeServer, healthRoutes, httpMetrics, listen, requestLog, redisReadiness } from '@leadrouter/service';
 import { PostbackState } from '@leadrouter/store';
 import { postbackRoutes } from './routes.js';
 
@@ -56,8 +56,7 @@ export async function startPostback(options: StartPostbackOptions): Promise<Post
   });
   app.use(postbackErrors(logger));
   const server = await listen(app, env.host, options.port ?? env.postbackPort);
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const port = boundPort(server);
   logger.info({ port, host: env.host }, 'postback listening');
   return {
     server,

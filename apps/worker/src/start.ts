@@ -5,7 +5,7 @@ import type { DestinationConfig, ResolvedConfig, ServiceEnv } from '@leadrouter/
 import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
 import { createRedis, deliverQueueName, notifyQueueName, QUEUES, QUEUE_OPTIONS, type NotifyJobData, redisKeys, type DeliverJobData, type RouteJobData } from '@leadrouter/redis';
-import { closeServer, healthRoutes, httpMetrics, listen, redisReadiness } from '@leadrouter/service';
+import { boundPort, closeServer, healthRoutes, httpMetrics, listen, redisReadiness } from '@leadrouter/service';
 import { Notifier, type NotifierOptions } from '@leadrouter/notify';
 import { DeliveryState } from '@leadrouter/store';
 import { demoBuyerRoutes } from './demo-buyer.js';
@@ -122,8 +122,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   app.use(healthRoutes(metrics.registry, redisReadiness(redis, logger)));
   app.use(demoBuyerRoutes());
   const server = await listen(app, env.host, options.port ?? env.workerPort);
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const port = boundPort(server);
   logger.info({ port, destinations: config.destinations.length }, 'worker running');
   return {
     server,

@@ -1,7 +1,9 @@
 import { parseConfigText, type ServiceEnv } from '@leadrouter/config';
 import { startIntake, type IntakeHandle } from '@leadrouter/app-intake-api';
 import { startPostback, type PostbackHandle } from '@leadrouter/app-postback';
-import { captureLogger, testEnv, waitFor } from '@leadrouter/testing';
+import type { ServerResponse } from 'node:http';
+import { afterEach } from '@jest/globals';
+import { captureLogger, startTestServer, testEnv, waitFor, type TestServer } from '@leadrouter/testing';
 import { startWorker, type StartWorkerOptions, type WorkerHandle } from '../src/start.js';
 
 export const KEY = 'supplier-key-1';
@@ -118,4 +120,31 @@ export async function startSystem(
 
 export function attempts(lead: LeadBody): Array<Record<string, unknown>> {
   return lead.events.filter((e) => e.type === 'attempt');
+}
+
+/**
+ * Test servers and systems that close themselves after each test:
+ * `const { server, system } = closedAfterEach();` at the top of a test file.
+ */
+export function closedAfterEach(): {
+  server(handler: Parameters<typeof startTestServer>[0]): Promise<TestServer>;
+  system(yaml: string, options?: Parameters<typeof startSystem>[1]): Promise<TestSystem>;
+} {
+  const open: Array<{ close(): Promise<unknown> }> = [];
+  afterEach(async () => {
+    for (const thing of open.splice(0).reverse()) await thing.close();
+  });
+  const track = <T extends { close(): Promise<unknown> }>(thing: T): T => {
+    open.push(thing);
+    return thing;
+  };
+  return {
+    server: async (handler) => track(await startTestServer(handler)),
+    system: async (yaml, options) => track(await startSystem(yaml, options)),
+  };
+}
+
+/** A buyer that accepts every lead at once. */
+export function acceptAll(_req: unknown, res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":"success"}');
 }

@@ -1,28 +1,14 @@
 import type { ServerResponse } from 'node:http';
-import { afterEach, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { deliverQueueName } from '@leadrouter/redis';
-import { startTestServer, testRedisUrl, waitFor, type TestServer } from '@leadrouter/testing';
-import { attempts, startSystem, systemYaml, uniquePhone, type TestSystem } from './helpers.js';
+import { testRedisUrl, waitFor } from '@leadrouter/testing';
+import { acceptAll, closedAfterEach, attempts, systemYaml, uniquePhone, type TestSystem } from './helpers.js';
 
-const open: Array<TestSystem | TestServer> = [];
-afterEach(async () => {
-  for (const thing of open.splice(0).reverse()) await thing.close();
-});
-async function server(handler: Parameters<typeof startTestServer>[0]): Promise<TestServer> {
-  const s = await startTestServer(handler);
-  open.push(s);
-  return s;
-}
-async function system(yaml: string, workers = 1): Promise<TestSystem> {
-  const s = await startSystem(yaml, { workers });
-  open.push(s);
-  return s;
-}
-const ok = (_req: unknown, res: ServerResponse): void => {
-  res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
-};
+const { server, system: startOne } = closedAfterEach();
+const system = (yaml: string, workers = 1): Promise<TestSystem> => startOne(yaml, { workers });
+const ok = acceptAll;
 const later = (ms: number) => (_req: unknown, res: ServerResponse): void => {
   setTimeout(() => ok(_req, res), ms);
 };

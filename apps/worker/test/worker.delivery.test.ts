@@ -1,26 +1,10 @@
 import type { ServerResponse } from 'node:http';
-import { afterEach, describe, expect, test } from '@jest/globals';
-import { startTestServer, type TestServer } from '@leadrouter/testing';
-import { attempts, KEY, startSystem, systemYaml, type LeadBody, type TestSystem } from './helpers.js';
+import { describe, expect, test } from '@jest/globals';
+import { acceptAll, closedAfterEach, attempts, KEY, systemYaml, type LeadBody, type TestSystem } from './helpers.js';
 
-const open: Array<TestSystem | TestServer> = [];
-afterEach(async () => {
-  for (const thing of open.splice(0).reverse()) await thing.close();
-});
-
-async function server(handler: Parameters<typeof startTestServer>[0]): Promise<TestServer> {
-  const s = await startTestServer(handler);
-  open.push(s);
-  return s;
-}
-async function system(yaml: string, workers = 1): Promise<TestSystem> {
-  const s = await startSystem(yaml, { workers });
-  open.push(s);
-  return s;
-}
-const ok = (_req: unknown, res: ServerResponse): void => {
-  res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":"success"}');
-};
+const { server, system: startOne } = closedAfterEach();
+const system = (yaml: string, workers = 1): Promise<TestSystem> => startOne(yaml, { workers });
+const ok = acceptAll;
 const status = (code: number, body = '') => (_req: unknown, res: ServerResponse): void => {
   res.writeHead(code).end(body);
 };

@@ -1,7 +1,7 @@
 export { httpMetrics } from './http-metrics.js';
 export { healthRoutes, type Readiness } from './health.js';
 export { redisReadiness } from './redis-readiness.js';
-export { listen, closeServer, onShutdownSignal } from './lifecycle.js';
+export { listen, closeServer, onShutdownSignal, boundPort } from './lifecycle.js';
 export { runRole, type RoleContext } from './role.js';
 export { readBodyLimited, BodyError } from './read-body.js';
 export { requestLog } from './request-log.js';

@@ -11,6 +11,12 @@ export async function listen(app: Express, host: string, port: number): Promise<
   });
 }
 
+/** The port a listening server got (the one asked for, or the free one picked for port 0). */
+export function boundPort(server: Server): number {
+  const address = server.address();
+  return typeof address === 'object' && address ? address.port : 0;
+}
+
 /** Stops accepting connections, lets in-flight requests finish (up to `graceMs`), then closes the rest. */
 export async function closeServer(server: Server, graceMs = 10_000): Promise<void> {
   await new Promise<void>((resolve) => {
