@@ -15,8 +15,8 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-function spawnWorker(env: Record<string, string>): { child: ChildProcess; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], {
+function spawnWorker(env: Record<string, string>, role = 'worker'): { child: ChildProcess; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', `apps/${role}/src/main.ts`], {
     cwd: ROOT,
     env: { ...process.env, ...env, NODE_OPTIONS: '', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -34,7 +34,7 @@ async function setUp(buyerDelayMs: number, redisUrl = testRedisUrl()) {
   cleanup.push(() => buyer.close());
   const yaml = systemYaml(`
 destinations:
-  - { id: slow, url: "${buyer.url}/", timeoutMs: 5000, concurrency: 20 }
+  - { id: slow, url: "${buyer.url}/", timeoutMs: 5000, concurrency: 20, postback: { token: "pb-token-1" } }
 routes:
   - id: all
     destinations: [{ id: slow }]
@@ -111,5 +111,24 @@ describe('worker lifecycle', () => {
       return l.status === 'delivered' ? l : undefined;
     }, 20_000, 'the lead delivered');
     expect(lead.destination).toBe('slow');
+  }, 60_000);
+
+  test('the postback service started while Redis is down answers /healthz, is not ready, then serves postbacks once Redis comes', async () => {
+    const redisPort = await freePort();
+    const { env } = await setUp(0, `redis://127.0.0.1:${redisPort}`);
+    const port = await freePort();
+    spawnWorker({ ...env, POSTBACK_PORT: String(port) }, 'postback');
+    await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok ? true : undefined), 20_000, 'postback alive');
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(503);
+    const dir = mkdtempSync(join(tmpdir(), 'lr-late-redis-'));
+    const redis = await startRedisServer({ dir, port: redisPort, appendOnly: false });
+    cleanup.push(async () => {
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined), 20_000, 'postback ready');
+    // No such lead, but Redis was asked: the answer is the contract's 404, not a 503.
+    const res = await fetch(`http://127.0.0.1:${port}/v1/postbacks/slow?lead_id=01ARZ3NDEKTSV4RRFFQ69G5FAV&status=accepted&token=pb-token-1`);
+    expect(res.status).toBe(404);
   }, 60_000);
 });
