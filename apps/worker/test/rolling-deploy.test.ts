@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -24,7 +25,7 @@ describe('rolling deploy', () => {
 
   test('SIGTERM of every role in turn during load, each replaced: every accepted lead ends final, none sold twice, nothing left active', async () => {
     const accepted = new Map<string, Set<string>>();
-    const buyer = (name: string) => async (req: { headers: Record<string, string | string[] | undefined> }, res: import('node:http').ServerResponse) => {
+    const buyer = (name: string) => async (req: { headers: Record<string, string | string[] | undefined> }, res: ServerResponse) => {
       const id = String(req.headers['x-lead-id']);
       setTimeout(() => {
         if (!accepted.has(id)) accepted.set(id, new Set());
@@ -70,9 +71,9 @@ routes:
       role.child.kill('SIGTERM');
       expect(await role.exit).toBe(0);
     };
-    let intake = await start('intake-api');
-    let postback = await start('postback');
-    let workers = [await start('worker'), await start('worker')];
+    const intake = await start('intake-api');
+    const postback = await start('postback');
+    const workers = [await start('worker'), await start('worker')];
 
     // Load: a lead every 10 ms; only 202s are promises (a refused connection during the intake's
     // restart is the client's to retry).
@@ -98,10 +99,10 @@ routes:
       await pause(1000);
     }
     await stop(postback);
-    postback = await start('postback');
+    await start('postback');
     await pause(1000);
     await stop(intake);
-    intake = await start('intake-api');
+    await start('intake-api');
     await pause(1500);
     loading = false;
     await load;
