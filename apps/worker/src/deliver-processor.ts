@@ -80,6 +80,8 @@ export function createDeliverProcessor(deps: WorkerDeps) {
       step,
       outcome: verdict.outcome,
       day: capPeriods(destination, at).daily,
+      geo: lead.geo,
+      learningKeep: 1 - 1 / deps.config.learning.memory,
     });
     if (recorded.circuit) {
       deps.metrics.circuitOpen.set({ destination: destinationId }, recorded.circuit === 'opened' ? 1 : 0);

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { matchRoute, orderCandidates } from '@leadrouter/routing';
+import { estimateRevenue, matchRoute, orderCandidates, type RevenueEstimate } from '@leadrouter/routing';
 import type { RouteJobData } from '@leadrouter/redis';
 import { advance } from './advance.js';
 import type { WorkerDeps } from './deps.js';
@@ -40,10 +40,35 @@ export function createRouteProcessor(deps: WorkerDeps) {
       }
       const rotation = route.strategy === 'round_robin' ? await deps.state.nextRotation(route.id) : 0;
       const payouts = new Map([...deps.destinations.values()].map((d) => [d.id, d.payout ?? 0]));
-      const candidates = orderCandidates(route, { random: deps.random, rotation: rotation - 1, payouts });
-      const routed = { at: deps.now().toISOString(), type: 'routed' as const, route: route.id, strategy: route.strategy ?? 'priority', candidates };
+      const learnt = route.strategy === 'best_revenue' ? await revenueEstimates(deps, route.destinations.map((d) => d.id), lead.geo, payouts) : undefined;
+      const candidates = orderCandidates(route, {
+        random: deps.random,
+        rotation: rotation - 1,
+        payouts,
+        ...(learnt ? { estimates: new Map([...learnt].map(([id, e]) => [id, e.sampled])) } : {}),
+      });
+      const routed = {
+        at: deps.now().toISOString(),
+        type: 'routed' as const,
+        route: route.id,
+        strategy: route.strategy ?? 'priority',
+        candidates,
+        // best_revenue explains itself: each destination's expected and sampled revenue per lead.
+        ...(learnt ? { estimates: Object.fromEntries([...learnt].map(([id, e]) => [id, { expected: round(e.expected), sampled: round(e.sampled), byGeo: e.byGeo }])) } : {}),
+      };
       plan = (await deps.state.setPlan(leadId, { route: route.id, candidates, round: loaded.round }, routed)).plan;
     }
     await advance(deps, lead, plan, 0, 'start', loaded.attempts > 0 && loaded.round === 0);
   };
+}
+
+async function revenueEstimates(deps: WorkerDeps, destinations: string[], geo: string, payouts: ReadonlyMap<string, number>): Promise<Map<string, RevenueEstimate>> {
+  const counts = await deps.state.learned(destinations, geo);
+  return new Map(
+    destinations.map((id) => [id, estimateRevenue(payouts.get(id) ?? 0, counts.get(id) ?? { a: 1, b: 1, geoA: 1, geoB: 1 }, deps.config.learning.geoMinObservations, deps.random)]),
+  );
+}
+
+function round(value: number): number {
+  return Math.round(value * 1000) / 1000;
 }

@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { deliverQueueName } from '@leadrouter/redis';
 import { testRedisUrl, waitFor } from '@leadrouter/testing';
-import { acceptAll, closedAfterEach, attempts, systemYaml, uniquePhone, type TestSystem } from './helpers.js';
+import { acceptAll, ADMIN, closedAfterEach, attempts, systemYaml, uniquePhone, type TestSystem } from './helpers.js';
 
 const { server, system: startOne } = closedAfterEach();
 const system = (yaml: string, workers = 1): Promise<TestSystem> => startOne(yaml, { workers });
@@ -179,6 +179,36 @@ routes:
     const order = [];
     for (let i = 0; i < 6; i++) order.push((await sys.final((await sys.post(lead())).body.id as string)).destination);
     expect(order).toEqual(['rr-0', 'rr-1', 'rr-2', 'rr-0', 'rr-1', 'rr-2']);
+  });
+
+  test('best_revenue records its estimates in the routed event and learns from outcomes (admin view)', async () => {
+    const taker = await server(ok);
+    const refuser = await server((_req, res) => res.writeHead(400).end());
+    const sys = await system(
+      systemYaml(`
+destinations:
+  - { id: taker, url: "${taker.url}/", payout: 5 }
+  - { id: refuser, url: "${refuser.url}/", payout: 50 }
+routes:
+  - id: learn
+    strategy: best_revenue
+    destinations: [{ id: refuser }, { id: taker }]
+`),
+    );
+    const leads = [];
+    for (let i = 0; i < 30; i++) leads.push(await sys.final((await sys.post(lead())).body.id as string));
+    const routed = leads[0]!.events.find((e) => e.type === 'routed') as unknown as { estimates: Record<string, { expected: number }> };
+    expect(Object.keys(routed.estimates).sort()).toEqual(['refuser', 'taker']);
+    expect(routed.estimates.taker!.expected).toBe(2.5);
+    const admin = (await (await fetch(`http://127.0.0.1:${sys.intake.port}/v1/admin/destinations`, { headers: { 'x-api-key': ADMIN } })).json()) as {
+      destinations: Array<{ id: string; learning: { acceptance: number; observations: number } }>;
+    };
+    const learning = Object.fromEntries(admin.destinations.map((d) => [d.id, d.learning]));
+    expect(learning.taker!.acceptance).toBeGreaterThan(0.8);
+    expect(learning.refuser!.acceptance).toBeLessThan(0.2);
+    expect(learning.taker!.observations + learning.refuser!.observations).toBeGreaterThanOrEqual(30);
+    // Whatever the draws, every lead was sold (the refuser rejects, the taker follows).
+    expect(leads.every((l) => l.status === 'delivered' && l.destination === 'taker')).toBe(true);
   });
 
   test('Retry-After is honoured within bounds; Retry-After: 3600 moves on to the next destination at once', async () => {

@@ -11,6 +11,7 @@ export interface ResolvedSupplier extends SupplierConfig {
 export interface ResolvedConfig {
   dedupe: { windowMs: number; scope: 'supplier' | 'global'; by: string[] };
   retentionDays: number;
+  learning: { memory: number; geoMinObservations: number };
   suppliers: ResolvedSupplier[];
   destinations: DestinationConfig[];
   routes: RouteConfig[];
@@ -41,6 +42,7 @@ export function resolveConfig(config: LeadRouterConfig): ResolvedConfig {
       by: [...(dedupe.by ?? DEFAULT_DEDUPE.by)],
     },
     retentionDays: config.leads?.retentionDays ?? DEFAULT_RETENTION_DAYS,
+    learning: { memory: config.learning?.memory ?? 500, geoMinObservations: config.learning?.geoMinObservations ?? 20 },
     suppliers: config.suppliers.map((s) => ({ ...s, keyDigests: s.apiKeys.map(keyDigest) })),
     destinations: config.destinations,
     routes: config.routes,

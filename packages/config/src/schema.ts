@@ -55,6 +55,17 @@ export const configSchema = {
       additionalProperties: false,
       properties: { retentionDays: { type: 'integer', minimum: 1, maximum: 3650 } },
     },
+    // Not in the contract's example: best_revenue's estimator. `memory`: how many recent outcomes
+    // per destination weigh (older ones fade); `geoMinObservations`: evidence a geo needs before its
+    // own figures are used instead of the destination's overall ones.
+    learning: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        memory: { type: 'integer', minimum: 10, maximum: 1000000 },
+        geoMinObservations: { type: 'integer', minimum: 0, maximum: 100000 },
+      },
+    },
     suppliers: {
       type: 'array',
       minItems: 1,

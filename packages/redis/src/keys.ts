@@ -24,6 +24,8 @@ export interface RedisKeys {
   /** Sold-lead counter of a destination for one cap period (`h:2026-11-25T14`, `d:2026-11-25`, `t`). */
   cap(destination: string, period: string): string;
   circuit(destination: string): string;
+  /** best_revenue's learnt acceptance of a destination (Beta counts, overall and per geo). */
+  learned(destination: string): string;
   /** A destination's sold and rejected counts of one local day (admin view). */
   destinationDay(destination: string, day: string): string;
   circuitProbe(destination: string): string;
@@ -46,6 +48,7 @@ export function redisKeys(prefix: string): RedisKeys {
     finalChannel: () => `${prefix}:lead-final`,
     cap: (destination, period) => `${prefix}:cap:${destination}:${period}`,
     circuit: (destination) => `${prefix}:circuit:${destination}`,
+    learned: (destination) => `${prefix}:learn:${destination}`,
     destinationDay: (destination, day) => `${prefix}:day:${destination}:${day}`,
     circuitProbe: (destination) => `${prefix}:circuit:${destination}:probe`,
     rotation: (route) => `${prefix}:rr:${route}`,

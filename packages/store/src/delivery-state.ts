@@ -20,7 +20,7 @@ type Script = (...args: (string | number)[]) => Promise<unknown>;
 const COMMANDS = {
   lrPlan: { numberOfKeys: 2, lua: PLAN },
   lrAdvance: { lua: ADVANCE },
-  lrRecordAttempt: { numberOfKeys: 5, lua: RECORD_ATTEMPT },
+  lrRecordAttempt: { numberOfKeys: 6, lua: RECORD_ATTEMPT },
   lrMarkUnsold: { numberOfKeys: 3, lua: MARK_UNSOLD },
   lrRequeue: { numberOfKeys: 4, lua: REQUEUE },
   lrCapRelease: { numberOfKeys: 1, lua: CAP_RELEASE },
@@ -56,6 +56,9 @@ export interface AttemptRecord {
   outcome: 'accepted' | 'rejected' | 'error';
   /** The destination's local date (YYYY-MM-DD) for its daily counters. */
   day: string;
+  /** For learning (best_revenue): the lead's geo and the keep factor (1 - 1 / memory). */
+  geo: string;
+  learningKeep: number;
 }
 
 /**
@@ -123,6 +126,7 @@ export class DeliveryState {
       this.keys.circuit(r.destination),
       this.keys.circuitProbe(r.destination),
       this.keys.destinationDay(r.destination, r.day),
+      this.keys.learned(r.destination),
       JSON.stringify(r.event),
       r.healthy ? 'ok' : 'fail',
       Date.now(),
@@ -137,6 +141,8 @@ export class DeliveryState {
       r.route ?? '',
       `next:${r.step ?? ''}`,
       r.outcome,
+      r.geo,
+      r.learningKeep,
     )) as [number, string];
     return { circuit: change === 1 ? 'opened' : change === -1 ? 'closed' : undefined, result };
   }
@@ -228,6 +234,19 @@ export class DeliveryState {
       capUsed: { hourly: Number(h ?? 0), daily: Number(d ?? 0), total: Number(t ?? 0) },
       today: { sold: Number(sold ?? 0), rejected: Number(rejected ?? 0) },
     };
+  }
+
+  /** Learnt Beta counts of destinations, overall and for one geo (1, 1 where nothing is known). */
+  async learned(destinations: readonly string[], geo: string): Promise<Map<string, { a: number; b: number; geoA: number; geoB: number }>> {
+    const pipeline = this.redis.pipeline();
+    for (const d of destinations) pipeline.hmget(this.keys.learned(d), 'a', 'b', `g:${geo}:a`, `g:${geo}:b`);
+    const results = (await pipeline.exec()) ?? [];
+    return new Map(
+      destinations.map((d, i) => {
+        const [a, b, geoA, geoB] = ((results[i]?.[1] as (string | null)[]) ?? []).map((v) => (v === null || v === undefined ? 1 : Number(v)));
+        return [d, { a: a ?? 1, b: b ?? 1, geoA: geoA ?? 1, geoB: geoB ?? 1 }];
+      }),
+    );
   }
 
   async redisMemory(): Promise<{ used: number; max: number }> {

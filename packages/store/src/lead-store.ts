@@ -78,6 +78,7 @@ export class LeadStore {
       JSON.stringify(accepted),
       JSON.stringify(duplicate),
       lead.source,
+      lead.geo,
     );
     if (kind === 'replay') return { kind, answer: JSON.parse(value as string) as StoredAnswer };
     if (kind === 'duplicate') return { kind, duplicateOf: value as string };

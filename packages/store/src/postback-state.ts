@@ -26,8 +26,10 @@ export class PostbackState {
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly retentionMs: number,
+    /** Learning keep factor per observation: 1 - 1 / learning.memory. */
+    private readonly learningKeep: number,
   ) {
-    if (!('lrPostback' in redis)) redis.defineCommand('lrPostback', { numberOfKeys: 3, lua: POSTBACK });
+    if (!('lrPostback' in redis)) redis.defineCommand('lrPostback', { numberOfKeys: 4, lua: POSTBACK });
     this.script = (redis as unknown as { lrPostback: Script }).lrPostback.bind(redis);
   }
 
@@ -43,12 +45,14 @@ export class PostbackState {
       this.keys.lead(leadId),
       this.keys.leadEvents(leadId),
       this.keys.leadPostbackIds(leadId),
+      this.keys.learned(destination),
       destination,
       status,
       payout === undefined ? '' : String(payout),
       eventId ?? '',
       JSON.stringify({ ...event, result: '__RESULT__' }),
       this.retentionMs,
+      this.learningKeep,
     );
     return { result: result as PostbackResult, status: inForce, oldPayout: Number(oldPayout || 0), newPayout: Number(newPayout || 0), source, supplier };
   }

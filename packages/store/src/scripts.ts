@@ -8,7 +8,7 @@
  * ARGV: 1 lead id, 2 idempotency ttl ms, 3 dedupe ttl ms, 4 retention ms, 5 createdAt ms,
  *       6 lead JSON, 7 supplier, 8 quality, 9 phone national, 10 received event JSON,
  *       11 accepted answer JSON, 12 duplicate answer JSON template (with __DUP__ for the original id),
- *       13 source (kept in the state hash for postback metrics)
+ *       13 source and 14 geo (kept in the state hash for postback metrics and learning)
  * Returns: {'accepted'} | {'replay', answerJson} | {'duplicate', originalId}
  */
 export const RESERVE_LEAD = `
@@ -29,7 +29,7 @@ if dedupeKey ~= '' then
   redis.call('SET', dedupeKey, ARGV[1], 'PX', ARGV[3])
 end
 redis.call('HSET', KEYS[3], 'supplier', ARGV[7], 'status', 'queued', 'quality', ARGV[8],
-  'createdAt', ARGV[5], 'phoneNational', ARGV[9], 'source', ARGV[13])
+  'createdAt', ARGV[5], 'phoneNational', ARGV[9], 'source', ARGV[13], 'geo', ARGV[14])
 redis.call('PEXPIRE', KEYS[3], ARGV[4])
 redis.call('SET', KEYS[6], ARGV[6], 'PX', ARGV[4])
 redis.call('RPUSH', KEYS[4], ARGV[10])
@@ -48,6 +48,25 @@ if held then
     if (tonumber(redis.call('GET', key)) or 0) > 0 then redis.call('DECR', key) end
   end
   redis.call('HDEL', ${lead}, 'cap:' .. ${destination})
+end
+`;
+}
+
+/**
+ * Lua that records one outcome in a destination's learnt acceptance (best_revenue): Beta counts
+ * overall and for the lead's geo, older evidence fading by `keep` per new observation. Numbers go
+ * to Redis as strings: Redis would truncate a Lua float to an integer.
+ */
+function LEARN_LUA(key: string, geo: string, success: string, keep: string): string {
+  return `
+for _, prefix in ipairs({'', 'g:' .. ${geo} .. ':'}) do
+  local a = tonumber(redis.call('HGET', ${key}, prefix .. 'a')) or 1
+  local b = tonumber(redis.call('HGET', ${key}, prefix .. 'b')) or 1
+  local keep = tonumber(${keep})
+  a = 1 + (a - 1) * keep
+  b = 1 + (b - 1) * keep
+  if ${success} then a = a + 1 else b = b + 1 end
+  redis.call('HSET', ${key}, prefix .. 'a', string.format('%.6f', a), prefix .. 'b', string.format('%.6f', b))
 end
 `;
 }
@@ -126,10 +145,12 @@ return chosen
  * - 'retry': the decision to retry this destination is recorded for the step (first writer wins);
  * - 'next': the lead's cap slot at this destination is given back.
  * It also counts the destination's sold and rejected leads of the day (admin view).
- * KEYS: 1 lead, 2 events, 3 circuit, 4 probe lock, 5 the destination's counters of the day.
+ * Accepted and rejected tries are also learnt (best_revenue).
+ * KEYS: 1 lead, 2 events, 3 circuit, 4 probe lock, 5 the destination's counters of the day, 6 its learnt acceptance.
  * ARGV: 1 attempt event JSON, 2 'ok' or 'fail' (circuit), 3 now ms, 4 threshold, 5 cooldown ms,
  *       6 action, 7 destination, 8 payout, 9 delivered event JSON, 10 channel, 11 publish JSON,
- *       12 route, 13 step field, 14 the try's outcome (accepted, rejected, error).
+ *       12 route, 13 step field, 14 the try's outcome (accepted, rejected, error), 15 lead geo,
+ *       16 learning keep factor.
  * Returns {circuit change (1 opened, -1 closed, 0), result}: for 'sold' 'ok' or the status that
  * prevented the sale; for 'retry' the decision in force; for 'next' 'released'.
  */
@@ -148,6 +169,9 @@ else
     redis.call('DEL', KEYS[4])
     if not openUntil then change = 1 end
   end
+end
+if ARGV[14] == 'accepted' or ARGV[14] == 'rejected' then
+` + LEARN_LUA('KEYS[6]', 'ARGV[15]', "ARGV[14] == 'accepted'", 'ARGV[16]') + `
 end
 local action = ARGV[6]
 if ARGV[14] == 'rejected' then
@@ -235,6 +259,10 @@ redis.call('HSET', KEYS[1], 'status', new, 'payout', newPayout)
 if ARGV[4] ~= '' then
   redis.call('SADD', KEYS[3], ARGV[4])
   redis.call('PEXPIRE', KEYS[3], ARGV[6])
+end
+if new == 'rejected' or new == 'returned' then
+  local geo = redis.call('HGET', KEYS[1], 'geo') or ''
+` + LEARN_LUA('KEYS[4]', 'geo', 'false', 'ARGV[7]') + `
 end
 record('applied')
 return {'applied', new, payout, newPayout, source, supplier}

@@ -56,6 +56,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
   /** Each destination: caps and their use, circuit, schedule open now, today's sold and rejected. */
   router.get('/v1/admin/destinations', guard, async (_req: Request, res: Response) => {
     const now = new Date();
+    const learnt = await deps.state.learned(deps.config.destinations.map((d) => d.id), '-');
     const destinations = await Promise.all(
       deps.config.destinations.map(async (d) => {
         const periods = capPeriods(d, now);
@@ -70,6 +71,12 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
           circuit: { state: status.circuit.open ? 'open' : 'closed', openUntil: status.circuit.openUntil ? new Date(status.circuit.openUntil).toISOString() : null, failures: status.circuit.failures },
           schedule: { open: scheduleOpen(d.schedule, now), timezone: d.schedule?.timezone ?? 'UTC' },
           today: { date: periods.daily, ...status.today },
+          // best_revenue's current estimate (overall): chance of accepting and keeping a lead, and revenue per lead.
+          learning: (() => {
+            const c = learnt.get(d.id) ?? { a: 1, b: 1 };
+            const acceptance = c.a / (c.a + c.b);
+            return { acceptance: Math.round(acceptance * 1000) / 1000, expectedRevenue: Math.round((d.payout ?? 0) * acceptance * 1000) / 1000, observations: Math.round(c.a + c.b - 2) };
+          })(),
         };
       }),
     );
