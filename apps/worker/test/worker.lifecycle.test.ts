@@ -113,6 +113,33 @@ describe('worker lifecycle', () => {
     expect(lead.destination).toBe('slow');
   }, 60_000);
 
+  test('the intake started while Redis is down answers 503 (never 202), then 202 once Redis comes', async () => {
+    const redisPort = await freePort();
+    const { env } = await setUp(0, `redis://127.0.0.1:${redisPort}`);
+    const port = await freePort();
+    spawnWorker({ ...env, INTAKE_PORT: String(port) }, 'intake-api');
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(async () => ((await fetch(`${base}/healthz`).catch(() => undefined))?.ok ? true : undefined), 20_000, 'intake alive');
+    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+    const post = async (): Promise<Response> =>
+      fetch(`${base}/v1/leads`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': KEY },
+        body: JSON.stringify({ name: 'Early Bird', phone: uniquePhone(), geo: 'US', source: 'Facebook' }),
+      });
+    const early = await post();
+    expect(early.status).toBe(503);
+    expect(early.headers.get('retry-after')).toBe('1');
+    const dir = mkdtempSync(join(tmpdir(), 'lr-late-redis-'));
+    const redis = await startRedisServer({ dir, port: redisPort, appendOnly: false });
+    cleanup.push(async () => {
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    await waitFor(async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined), 20_000, 'intake ready');
+    expect((await post()).status).toBe(202);
+  }, 60_000);
+
   test('the postback service started while Redis is down answers /healthz, is not ready, then serves postbacks once Redis comes', async () => {
     const redisPort = await freePort();
     const { env } = await setUp(0, `redis://127.0.0.1:${redisPort}`);
