@@ -72,6 +72,34 @@ async function intakeFor(env: Record<string, string>, yaml: string) {
   };
 }
 
+/**
+ * Starts `role` as its own process against a Redis port where nothing listens yet; checks it is
+ * alive but not ready; `redisComes()` then starts Redis there and waits until the role is ready.
+ */
+async function roleBeforeRedis(role: string, portVariable: string) {
+  const redisPort = await freePort();
+  const { yaml, env } = await setUp(0, `redis://127.0.0.1:${redisPort}`);
+  const port = await freePort();
+  spawnWorker({ ...env, [portVariable]: String(port) }, role);
+  const base = `http://127.0.0.1:${port}`;
+  await waitFor(async () => ((await fetch(`${base}/healthz`).catch(() => undefined))?.ok ? true : undefined), 20_000, `${role} alive`);
+  expect((await fetch(`${base}/readyz`)).status).toBe(503);
+  return {
+    base,
+    env,
+    yaml,
+    async redisComes(): Promise<void> {
+      const dir = mkdtempSync(join(tmpdir(), 'lr-late-redis-'));
+      const redis = await startRedisServer({ dir, port: redisPort, appendOnly: false });
+      cleanup.push(async () => {
+        await redis.stop();
+        rmSync(dir, { recursive: true, force: true });
+      });
+      await waitFor(async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined), 20_000, `${role} ready`);
+    },
+  };
+}
+
 describe('worker lifecycle', () => {
   test('SIGTERM finishes the deliveries in hand, then exits 0: every lead is delivered, none left active', async () => {
     const { buyer, yaml, env } = await setUp(700);
@@ -89,21 +117,8 @@ describe('worker lifecycle', () => {
   }, 60_000);
 
   test('a worker started while Redis is down serves /healthz, answers 503 on /readyz, then works once Redis comes', async () => {
-    const redisPort = await freePort();
-    const redisUrl = `redis://127.0.0.1:${redisPort}`;
-    const { yaml, env } = await setUp(0, redisUrl);
-    const port = await freePort();
-    spawnWorker({ ...env, WORKER_PORT: String(port) });
-    await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok ? true : undefined), 20_000, 'worker alive');
-    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(503);
-
-    const dir = mkdtempSync(join(tmpdir(), 'lr-late-redis-'));
-    const redis = await startRedisServer({ dir, port: redisPort, appendOnly: false });
-    cleanup.push(async () => {
-      await redis.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined), 20_000, 'worker ready');
+    const { env, yaml, redisComes } = await roleBeforeRedis('worker', 'WORKER_PORT');
+    await redisComes();
     const intake = await intakeFor(env, yaml);
     const id = await intake.post();
     const lead = await waitFor(async () => {
@@ -114,13 +129,7 @@ describe('worker lifecycle', () => {
   }, 60_000);
 
   test('the intake started while Redis is down answers 503 (never 202), then 202 once Redis comes', async () => {
-    const redisPort = await freePort();
-    const { env } = await setUp(0, `redis://127.0.0.1:${redisPort}`);
-    const port = await freePort();
-    spawnWorker({ ...env, INTAKE_PORT: String(port) }, 'intake-api');
-    const base = `http://127.0.0.1:${port}`;
-    await waitFor(async () => ((await fetch(`${base}/healthz`).catch(() => undefined))?.ok ? true : undefined), 20_000, 'intake alive');
-    expect((await fetch(`${base}/readyz`)).status).toBe(503);
+    const { base, redisComes } = await roleBeforeRedis('intake-api', 'INTAKE_PORT');
     const post = async (): Promise<Response> =>
       fetch(`${base}/v1/leads`, {
         method: 'POST',
@@ -130,32 +139,15 @@ describe('worker lifecycle', () => {
     const early = await post();
     expect(early.status).toBe(503);
     expect(early.headers.get('retry-after')).toBe('1');
-    const dir = mkdtempSync(join(tmpdir(), 'lr-late-redis-'));
-    const redis = await startRedisServer({ dir, port: redisPort, appendOnly: false });
-    cleanup.push(async () => {
-      await redis.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    await waitFor(async () => ((await fetch(`${base}/readyz`)).ok ? true : undefined), 20_000, 'intake ready');
+    await redisComes();
     expect((await post()).status).toBe(202);
   }, 60_000);
 
   test('the postback service started while Redis is down answers /healthz, is not ready, then serves postbacks once Redis comes', async () => {
-    const redisPort = await freePort();
-    const { env } = await setUp(0, `redis://127.0.0.1:${redisPort}`);
-    const port = await freePort();
-    spawnWorker({ ...env, POSTBACK_PORT: String(port) }, 'postback');
-    await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.ok ? true : undefined), 20_000, 'postback alive');
-    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(503);
-    const dir = mkdtempSync(join(tmpdir(), 'lr-late-redis-'));
-    const redis = await startRedisServer({ dir, port: redisPort, appendOnly: false });
-    cleanup.push(async () => {
-      await redis.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`)).ok ? true : undefined), 20_000, 'postback ready');
+    const { base, redisComes } = await roleBeforeRedis('postback', 'POSTBACK_PORT');
+    await redisComes();
     // No such lead, but Redis was asked: the answer is the contract's 404, not a 503.
-    const res = await fetch(`http://127.0.0.1:${port}/v1/postbacks/slow?lead_id=01ARZ3NDEKTSV4RRFFQ69G5FAV&status=accepted&token=pb-token-1`);
+    const res = await fetch(`${base}/v1/postbacks/slow?lead_id=01ARZ3NDEKTSV4RRFFQ69G5FAV&status=accepted&token=pb-token-1`);
     expect(res.status).toBe(404);
   }, 60_000);
 });
