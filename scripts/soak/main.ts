@@ -51,11 +51,23 @@ const behaviours: Record<string, Behaviour> = {
 
 async function startBuyer(id: string, port?: number): Promise<Buyer> {
   const buyer: Buyer = { id, port: port ?? (await freePort()), accepted: new Set(), server: undefined as unknown as Server, behaviour: behaviours[id] as Behaviour, requests: 0 };
+  // Buyers honour Idempotency-Key as the contract asks of them: a repeat of a key gets the buyer's
+  // decision again (a try that timed out on our side and is retried finds it); a 5xx decided nothing.
+  const answered = new Map<string, number>();
   buyer.server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       buyer.requests += 1;
       const leadId = String(req.headers['x-lead-id']);
+      const key = String(req.headers['idempotency-key']);
+      const first = answered.get(key);
+      if (first !== undefined) {
+        res.writeHead(first).end(first < 300 ? '{"result":"success"}' : '{"result":"rejected"}');
+        return;
+      }
+      res.on('finish', () => {
+        if (res.statusCode < 500) answered.set(key, res.statusCode);
+      });
       const end = res.end.bind(res);
       // Record the lead as accepted by this buyer exactly when it answers 2xx.
       res.end = ((...a: Parameters<ServerResponse['end']>) => {
@@ -209,7 +221,9 @@ routes:
     const lost = [...statuses.values()].filter((s) => s.status === 'queued' || s.status === 'missing').length;
     const acceptedBy = new Map<string, string[]>();
     for (const b of buyers) for (const id of b.accepted) acceptedBy.set(id, [...(acceptedBy.get(id) ?? []), b.id]);
-    const doubleSold = [...acceptedBy.values()].filter((list) => list.length > 1).length;
+    const doubles = [...acceptedBy.entries()].filter(([, list]) => list.length > 1);
+    const doubleSold = doubles.length;
+    for (const [id, list] of doubles.slice(0, 5)) process.stdout.write(`  double-sold ${id}: accepted by ${list.join(' and ')}, recorded ${statuses.get(id)?.destination ?? '?'}\n`);
     const mismatched = [...statuses.entries()].filter(([id, s]) => s.status === 'delivered' && acceptedBy.get(id)?.[0] !== s.destination).length;
     const capped = byId.get('capped')!.accepted.size;
     const table = [
