@@ -1,28 +1,24 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { freePort } from '@leadrouter/redis';
-import { captureLogger, testRedisUrl, uniquePrefix, waitFor } from '@leadrouter/testing';
+import { captureLogger, spawnRole, testRedisUrl, uniquePrefix, waitFor } from '@leadrouter/testing';
 import { ensureRedis } from '../src/private-redis.js';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
 
 describe('all-in-one (npm start)', () => {
-  const cleanup: Array<() => Promise<void> | void> = [];
+  const cleanup: Array<() => unknown> = [];
   afterAll(async () => {
     for (const fn of cleanup.reverse()) await fn();
   });
 
   test('on the bundled config it prints the demo key, sells a posted lead to the demo buyer, and stops cleanly on SIGTERM', async () => {
     const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        NODE_OPTIONS: '',
+    const { child, exit, stop } = spawnRole(
+      'all-in-one',
+      {
         REDIS_URL: testRedisUrl(),
         LEADROUTER_PREFIX: uniquePrefix(),
         LEADROUTER_CONFIG: '',
@@ -31,14 +27,11 @@ describe('all-in-one (npm start)', () => {
         POSTBACK_PORT: String(postbackPort),
         WORKER_PORT: String(workerPort),
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+      'pipe',
+    );
     let stdout = '';
     child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
-    const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-    cleanup.push(() => {
-      child.kill('SIGKILL');
-    });
+    cleanup.push(() => stop());
     await waitFor(() => (stdout.includes('demo supplier API key: demo-key-change-me') ? true : undefined), 20_000, 'the demo key line');
     for (const port of [intakePort, postbackPort, workerPort]) {
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
@@ -71,14 +64,10 @@ describe('all-in-one (npm start)', () => {
     await import('node:fs').then((fs) =>
       fs.writeFileSync(file, 'suppliers: [{ id: s, apiKeys: [k] }]\ndestinations: [{ id: d, url: "http://x/" }]\nroutes: [{ id: r, destinations: [{ id: nope }] }]\n'),
     );
-    const child = spawn(process.execPath, ['--import', 'tsx', 'apps/intake-api/src/main.ts'], {
-      cwd: ROOT,
-      env: { ...process.env, NODE_OPTIONS: '', LEADROUTER_CONFIG: file, REDIS_URL: testRedisUrl() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const intake = spawnRole('intake-api', { LEADROUTER_CONFIG: file, REDIS_URL: testRedisUrl() }, 'pipe');
     let stderr = '';
-    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    intake.child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
+    const code = await intake.exit;
     expect(code).toBe(1);
     expect(stderr).toContain('routes[0].destinations[0].id: unknown destination "nope"');
   }, 30_000);

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { parse as parseYaml } from 'yaml';
 import { freePort } from '@leadrouter/redis';
-import { startTestServer, testRedisUrl, uniquePrefix, waitFor, type TestServer } from '@leadrouter/testing';
+import { spawnRole, startTestServer, testRedisUrl, uniquePrefix, waitFor, type TestServer } from '@leadrouter/testing';
 import { DASHBOARDS } from '../../../deploy/grafana/dashboards.js';
 
 const ROOT = resolve(import.meta.dirname, '../../..');
@@ -73,24 +73,18 @@ routes:
 `,
     );
     const [intakePort, postbackPort, workerPort, promPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-    const aio: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        NODE_OPTIONS: '',
-        REDIS_URL: testRedisUrl(),
-        LEADROUTER_PREFIX: uniquePrefix(),
-        LEADROUTER_CONFIG: join(dir, 'leadrouter.yaml'),
-        ADMIN_API_KEY: ADMIN,
-        HOST: '127.0.0.1',
-        INTAKE_PORT: String(intakePort),
-        POSTBACK_PORT: String(postbackPort),
-        WORKER_PORT: String(workerPort),
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
+    const aio = spawnRole('all-in-one', {
+      REDIS_URL: testRedisUrl(),
+      LEADROUTER_PREFIX: uniquePrefix(),
+      LEADROUTER_CONFIG: join(dir, 'leadrouter.yaml'),
+      ADMIN_API_KEY: ADMIN,
+      HOST: '127.0.0.1',
+      INTAKE_PORT: String(intakePort),
+      POSTBACK_PORT: String(postbackPort),
+      WORKER_PORT: String(workerPort),
+      LOG_LEVEL: 'warn',
     });
-    cleanup.push(() => aio.kill('SIGKILL'));
+    cleanup.push(() => aio.stop());
     intake = `http://127.0.0.1:${intakePort}`;
     postbackBase = `http://127.0.0.1:${postbackPort}`;
     await waitFor(async () => ((await fetch(`${intake}/readyz`).catch(() => undefined))?.ok ? true : undefined), 30_000, 'LeadRouter ready');

@@ -1,21 +1,13 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import type { ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { deliverQueueName, freePort, QUEUES } from '@leadrouter/redis';
-import { startTestServer, testRedisUrl, uniquePrefix, waitFor } from '@leadrouter/testing';
+import { spawnRole, startTestServer, testRedisUrl, uniquePrefix, waitFor, type RoleProcess } from '@leadrouter/testing';
 import { ADMIN, KEY, systemYaml, uniquePhone, type LeadBody } from './helpers.js';
-
-const ROOT = resolve(import.meta.dirname, '../../..');
-
-interface Role {
-  child: ChildProcess;
-  exit: Promise<number | null>;
-}
 
 describe('rolling deploy', () => {
   const cleanup: Array<() => unknown> = [];
@@ -51,25 +43,16 @@ routes:
     const prefix = uniquePrefix();
     const ports = { intake: await freePort(), postback: await freePort() };
     const env = { REDIS_URL: testRedisUrl(), LEADROUTER_PREFIX: prefix, LEADROUTER_CONFIG: join(dir, 'leadrouter.yaml'), ADMIN_API_KEY: ADMIN, HOST: '127.0.0.1', LOG_LEVEL: 'warn', INTAKE_PORT: String(ports.intake), POSTBACK_PORT: String(ports.postback) };
-    const start = async (role: string): Promise<Role> => {
+    const start = async (role: string): Promise<RoleProcess> => {
       const workerPort = String(await freePort());
-      const child = spawn(process.execPath, ['--import', 'tsx', `apps/${role}/src/main.ts`], {
-        cwd: ROOT,
-        env: { ...process.env, NODE_OPTIONS: '', ...env, WORKER_PORT: workerPort },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
-      const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-      cleanup.push(async () => {
-        child.kill('SIGKILL');
-        await exit;
-      });
+      const started = spawnRole(role, { ...env, WORKER_PORT: workerPort });
+      cleanup.push(() => started.stop());
       const port = role === 'intake-api' ? ports.intake : role === 'postback' ? ports.postback : Number(workerPort);
       await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined), 30_000, `${role} ready`);
-      return { child, exit };
+      return started;
     };
-    const stop = async (role: Role): Promise<void> => {
-      role.child.kill('SIGTERM');
-      expect(await role.exit).toBe(0);
+    const stop = async (role: RoleProcess): Promise<void> => {
+      expect(await role.stop('SIGTERM')).toBe(0);
     };
     const intake = await start('intake-api');
     const postback = await start('postback');
@@ -94,7 +77,7 @@ routes:
     const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
     await pause(1500);
     for (let i = 0; i < workers.length; i++) {
-      await stop(workers[i] as Role);
+      await stop(workers[i] as RoleProcess);
       workers[i] = await start('worker');
       await pause(1000);
     }

@@ -1,31 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { parseConfigText, readEnv } from '@leadrouter/config';
 import { startIntake, type IntakeHandle } from '@leadrouter/app-intake-api';
-import { captureLogger, startTestServer, testRedisUrl, uniquePrefix, waitFor, type TestServer } from '@leadrouter/testing';
+import { captureLogger, spawnRole, startTestServer, testRedisUrl, uniquePrefix, waitFor, type TestServer } from '@leadrouter/testing';
 import { ADMIN, KEY, systemYaml, uniquePhone, type LeadBody } from './helpers.js';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
-
-/** A worker as its own OS process, started exactly as `npm run start:worker` starts it. */
-function spawnWorker(env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', 'apps/worker/src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, NODE_OPTIONS: '' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
-}
-
 describe('crash safety', () => {
-  const cleanup: Array<() => Promise<void> | void> = [];
+  const cleanup: Array<() => unknown> = [];
   afterAll(async () => {
     for (const fn of cleanup.reverse()) await fn();
   });
@@ -62,11 +46,8 @@ routes:
     cleanup.push(() => intake.close());
     const base = `http://127.0.0.1:${intake.port}`;
 
-    const first = spawnWorker(childEnv);
-    cleanup.push(async () => {
-      first.kill('SIGKILL');
-      await exited(first);
-    });
+    const first = spawnRole('worker', childEnv);
+    cleanup.push(() => first.stop());
     const ids: string[] = [];
     for (let i = 0; i < 200; i++) {
       const res = await fetch(`${base}/v1/leads`, {
@@ -79,16 +60,12 @@ routes:
     }
     // Kill the worker while many deliveries are in flight (the buyers answer after 150 ms).
     await waitFor(() => (a.requests.length + b.requests.length >= 60 ? true : undefined), 30_000, 'deliveries in flight');
-    first.kill('SIGKILL');
-    await exited(first);
+    await first.stop('SIGKILL');
     const inFlightAtKill = a.requests.length + b.requests.length;
     expect(inFlightAtKill).toBeLessThan(200);
 
-    const second = spawnWorker(childEnv);
-    cleanup.push(async () => {
-      second.kill('SIGTERM');
-      await exited(second);
-    });
+    const second = spawnRole('worker', childEnv);
+    cleanup.push(() => second.stop('SIGTERM'));
     const finals = await Promise.all(
       ids.map((id) =>
         waitFor(

@@ -1,32 +1,22 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { parseConfigText, readEnv } from '@leadrouter/config';
 import { startIntake } from '@leadrouter/app-intake-api';
 import { freePort, startRedisServer } from '@leadrouter/redis';
-import { captureLogger, startTestServer, testRedisUrl, uniquePrefix, waitFor } from '@leadrouter/testing';
+import { captureLogger, startTestServer, testRedisUrl, uniquePrefix, waitFor, spawnRole, type RoleProcess } from '@leadrouter/testing';
 import { ADMIN, KEY, systemYaml, uniquePhone, type LeadBody } from './helpers.js';
 
-const ROOT = resolve(import.meta.dirname, '../../..');
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-function spawnWorker(env: Record<string, string>, role = 'worker'): { child: ChildProcess; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', `apps/${role}/src/main.ts`], {
-    cwd: ROOT,
-    env: { ...process.env, ...env, NODE_OPTIONS: '', HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  cleanup.push(async () => {
-    child.kill('SIGKILL');
-    await exit;
-  });
-  return { child, exit };
+function spawnWorker(env: Record<string, string>, role = 'worker'): RoleProcess {
+  const process = spawnRole(role, { ...env, HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
+  cleanup.push(() => process.stop());
+  return process;
 }
 
 async function setUp(buyerDelayMs: number, redisUrl = testRedisUrl()) {
@@ -109,8 +99,7 @@ describe('worker lifecycle', () => {
     await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.ok ? true : undefined), 20_000, 'worker ready');
     const ids = await Promise.all(Array.from({ length: 10 }, () => intake.post()));
     await waitFor(() => (buyer.requests.length === 10 ? true : undefined), 10_000, 'all 10 deliveries in flight');
-    worker.child.kill('SIGTERM');
-    expect(await worker.exit).toBe(0);
+    expect(await worker.stop('SIGTERM')).toBe(0);
     const statuses = await Promise.all(ids.map(async (id) => (await intake.lead(id)).status));
     expect(statuses).toEqual(Array(10).fill('delivered'));
     expect(buyer.requests).toHaveLength(10);

@@ -3,3 +3,4 @@ export { startTestServer, type TestServer, type RecordedRequest } from './http-s
 export { captureLogger } from './log-capture.js';
 export { waitFor } from './wait-for.js';
 export { testEnv } from './env.js';
+export { spawnRole, REPO_ROOT, type RoleProcess } from './spawn-role.js';
