@@ -48,6 +48,8 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
     ...config.destinations.map((d) => deliverQueueName(d.id)),
     ...config.suppliers.filter((s) => s.postbackUrl).map((s) => notifyQueueName(s.id)),
   ].map((name) => new Queue(name, { connection: redis, prefix: env.prefix, ...QUEUE_OPTIONS }));
+  // Their connection errors are the intake's own (already answered with 503s): no second report.
+  for (const q of boardQueues) q.on('error', () => undefined);
   const waiter = new OutcomeWaiter(subscriber, keys.finalChannel(), store);
   const app = createIntakeApp({
     config,
