@@ -46,6 +46,11 @@ async function refreshGauges(deps: WorkerDeps, routeQueue: Queue<RouteJobData>):
       }
     }
   }
+  const learnt = await deps.state.learned([...deps.destinations.keys()], '-');
+  for (const destination of deps.destinations.values()) {
+    const c = learnt.get(destination.id) ?? { a: 1, b: 1 };
+    deps.metrics.expectedRevenue.set({ destination: destination.id }, ((destination.payout ?? 0) * c.a) / (c.a + c.b));
+  }
   const memory = await deps.state.redisMemory();
   deps.metrics.redisMemoryUsed.set(memory.used);
   deps.metrics.redisMaxMemory.set(memory.max);

@@ -207,6 +207,10 @@ routes:
     expect(learning.taker!.acceptance).toBeGreaterThan(0.8);
     expect(learning.refuser!.acceptance).toBeLessThan(0.2);
     expect(learning.taker!.observations + learning.refuser!.observations).toBeGreaterThanOrEqual(30);
+    // The same estimates as a gauge: the taker earns about its payout, the refuser close to nothing.
+    const gauge = async (d: string): Promise<number> => Number(new RegExp(`leadrouter_destination_expected_revenue\\{destination="${d}"\\} ([\\d.e-]+)`).exec(await sys.metrics())?.[1] ?? NaN);
+    await waitFor(async () => ((await gauge('taker')) > 4 ? true : undefined), 5000, 'the expected revenue gauge');
+    expect(await gauge('refuser')).toBeLessThan(10);
     // Whatever the draws, every lead was sold (the refuser rejects, the taker follows).
     expect(leads.every((l) => l.status === 'delivered' && l.destination === 'taker')).toBe(true);
   });

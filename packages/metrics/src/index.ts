@@ -26,6 +26,8 @@ export function createMetrics(registry: Registry = new Registry()) {
     // Beyond the contract's table (alerts only, no dashboard panel): Redis memory as workers see it.
     redisMemoryUsed: new Gauge({ name: 'leadrouter_redis_memory_used_bytes', help: 'Redis used_memory, read by workers.', ...r }),
     redisMaxMemory: new Gauge({ name: 'leadrouter_redis_maxmemory_bytes', help: 'Redis maxmemory (0 = no limit).', ...r }),
+    // Beyond the contract's table: best_revenue's current estimate of revenue per lead (payout × learnt acceptance).
+    expectedRevenue: new Gauge({ name: 'leadrouter_destination_expected_revenue', help: 'Learnt revenue per lead (payout x acceptance), overall.', labelNames: ['destination'] as const, ...r }),
     httpDuration: new Histogram({ name: 'leadrouter_http_request_duration_seconds', help: 'HTTP requests served.', labelNames: ['service', 'route', 'code'] as const, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], ...r }),
   };
 }
