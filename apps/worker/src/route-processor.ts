@@ -10,6 +10,8 @@ import { finishUnsold } from './outcomes.js';
  * and the ordered candidates once (the plan), then hand it to the first eligible destination.
  */
 export function createRouteProcessor(deps: WorkerDeps) {
+  // Fixed by the config: computed once, not per lead.
+  const payouts = new Map([...deps.destinations.values()].map((d) => [d.id, d.payout ?? 0]));
   return async (job: Job<RouteJobData>): Promise<void> => {
     const { leadId } = job.data;
     const loaded = await deps.state.pickUp(leadId);
@@ -39,7 +41,6 @@ export function createRouteProcessor(deps: WorkerDeps) {
         return;
       }
       const rotation = route.strategy === 'round_robin' ? await deps.state.nextRotation(route.id) : 0;
-      const payouts = new Map([...deps.destinations.values()].map((d) => [d.id, d.payout ?? 0]));
       const learnt = route.strategy === 'best_revenue' ? await revenueEstimates(deps, route.destinations.map((d) => d.id), lead.geo, payouts) : undefined;
       const candidates = orderCandidates(route, {
         random: deps.random,

@@ -180,7 +180,10 @@ routes:
 `),
     );
     const phone = (n: number): string => `+1415555${String(1000 + n)}`;
-    const noRoute = await sys.final((await sys.post({ name: 'A B', phone: phone(1), geo: 'US', source: 'Google' })).body.id as string);
+    // ?wait gives the unsold outcome and its reason; the plain 202 is only for time running out.
+    const waited = await sys.post({ name: 'A B', phone: phone(1), geo: 'US', source: 'Google' }, '?wait=10');
+    expect(waited).toEqual({ status: 202, body: { status: 'accepted', id: waited.body.id, result: 'unsold', reason: 'no_route' } });
+    const noRoute = await sys.final(waited.body.id as string);
     const none = await sys.final((await sys.post({ name: 'A B', phone: phone(2), geo: 'US', source: 'disabled' })).body.id as string);
     const rejected = await sys.final((await sys.post({ name: 'A B', phone: phone(3), geo: 'US', source: 'facebook' })).body.id as string);
     expect([noRoute.reason, none.reason, rejected.reason]).toEqual(['no_route', 'no_eligible_destination', 'all_rejected']);
