@@ -45,7 +45,7 @@ export async function startPostback(options: StartPostbackOptions): Promise<Post
   app.use(
     postbackRoutes({
       config: options.config,
-      state: new PostbackState(redis, redisKeys(env.prefix), options.config.retentionDays * 86_400_000, 1 - 1 / options.config.learning.memory),
+      state: new PostbackState(redis, redisKeys(env.prefix), options.config.retentionDays * 86_400_000),
       notifier,
       metrics,
       logger,

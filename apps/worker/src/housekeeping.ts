@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { capPeriods } from '@leadrouter/routing';
+import { capPeriods, expectedRevenue, NO_EVIDENCE } from '@leadrouter/routing';
 import { ROUTE_JOB_OPTIONS, routeJobId, type RouteJobData } from '@leadrouter/redis';
 import type { WorkerDeps } from './deps.js';
 
@@ -48,8 +48,7 @@ async function refreshGauges(deps: WorkerDeps, routeQueue: Queue<RouteJobData>):
   }
   const learnt = await deps.state.learned([...deps.destinations.keys()], '-');
   for (const destination of deps.destinations.values()) {
-    const c = learnt.get(destination.id) ?? { a: 1, b: 1 };
-    deps.metrics.expectedRevenue.set({ destination: destination.id }, ((destination.payout ?? 0) * c.a) / (c.a + c.b));
+    deps.metrics.expectedRevenue.set({ destination: destination.id }, expectedRevenue(destination.payout ?? 0, learnt.get(destination.id) ?? NO_EVIDENCE));
   }
   const memory = await deps.state.redisMemory();
   deps.metrics.redisMemoryUsed.set(memory.used);

@@ -1,5 +1,5 @@
 import type { Job } from 'bullmq';
-import { estimateRevenue, matchRoute, orderCandidates, type RevenueEstimate } from '@leadrouter/routing';
+import { estimateRevenue, matchRoute, NO_EVIDENCE, orderCandidates, type RevenueEstimate } from '@leadrouter/routing';
 import type { RouteJobData } from '@leadrouter/redis';
 import { advance } from './advance.js';
 import type { WorkerDeps } from './deps.js';
@@ -55,7 +55,7 @@ export function createRouteProcessor(deps: WorkerDeps) {
         strategy: route.strategy ?? 'priority',
         candidates,
         // best_revenue explains itself: each destination's expected and sampled revenue per lead.
-        ...(learnt ? { estimates: Object.fromEntries([...learnt].map(([id, e]) => [id, { expected: round(e.expected), sampled: round(e.sampled), byGeo: e.byGeo }])) } : {}),
+        ...(learnt ? { estimates: Object.fromEntries([...learnt].map(([id, e]) => [id, { expected: round(e.expected), sampled: round(e.sampled), payout: round(e.payout), byGeo: e.byGeo }])) } : {}),
       };
       plan = (await deps.state.setPlan(leadId, { route: route.id, candidates, round: loaded.round }, routed)).plan;
     }
@@ -66,7 +66,7 @@ export function createRouteProcessor(deps: WorkerDeps) {
 async function revenueEstimates(deps: WorkerDeps, destinations: string[], geo: string, payouts: ReadonlyMap<string, number>): Promise<Map<string, RevenueEstimate>> {
   const counts = await deps.state.learned(destinations, geo);
   return new Map(
-    destinations.map((id) => [id, estimateRevenue(payouts.get(id) ?? 0, counts.get(id) ?? { a: 1, b: 1, geoA: 1, geoB: 1 }, deps.config.learning.geoMinObservations, deps.random)]),
+    destinations.map((id) => [id, estimateRevenue(payouts.get(id) ?? 0, counts.get(id) ?? NO_EVIDENCE, deps.config.learning.geoMinObservations, deps.random)]),
   );
 }
 

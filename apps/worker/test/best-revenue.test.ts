@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import type { RouteConfig } from '@leadrouter/config';
 import { redisKeys } from '@leadrouter/redis';
-import { estimateRevenue, orderCandidates } from '@leadrouter/routing';
+import { estimateRevenue, orderCandidates, seededRandom } from '@leadrouter/routing';
 import { DeliveryState } from '@leadrouter/store';
 import { testRedisClient, uniquePrefix } from '@leadrouter/testing';
 
@@ -9,16 +9,6 @@ import { testRedisClient, uniquePrefix } from '@leadrouter/testing';
  * A small deterministic market, in process, on the real learning code (Lua in a real Redis) and
  * the real strategy: best_revenue against equal weights on the same lead stream (same seed).
  */
-function mulberry32(seed: number): () => number {
-  let t = seed >>> 0;
-  return () => {
-    t = (t + 0x6d2b79f5) >>> 0;
-    let r = Math.imul(t ^ (t >>> 15), 1 | t);
-    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
-    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Buyer {
   payout: number;
   /** Hidden chance of accepting, by geo. */
@@ -28,8 +18,8 @@ interface Buyer {
 async function simulate(strategy: 'best_revenue' | 'weighted', market: (lead: number) => Record<string, Buyer>, leads: number, seed: number) {
   const redis = testRedisClient();
   const state = new DeliveryState(redis, redisKeys(uniquePrefix()));
-  const random = mulberry32(seed);
-  const world = mulberry32(seed + 1);
+  const random = seededRandom(seed);
+  const world = seededRandom(seed + 1);
   const ids = Object.keys(market(0));
   const route: RouteConfig = { id: 'r', strategy, destinations: ids.map((id) => ({ id, ...(strategy === 'weighted' ? { weight: 1 } : {}) })) };
   let revenue = 0;
@@ -52,6 +42,7 @@ async function simulate(strategy: 'best_revenue' | 'weighted', market: (lead: nu
       await state.recordAttempt({
         leadId: `lead${n}`,
         destination: first as string,
+        payout: buyer.payout,
         event: { at: '', type: 'attempt' },
         healthy: true,
         action: 'next',

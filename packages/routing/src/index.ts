@@ -5,4 +5,5 @@ export { staticSkipReason, type SkipReason } from './eligibility.js';
 export { classifyReply, type ReplyClass, type Reply } from './classify-reply.js';
 export { retryDelayMs, parseRetryAfter, RETRY_AFTER_MAX_MS } from './retry.js';
 export { renderTemplate, buildRequest, templateValues, type DeliveryRequest } from './request.js';
-export { estimateRevenue, posteriorFor, sampleBeta, type LearnedCounts, type RevenueEstimate } from './learning.js';
+export { estimateRevenue, expectedRevenue, learntPayout, NO_EVIDENCE, posteriorFor, sampleBeta, type LearnedCounts, type RevenueEstimate } from './learning.js';
+export { seededRandom } from './random.js';

@@ -12,7 +12,13 @@ export interface LearnedCounts {
   /** Beta parameters for the lead's geo. */
   geoA: number;
   geoB: number;
+  /** Payouts of sold leads and their count, both fading like the Beta counts (0, 0 = none yet). */
+  paid: number;
+  sold: number;
 }
+
+/** Nothing learnt yet: a flat prior and no sales. */
+export const NO_EVIDENCE: LearnedCounts = Object.freeze({ a: 1, b: 1, geoA: 1, geoB: 1, paid: 0, sold: 0 });
 
 export interface RevenueEstimate {
   /** payout × the posterior mean: what the destination is expected to earn per lead. */
@@ -23,6 +29,22 @@ export interface RevenueEstimate {
   observations: number;
   /** Whether the lead's geo had enough evidence of its own. */
   byGeo: boolean;
+  /** The price per sold lead it was valued at (learnt, see `learntPayout`). */
+  payout: number;
+}
+
+/**
+ * What a destination pays per sold lead: the configured payout as one pseudo-sale, blended with the
+ * payouts its sales actually booked (postbacks can correct them), so a buyer that raised its price
+ * is valued at the new price once its sales show it.
+ */
+export function learntPayout(configured: number, counts: Pick<LearnedCounts, 'paid' | 'sold'>): number {
+  return (configured + counts.paid) / (1 + counts.sold);
+}
+
+/** Expected revenue per lead offered to the destination, overall: learnt price × posterior mean. */
+export function expectedRevenue(configured: number, counts: LearnedCounts): number {
+  return (learntPayout(configured, counts) * counts.a) / (counts.a + counts.b);
 }
 
 /** The posterior for a lead: its geo's when that has `geoMinObservations`, else the destination's overall one. */
@@ -31,13 +53,15 @@ export function posteriorFor(counts: LearnedCounts, geoMinObservations: number):
   return geoObservations >= geoMinObservations ? { a: counts.geoA, b: counts.geoB, byGeo: true } : { a: counts.a, b: counts.b, byGeo: false };
 }
 
-export function estimateRevenue(payout: number, counts: LearnedCounts, geoMinObservations: number, random: () => number): RevenueEstimate {
+export function estimateRevenue(configured: number, counts: LearnedCounts, geoMinObservations: number, random: () => number): RevenueEstimate {
   const { a, b, byGeo } = posteriorFor(counts, geoMinObservations);
+  const payout = learntPayout(configured, counts);
   return {
     expected: (payout * a) / (a + b),
     sampled: payout * sampleBeta(a, b, random),
     observations: a + b - 2,
     byGeo,
+    payout,
   };
 }
 

@@ -5,6 +5,16 @@ import { readStoredLead, type DeliveryPlan, type StoredLead } from './lead-recor
 import type { LeadEvent } from './lead-store.js';
 import { ADVANCE, CAP_RELEASE, MARK_UNSOLD, PLAN, RECORD_ATTEMPT, REQUEUE } from './scripts.js';
 
+/** A destination's learnt figures as stored (the shape of @leadrouter/routing's LearnedCounts). */
+export interface LearnedFigures {
+  a: number;
+  b: number;
+  geoA: number;
+  geoB: number;
+  paid: number;
+  sold: number;
+}
+
 /** The lead as a worker needs it: fields, status, plan and tries so far, in one read. */
 export type LeadForDelivery = StoredLead;
 
@@ -236,15 +246,16 @@ export class DeliveryState {
     };
   }
 
-  /** Learnt Beta counts of destinations, overall and for one geo (1, 1 where nothing is known). */
-  async learned(destinations: readonly string[], geo: string): Promise<Map<string, { a: number; b: number; geoA: number; geoB: number }>> {
+  /** Learnt figures of destinations (best_revenue), overall and for one geo; a flat prior where nothing is known. */
+  async learned(destinations: readonly string[], geo: string): Promise<Map<string, LearnedFigures>> {
     const pipeline = this.redis.pipeline();
-    for (const d of destinations) pipeline.hmget(this.keys.learned(d), 'a', 'b', `g:${geo}:a`, `g:${geo}:b`);
+    for (const d of destinations) pipeline.hmget(this.keys.learned(d), 'a', 'b', `g:${geo}:a`, `g:${geo}:b`, 'paid', 'sold');
     const results = (await pipeline.exec()) ?? [];
     return new Map(
       destinations.map((d, i) => {
-        const [a, b, geoA, geoB] = ((results[i]?.[1] as (string | null)[]) ?? []).map((v) => (v === null || v === undefined ? 1 : Number(v)));
-        return [d, { a: a ?? 1, b: b ?? 1, geoA: geoA ?? 1, geoB: geoB ?? 1 }];
+        const [a, b, geoA, geoB, paid, sold] = (results[i]?.[1] as (string | null)[] | undefined) ?? [];
+        const number = (v: string | null | undefined, fallback: number): number => (v === null || v === undefined ? fallback : Number(v));
+        return [d, { a: number(a, 1), b: number(b, 1), geoA: number(geoA, 1), geoB: number(geoB, 1), paid: number(paid, 0), sold: number(sold, 0) }];
       }),
     );
   }

@@ -26,8 +26,6 @@ export class PostbackState {
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly retentionMs: number,
-    /** Learning keep factor per observation: 1 - 1 / learning.memory. */
-    private readonly learningKeep: number,
   ) {
     if (!('lrPostback' in redis)) redis.defineCommand('lrPostback', { numberOfKeys: 4, lua: POSTBACK });
     this.script = (redis as unknown as { lrPostback: Script }).lrPostback.bind(redis);
@@ -52,7 +50,6 @@ export class PostbackState {
       eventId ?? '',
       JSON.stringify({ ...event, result: '__RESULT__' }),
       this.retentionMs,
-      this.learningKeep,
     );
     return { result: result as PostbackResult, status: inForce, oldPayout: Number(oldPayout || 0), newPayout: Number(newPayout || 0), source, supplier };
   }

@@ -54,19 +54,58 @@ end
 
 /**
  * Lua that records one outcome in a destination's learnt acceptance (best_revenue): Beta counts
- * overall and for the lead's geo, older evidence fading by `keep` per new observation. Numbers go
- * to Redis as strings: Redis would truncate a Lua float to an integer.
+ * overall and for the lead's geo, older evidence fading by `keep` per new observation. A sale also
+ * feeds the destination's learnt price (`paid` / `sold`, fading the same way), so a buyer that
+ * starts paying more through postback corrections is valued at what it pays. Numbers go to Redis
+ * as strings: Redis would truncate a Lua float to an integer.
  */
-function LEARN_LUA(key: string, geo: string, success: string, keep: string): string {
+function LEARN_LUA(key: string, geo: string, success: string, keep: string, payout: string): string {
   return `
-for _, prefix in ipairs({'', 'g:' .. ${geo} .. ':'}) do
-  local a = tonumber(redis.call('HGET', ${key}, prefix .. 'a')) or 1
-  local b = tonumber(redis.call('HGET', ${key}, prefix .. 'b')) or 1
+do
   local keep = tonumber(${keep})
-  a = 1 + (a - 1) * keep
-  b = 1 + (b - 1) * keep
-  if ${success} then a = a + 1 else b = b + 1 end
-  redis.call('HSET', ${key}, prefix .. 'a', string.format('%.6f', a), prefix .. 'b', string.format('%.6f', b))
+  for _, prefix in ipairs({'', 'g:' .. ${geo} .. ':'}) do
+    local a = tonumber(redis.call('HGET', ${key}, prefix .. 'a')) or 1
+    local b = tonumber(redis.call('HGET', ${key}, prefix .. 'b')) or 1
+    a = 1 + (a - 1) * keep
+    b = 1 + (b - 1) * keep
+    if ${success} then a = a + 1 else b = b + 1 end
+    redis.call('HSET', ${key}, prefix .. 'a', string.format('%.6f', a), prefix .. 'b', string.format('%.6f', b))
+  end
+  if ${success} then
+    local paid = (tonumber(redis.call('HGET', ${key}, 'paid')) or 0) * keep + tonumber(${payout})
+    local sold = (tonumber(redis.call('HGET', ${key}, 'sold')) or 0) * keep + 1
+    redis.call('HSET', ${key}, 'paid', string.format('%.6f', paid), 'sold', string.format('%.6f', sold))
+  end
+end
+`;
+}
+
+/**
+ * Lua that corrects what a sale taught (postbacks): a sold lead the buyer later rejects or returns
+ * moves from the success count to the failure count (overall and for its geo), and back when a
+ * rejection is withdrawn, so the posterior estimates "accepts and keeps" without counting the lead
+ * twice. A payout correction adjusts the learnt price by the difference.
+ */
+function LEARN_CORRECTION_LUA(key: string, geo: string, before: string, after: string, oldPayout: string, newPayout: string): string {
+  return `
+do
+  local lost = {rejected = true, returned = true}
+  local shift = 0
+  if lost[${after}] and not lost[${before}] then shift = 1 elseif lost[${before}] and not lost[${after}] then shift = -1 end
+  if shift ~= 0 then
+    for _, prefix in ipairs({'', 'g:' .. ${geo} .. ':'}) do
+      local a = tonumber(redis.call('HGET', ${key}, prefix .. 'a')) or 1
+      local b = tonumber(redis.call('HGET', ${key}, prefix .. 'b')) or 1
+      a = math.max(1, a - shift)
+      b = math.max(1, b + shift)
+      redis.call('HSET', ${key}, prefix .. 'a', string.format('%.6f', a), prefix .. 'b', string.format('%.6f', b))
+    end
+  end
+  local delta = tonumber(${newPayout}) - tonumber(${oldPayout})
+  if delta ~= 0 and redis.call('HEXISTS', ${key}, 'paid') == 1 then
+    local paid = math.max(0, tonumber(redis.call('HGET', ${key}, 'paid')) + delta)
+    redis.call('HSET', ${key}, 'paid', string.format('%.6f', paid))
+  end
 end
 `;
 }
@@ -171,7 +210,7 @@ else
   end
 end
 if ARGV[14] == 'accepted' or ARGV[14] == 'rejected' then
-` + LEARN_LUA('KEYS[6]', 'ARGV[15]', "ARGV[14] == 'accepted'", 'ARGV[16]') + `
+` + LEARN_LUA('KEYS[6]', 'ARGV[15]', "ARGV[14] == 'accepted'", 'ARGV[16]', 'ARGV[8]') + `
 end
 local action = ARGV[6]
 if ARGV[14] == 'rejected' then
@@ -219,7 +258,8 @@ return 1
 
 /**
  * Applies a destination's postback to a lead (contract §5), atomically, so concurrent postbacks for
- * one lead never lose an update. KEYS: 1 lead, 2 events, 3 seen event ids (set).
+ * one lead never lose an update, and corrects the destination's learnt figures (best_revenue).
+ * KEYS: 1 lead, 2 events, 3 seen event ids (set), 4 the destination's learnt figures.
  * ARGV: 1 destination, 2 new status, 3 payout ('' = none), 4 event id ('' = none), 5 event JSON
  *       template (with __RESULT__ for the outcome), 6 retention ms.
  * Returns {result, status in force, old payout, new payout, lead source, lead supplier} where result is 'not_found',
@@ -260,10 +300,8 @@ if ARGV[4] ~= '' then
   redis.call('SADD', KEYS[3], ARGV[4])
   redis.call('PEXPIRE', KEYS[3], ARGV[6])
 end
-if new == 'rejected' or new == 'returned' then
-  local geo = redis.call('HGET', KEYS[1], 'geo') or ''
-` + LEARN_LUA('KEYS[4]', 'geo', 'false', 'ARGV[7]') + `
-end
+local geo = redis.call('HGET', KEYS[1], 'geo') or ''
+` + LEARN_CORRECTION_LUA('KEYS[4]', 'geo', 'status', 'new', 'payout', 'newPayout') + `
 record('applied')
 return {'applied', new, payout, newPayout, source, supplier}
 `;

@@ -4,7 +4,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import { json, Router, type NextFunction, type Request, type Response } from 'express';
 import type { ResolvedConfig } from '@leadrouter/config';
-import { capPeriods, scheduleOpen } from '@leadrouter/routing';
+import { capPeriods, expectedRevenue, learntPayout, NO_EVIDENCE, scheduleOpen } from '@leadrouter/routing';
 import { ROUTE_JOB_OPTIONS, routeJobId, type RouteJobData } from '@leadrouter/redis';
 import type { DeliveryState } from '@leadrouter/store';
 import { isLeadId } from '@leadrouter/lead';
@@ -73,9 +73,14 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
           today: { date: periods.daily, ...status.today },
           // best_revenue's current estimate (overall): chance of accepting and keeping a lead, and revenue per lead.
           learning: (() => {
-            const c = learnt.get(d.id) ?? { a: 1, b: 1 };
-            const acceptance = c.a / (c.a + c.b);
-            return { acceptance: Math.round(acceptance * 1000) / 1000, expectedRevenue: Math.round((d.payout ?? 0) * acceptance * 1000) / 1000, observations: Math.round(c.a + c.b - 2) };
+            const c = learnt.get(d.id) ?? NO_EVIDENCE;
+            const round = (n: number): number => Math.round(n * 1000) / 1000;
+            return {
+              acceptance: round(c.a / (c.a + c.b)),
+              payout: round(learntPayout(d.payout ?? 0, c)),
+              expectedRevenue: round(expectedRevenue(d.payout ?? 0, c)),
+              observations: Math.round(c.a + c.b - 2),
+            };
           })(),
         };
       }),

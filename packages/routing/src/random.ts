@@ -1,0 +1,13 @@
+/**
+ * A small seeded source of uniform numbers in [0, 1) (mulberry32): the strategies take their
+ * randomness injected, and simulations and tests replay the same stream from the same seed.
+ */
+export function seededRandom(seed: number): () => number {
+  let t = seed >>> 0;
+  return () => {
+    t = (t + 0x6d2b79f5) >>> 0;
+    let r = Math.imul(t ^ (t >>> 15), 1 | t);
+    r = (r + Math.imul(r ^ (r >>> 7), 61 | r)) ^ r;
+    return ((r ^ (r >>> 14)) >>> 0) / 4294967296;
+  };
+}
