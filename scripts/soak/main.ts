@@ -3,24 +3,22 @@
  * (intake, two workers, postback, each its own OS process, on a private redis-server with AOF)
  * against mock buyers with a realistic mix: accepting, rejecting, slow, flaky, one that hangs, one
  * that goes down and comes back, one with a small cap. Records every id answered 202, waits, then
- * reconciles: every lead `delivered` or `unsold`, none accepted by two buyers, caps held. Prints
- * the reconciliation table and exits non-zero on any loss, double sale or cap breach.
+ * reconciles: every lead `delivered` or `unsold`, none accepted by two buyers, caps held. Leads are
+ * kept `--retention-seconds` (default 60): after that the soak waits for them to expire and checks
+ * that Redis memory fell back to where it started. Prints the reconciliation table and exits
+ * non-zero on any loss, double sale, cap breach or memory that did not come back.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
-import { freePort, startRedisServer } from '@leadrouter/redis';
+import { freePort, redisKeys } from '@leadrouter/redis';
+import { startSystem } from '../lib/system.js';
 
-const ROOT = resolve(import.meta.dirname, '../..');
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 };
 const RATE = arg('rate', 50);
 const DURATION = arg('duration', 20);
+const RETENTION_S = arg('retention-seconds', 60);
 const KEY = 'soak-key-1';
 const ADMIN = 'soak-admin-1';
 const TOKEN = 'soak-pb-token';
@@ -81,34 +79,15 @@ async function startBuyer(id: string, port?: number): Promise<Buyer> {
   return buyer;
 }
 
-function spawnRole(role: string, env: Record<string, string>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', `apps/${role}/src/main.ts`], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: '', LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-}
-
-async function waitReady(url: string): Promise<void> {
-  for (let i = 0; i < 300; i++) {
-    if ((await fetch(url).catch(() => undefined))?.ok) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} never became ready`);
-}
+const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
 
 async function main(): Promise<void> {
-  const work = mkdtempSync(join(tmpdir(), 'lr-soak-'));
-  const redis = await startRedisServer({ dir: join(work, 'redis'), appendOnly: true });
-  const client = new Redis(redis.url);
   const buyers = await Promise.all(Object.keys(behaviours).map((id) => startBuyer(id)));
   const byId = new Map(buyers.map((b) => [b.id, b]));
   const dest = (id: string, extra = ''): string => `  - { id: ${id}, url: "http://127.0.0.1:${byId.get(id)!.port}/", timeoutMs: 1000, retry: { attempts: 1, backoffMs: 200 }, concurrency: 50, payout: 5${extra} }`;
-  const configFile = join(work, 'leadrouter.yaml');
-  writeFileSync(
-    configFile,
-    `
-dedupe: { window: 1h }
+  const config = `
+dedupe: { window: ${RETENTION_S}s }
+leads: { retentionDays: ${RETENTION_S / 86_400} }
 suppliers:
   - { id: soak, apiKeys: ["${KEY}"], rateLimit: { perSecond: ${RATE * 4}, burst: ${RATE * 8} } }
 destinations:
@@ -124,20 +103,39 @@ routes:
     strategy: weighted
     destinations: [{ id: rejecting, weight: 1 }, { id: hanging, weight: 1 }, { id: flaky, weight: 2 }, { id: down-then-up, weight: 2 }, { id: capped, weight: 2 }]
     fallback: [slow, accepting]
-`,
-  );
-  const ports = { intake: await freePort(), postback: await freePort(), w1: await freePort(), w2: await freePort() };
-  const env = { REDIS_URL: redis.url, LEADROUTER_CONFIG: configFile, ADMIN_API_KEY: ADMIN, HOST: '127.0.0.1' };
-  const children = [
-    spawnRole('intake-api', { ...env, INTAKE_PORT: String(ports.intake) }),
-    spawnRole('postback', { ...env, POSTBACK_PORT: String(ports.postback) }),
-    spawnRole('worker', { ...env, WORKER_PORT: String(ports.w1) }),
-    spawnRole('worker', { ...env, WORKER_PORT: String(ports.w2) }),
-  ];
-  const intake = `http://127.0.0.1:${ports.intake}`;
+`;
+  const system = await startSystem({ config, workers: 2, adminKey: ADMIN, appendOnly: true });
+  const client = system.redis;
+  const keys = redisKeys('lr');
+  const intake = system.intake;
+  const usedMemory = async (): Promise<number> => Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
   try {
-    for (const port of Object.values(ports)) await waitReady(`http://127.0.0.1:${port}/readyz`);
-    const memoryBefore = Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
+    const memoryBefore = await usedMemory();
+    let peakMemory = memoryBefore;
+
+    // Statuses are read while the soak runs: a lead's records expire after the retention, so each
+    // lead's final status is recorded as soon as it is reached (the first final status seen stays).
+    const accepted: string[] = [];
+    const statuses = new Map<string, { status: string; destination: string | null }>();
+    let polling = false;
+    const pollStatuses = async (): Promise<void> => {
+      if (polling) return;
+      polling = true;
+      try {
+        const open = accepted.filter((id) => !statuses.has(id));
+        const pipeline = client.pipeline();
+        for (const id of open) pipeline.hmget(keys.lead(id), 'status', 'destination');
+        const results = (await pipeline.exec()) ?? [];
+        open.forEach((id, i) => {
+          const [status, destination] = (results[i]?.[1] as [string | null, string | null]) ?? [null, null];
+          if (status !== null && status !== 'queued') statuses.set(id, { status, destination });
+        });
+        peakMemory = Math.max(peakMemory, await usedMemory());
+      } finally {
+        polling = false;
+      }
+    };
+    const poller = setInterval(() => void pollStatuses().catch(() => undefined), 2000);
 
     // The down-then-up buyer is down for the middle third of the run.
     const downUp = byId.get('down-then-up')!;
@@ -152,7 +150,6 @@ routes:
       process.stderr.write('  down-then-up: up again\n');
     }, (DURATION * 2000) / 3);
 
-    const accepted: string[] = [];
     const answers = new Map<number, number>();
     const started = Date.now();
     let sent = 0;
@@ -189,36 +186,49 @@ routes:
     await Promise.all(inFlight);
     clearTimeout(downAt);
     clearTimeout(upAt);
+    const lastAccepted = Date.now();
     process.stderr.write('\n  waiting for every lead to end...\n');
-
-    // Postbacks for some sold leads, through the postback service.
-    const statuses = new Map<string, { status: string; destination: string | null }>();
     const deadline = Date.now() + (DURATION + 90) * 1000;
-    for (;;) {
-      const pipeline = client.pipeline();
-      for (const id of accepted) pipeline.hmget(`lr:lead:${id}`, 'status', 'destination');
-      const results = (await pipeline.exec()) ?? [];
-      accepted.forEach((id, i) => {
-        const [status, destination] = (results[i]?.[1] as [string | null, string | null]) ?? [null, null];
-        statuses.set(id, { status: status ?? 'missing', destination });
-      });
-      const open = [...statuses.values()].filter((s) => s.status === 'queued' || s.status === 'missing').length;
+    while (Date.now() < deadline) {
+      await pollStatuses();
+      const open = accepted.length - statuses.size;
       process.stderr.write(`\r  still in flight: ${open}     `);
-      if (open === 0 || Date.now() > deadline) break;
+      if (open === 0) break;
       await new Promise((r) => setTimeout(r, 1000));
     }
+    clearInterval(poller);
     process.stderr.write('\n');
+
+    // Postbacks for some recently sold leads (still within their retention), through the postback service.
     let postbacks = 0;
-    for (const [id, s] of statuses) {
+    for (const [id, s] of [...statuses].reverse()) {
       if (s.status === 'delivered' && (s.destination === 'accepting' || s.destination === 'capped') && postbacks < 50) {
         postbacks += 1;
-        await fetch(`http://127.0.0.1:${ports.postback}/v1/postbacks/${s.destination}?lead_id=${id}&status=accepted&token=${TOKEN}`);
+        await fetch(`${system.postback}/v1/postbacks/${s.destination}?lead_id=${id}&status=accepted&token=${TOKEN}`);
       }
     }
-    const memoryAfter = Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
+    const memoryAtEnd = await usedMemory();
+    peakMemory = Math.max(peakMemory, memoryAtEnd);
+
+    // Retention: once every lead's records have expired, Redis should hold what it held before.
+    const expiredAt = lastAccepted + RETENTION_S * 1000 + 5000;
+    process.stderr.write(`  waiting ${Math.max(0, Math.round((expiredAt - Date.now()) / 1000))} s for the leads' retention (${RETENTION_S} s) to pass...\n`);
+    await new Promise((r) => setTimeout(r, Math.max(0, expiredAt - Date.now())));
+    let memoryAfterRetention = await usedMemory();
+    for (let i = 0; i < 30; i++) {
+      // Redis expires keys in the background: wait until memory stops falling.
+      await new Promise((r) => setTimeout(r, 2000));
+      const now = await usedMemory();
+      const settled = now >= memoryAfterRetention * 0.99;
+      memoryAfterRetention = now;
+      if (settled) break;
+    }
+    const held = peakMemory - memoryBefore;
+    const residual = memoryAfterRetention - memoryBefore;
+    const memoryFlat = residual <= Math.max(2 * 1024 * 1024, 0.1 * held);
 
     const count = (status: string): number => [...statuses.values()].filter((s) => s.status === status || (status === 'delivered' && s.status === 'accepted')).length;
-    const lost = [...statuses.values()].filter((s) => s.status === 'queued' || s.status === 'missing').length;
+    const lost = accepted.filter((id) => !statuses.has(id)).length;
     const acceptedBy = new Map<string, string[]>();
     for (const b of buyers) for (const id of b.accepted) acceptedBy.set(id, [...(acceptedBy.get(id) ?? []), b.id]);
     const doubles = [...acceptedBy.entries()].filter(([, list]) => list.length > 1);
@@ -237,24 +247,22 @@ routes:
       ['sold to another buyer than recorded', mismatched],
       [`capped buyer (cap ${CAP})`, capped],
       ['postbacks sent', postbacks],
-      ['Redis bytes per accepted lead', Math.round((memoryAfter - memoryBefore) / Math.max(1, accepted.length))],
+      ['Redis bytes per accepted lead (held)', Math.round((memoryAtEnd - memoryBefore) / Math.max(1, accepted.length))],
+      ['Redis memory: before / peak / after retention', `${mib(memoryBefore)} / ${mib(peakMemory)} / ${mib(memoryAfterRetention)} MiB`],
+      ['Redis memory flat after retention', memoryFlat ? `yes (${mib(residual)} MiB left of ${mib(held)} MiB)` : `NO (${mib(residual)} MiB left of ${mib(held)} MiB)`],
     ];
     process.stdout.write(`\nsoak: ${RATE} leads/s for ${DURATION} s, intake + 2 workers + postback, Redis AOF\n`);
     for (const [k, v] of table) process.stdout.write(`  ${String(k).padEnd(38)} ${String(v)}\n`);
     for (const b of buyers) process.stdout.write(`  buyer ${b.id.padEnd(14)} requests ${String(b.requests).padStart(6)}  accepted ${b.accepted.size}\n`);
-    const failed = lost > 0 || doubleSold > 0 || mismatched > 0 || capped > CAP || accepted.length === 0;
-    process.stdout.write(failed ? 'soak: FAILED\n' : 'soak: OK (0 lost, 0 double-sold, caps held)\n');
+    const failed = lost > 0 || doubleSold > 0 || mismatched > 0 || capped > CAP || accepted.length === 0 || !memoryFlat;
+    process.stdout.write(failed ? 'soak: FAILED\n' : 'soak: OK (0 lost, 0 double-sold, caps held, memory flat after retention)\n');
     process.exitCode = failed ? 1 : 0;
   } finally {
-    for (const child of children) child.kill('SIGTERM');
-    await Promise.all(children.map((c) => new Promise((r) => (c.exitCode !== null ? r(undefined) : c.once('exit', r)))));
+    await system.stop();
     for (const b of buyers) {
       b.server.closeAllConnections();
       b.server.close();
     }
-    client.disconnect();
-    await redis.stop();
-    rmSync(work, { recursive: true, force: true });
   }
 }
 

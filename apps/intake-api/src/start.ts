@@ -41,7 +41,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
   if (!(await waitForRedis(redis, options.redisWaitMs ?? 3000))) logger.warn('Redis unreachable: answering 503 until it is back');
   const queue = new Queue<RouteJobData>(QUEUES.route, { connection: redis, prefix: env.prefix, ...QUEUE_OPTIONS });
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
-  const store = new LeadStore(redis, keys, config.retentionDays * 86_400_000);
+  const store = new LeadStore(redis, keys, config.retentionMs);
   const metrics = options.metrics ?? createMetrics();
   // Read by the queue board only (admin): every queue of the install.
   const boardQueues = [

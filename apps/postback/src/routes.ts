@@ -14,7 +14,16 @@ export interface PostbackRoutesDeps {
   notifier: Notifier;
   metrics: Metrics;
   logger: Logger;
+  /**
+   * How long a postback for a lead that is still queued waits for the sale to be recorded before
+   * it is answered 404: a buyer may send its postback the moment it accepts, before the worker
+   * has read the answer. Default 5 s.
+   */
+  saleGraceMs?: number;
 }
+
+const DEFAULT_SALE_GRACE_MS = 5000;
+const SALE_POLL_MS = 100;
 
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -89,17 +98,24 @@ export function postbackRoutes(deps: PostbackRoutesDeps): Router {
       return;
     }
     const p = checked.params;
-    const outcome = await deps.state.apply(p.leadId, destination.id, p.status, p.payout, p.eventId, {
-      at,
-      type: 'postback',
-      destination: destination.id,
-      status: p.status,
-      ...(p.received !== p.status ? { received: p.received } : {}),
-      ...(p.payout !== undefined ? { payout: p.payout } : {}),
-      ...(p.eventId !== undefined ? { eventId: p.eventId } : {}),
-    });
-    const source = outcome.result === 'not_found' ? 'unknown' : sourceLabel(outcome.source, deps.config.routedSources);
-    if (outcome.result === 'not_found') {
+    const apply = () =>
+      deps.state.apply(p.leadId, destination.id, p.status, p.payout, p.eventId, {
+        at,
+        type: 'postback',
+        destination: destination.id,
+        status: p.status,
+        ...(p.received !== p.status ? { received: p.received } : {}),
+        ...(p.payout !== undefined ? { payout: p.payout } : {}),
+        ...(p.eventId !== undefined ? { eventId: p.eventId } : {}),
+      });
+    let outcome = await apply();
+    const waitUntil = Date.now() + (deps.saleGraceMs ?? DEFAULT_SALE_GRACE_MS);
+    while (outcome.result === 'pending' && Date.now() < waitUntil) {
+      await new Promise((r) => setTimeout(r, SALE_POLL_MS));
+      outcome = await apply();
+    }
+    const source = outcome.result === 'not_found' || outcome.result === 'pending' ? 'unknown' : sourceLabel(outcome.source, deps.config.routedSources);
+    if (outcome.result === 'not_found' || outcome.result === 'pending') {
       count(destination.id, source, p.status, 'not_found');
       res.status(404).json({ ok: false, reason: 'not_found' });
       return;

@@ -45,7 +45,7 @@ export async function startPostback(options: StartPostbackOptions): Promise<Post
   app.use(
     postbackRoutes({
       config: options.config,
-      state: new PostbackState(redis, redisKeys(env.prefix), options.config.retentionDays * 86_400_000),
+      state: new PostbackState(redis, redisKeys(env.prefix), options.config.retentionMs, 1 - 1 / options.config.learning.priceMemory),
       notifier,
       metrics,
       logger,

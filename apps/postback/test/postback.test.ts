@@ -14,9 +14,25 @@ let buyer: TestServer;
 let tracker: TestServer;
 /** The tracker answers 500 to the first `failFirst` requests of each status. */
 const failuresLeft = new Map<string, number>();
+/** What the eager buyer's postback, sent before it answers the delivery, got back. */
+const eagerAnswers = new Map<string, { status: number; body: Record<string, unknown> }>();
 
 beforeAll(async () => {
-  buyer = await startTestServer((_req, res: ServerResponse) => res.writeHead(200).end('{}'));
+  buyer = await startTestServer(async (req, res: ServerResponse) => {
+    if (req.url === '/eager') {
+      // Sends its postback first and only then answers the delivery, 300 ms later: the postback
+      // reaches LeadRouter before the sale is recorded.
+      const leadId = String(req.headers['x-lead-id']);
+      const answered = fetch(`${sys.postbackUrl}/v1/postbacks/eager?${new URLSearchParams({ lead_id: leadId, status: 'accepted', token: TOKEN })}`).then(async (r) =>
+        eagerAnswers.set(leadId, { status: r.status, body: (await r.json()) as Record<string, unknown> }),
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      res.writeHead(200).end('{}');
+      await answered;
+      return;
+    }
+    res.writeHead(200).end('{}');
+  });
   tracker = await startTestServer((req, res) => {
     const status = new URL(req.url, 'http://x').searchParams.get('s') ?? '';
     const left = failuresLeft.get(status) ?? 0;
@@ -40,7 +56,14 @@ destinations:
     url: "${buyer.url}/signed"
     payout: 5
     postback: { secret: "${SECRET}" }
+  - id: eager
+    url: "${buyer.url}/eager"
+    payout: 7
+    postback: { token: "${TOKEN}" }
 routes:
+  - id: to-eager
+    match: { source: [Eager] }
+    destinations: [{ id: eager }]
   - id: to-signed
     match: { source: [Signed] }
     destinations: [{ id: signed }]
@@ -145,6 +168,16 @@ describe('postbacks (contract §5)', () => {
     }
     expect((await sys.lead(id)).status).toBe('delivered');
     expect((await sys.lead(id)).events.filter((e) => e.type === 'postback' && e.result === 'invalid')).toHaveLength(4);
+  });
+
+  test('a postback sent before LeadRouter has recorded the sale waits for it and is applied', async () => {
+    const res = await sys.post({ name: 'Eager Buyer', phone: uniquePhone(), geo: 'US', source: 'Eager' });
+    const id = res.body.id as string;
+    await waitFor(() => eagerAnswers.get(id), 10_000, "the eager buyer's postback answer");
+    expect(eagerAnswers.get(id)).toEqual({ status: 200, body: { ok: true, leadId: id, status: 'accepted', changed: true } });
+    const lead = await sys.lead(id);
+    expect(lead.status).toBe('accepted');
+    expect(lead.events.filter((e) => e.type === 'postback').map((e) => e.result)).toEqual(['applied']);
   });
 
   test("404 for an unknown lead, another destination's lead and an unknown destination: no one learns which ids exist", async () => {

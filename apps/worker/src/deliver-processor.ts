@@ -82,6 +82,7 @@ export function createDeliverProcessor(deps: WorkerDeps) {
       day: capPeriods(destination, at).daily,
       geo: lead.geo,
       learningKeep: 1 - 1 / deps.config.learning.memory,
+      priceKeep: 1 - 1 / deps.config.learning.priceMemory,
     });
     if (recorded.circuit) {
       deps.metrics.circuitOpen.set({ destination: destinationId }, recorded.circuit === 'opened' ? 1 : 0);

@@ -21,7 +21,7 @@ export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobDa
       for (const leadId of await deps.state.strandedPending(STRANDED_AFTER_MS, 500)) {
         await routeQueue.add('route', { leadId }, { ...ROUTE_JOB_OPTIONS, jobId: routeJobId(leadId, await deps.state.round(leadId)) });
       }
-      await deps.state.trimUnsoldIndex(Date.now() - deps.config.retentionDays * 86_400_000);
+      await deps.state.trimUnsoldIndex(Date.now() - deps.config.retentionMs);
       await refreshGauges(deps, routeQueue);
     } catch (err) {
       deps.logger.warn({ err: (err as Error).message }, 'housekeeping round failed');

@@ -55,7 +55,7 @@ export function createRouteProcessor(deps: WorkerDeps) {
         strategy: route.strategy ?? 'priority',
         candidates,
         // best_revenue explains itself: each destination's expected and sampled revenue per lead.
-        ...(learnt ? { estimates: Object.fromEntries([...learnt].map(([id, e]) => [id, { expected: round(e.expected), sampled: round(e.sampled), payout: round(e.payout), byGeo: e.byGeo }])) } : {}),
+        ...(learnt ? { estimates: Object.fromEntries([...learnt].map(([id, e]) => [id, { expected: round(e.expected), sampled: round(e.sampled), payout: round(e.payout), geoObservations: round(e.geoObservations) }])) } : {}),
       };
       plan = (await deps.state.setPlan(leadId, { route: route.id, candidates, round: loaded.round }, routed)).plan;
     }
@@ -66,7 +66,7 @@ export function createRouteProcessor(deps: WorkerDeps) {
 async function revenueEstimates(deps: WorkerDeps, destinations: string[], geo: string, payouts: ReadonlyMap<string, number>): Promise<Map<string, RevenueEstimate>> {
   const counts = await deps.state.learned(destinations, geo);
   return new Map(
-    destinations.map((id) => [id, estimateRevenue(payouts.get(id) ?? 0, counts.get(id) ?? NO_EVIDENCE, deps.config.learning.geoMinObservations, deps.random)]),
+    destinations.map((id) => [id, estimateRevenue(payouts.get(id) ?? 0, counts.get(id) ?? NO_EVIDENCE, deps.config.learning.geoPrior, deps.random)]),
   );
 }
 

@@ -32,7 +32,7 @@ async function simulate(strategy: 'best_revenue' | 'weighted', market: (lead: nu
       let estimates: Map<string, number> | undefined;
       if (strategy === 'best_revenue') {
         const counts = await state.learned(ids, geo);
-        estimates = new Map(ids.map((id) => [id, estimateRevenue(payouts.get(id)!, counts.get(id)!, 20, random).sampled]));
+        estimates = new Map(ids.map((id) => [id, estimateRevenue(payouts.get(id)!, counts.get(id)!, 5, random).sampled]));
       }
       const [first] = orderCandidates(route, { random, rotation: 0, payouts, ...(estimates ? { estimates } : {}) });
       const buyer = buyers[first as string]!;
@@ -52,6 +52,7 @@ async function simulate(strategy: 'best_revenue' | 'weighted', market: (lead: nu
         day: '2026-11-25',
         geo,
         learningKeep: 1 - 1 / 300,
+        priceKeep: 0.9,
       });
     }
   } finally {

@@ -10,8 +10,9 @@ export interface ResolvedSupplier extends SupplierConfig {
 /** A validated config with every default applied: what the processes actually run on. */
 export interface ResolvedConfig {
   dedupe: { windowMs: number; scope: 'supplier' | 'global'; by: string[] };
-  retentionDays: number;
-  learning: { memory: number; geoMinObservations: number };
+  /** `leads.retentionDays` in milliseconds: how long a lead's records live. */
+  retentionMs: number;
+  learning: { memory: number; geoPrior: number; priceMemory: number };
   suppliers: ResolvedSupplier[];
   destinations: DestinationConfig[];
   routes: RouteConfig[];
@@ -24,6 +25,7 @@ export interface ResolvedConfig {
 
 export const DEFAULT_DEDUPE = { window: '30d', scope: 'supplier', by: ['phone'] } as const;
 export const DEFAULT_RETENTION_DAYS = 30;
+export const DEFAULT_LEARNING = { memory: 500, geoPrior: 5, priceMemory: 10 } as const;
 
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');
@@ -41,8 +43,12 @@ export function resolveConfig(config: LeadRouterConfig): ResolvedConfig {
       scope: dedupe.scope ?? DEFAULT_DEDUPE.scope,
       by: [...(dedupe.by ?? DEFAULT_DEDUPE.by)],
     },
-    retentionDays: config.leads?.retentionDays ?? DEFAULT_RETENTION_DAYS,
-    learning: { memory: config.learning?.memory ?? 500, geoMinObservations: config.learning?.geoMinObservations ?? 20 },
+    retentionMs: Math.round((config.leads?.retentionDays ?? DEFAULT_RETENTION_DAYS) * 86_400_000),
+    learning: {
+      memory: config.learning?.memory ?? DEFAULT_LEARNING.memory,
+      geoPrior: config.learning?.geoPrior ?? DEFAULT_LEARNING.geoPrior,
+      priceMemory: config.learning?.priceMemory ?? DEFAULT_LEARNING.priceMemory,
+    },
     suppliers: config.suppliers.map((s) => ({ ...s, keyDigests: s.apiKeys.map(keyDigest) })),
     destinations: config.destinations,
     routes: config.routes,

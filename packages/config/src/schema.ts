@@ -53,17 +53,20 @@ export const configSchema = {
     leads: {
       type: 'object',
       additionalProperties: false,
-      properties: { retentionDays: { type: 'integer', minimum: 1, maximum: 3650 } },
+      // Fractions of a day are allowed (0.001 is 86.4 s) so that tests and soaks can watch records expire.
+      properties: { retentionDays: { type: 'number', minimum: 0.0001, maximum: 3650 } },
     },
     // Not in the contract's example: best_revenue's estimator. `memory`: how many recent outcomes
-    // per destination weigh (older ones fade); `geoMinObservations`: evidence a geo needs before its
-    // own figures are used instead of the destination's overall ones.
+    // per destination weigh (older ones fade); `geoPrior`: how many observations the destination's
+    // overall acceptance counts for in a geo's estimate (a thin geo leans on it); `priceMemory`: how
+    // many recent sales the learnt price follows.
     learning: {
       type: 'object',
       additionalProperties: false,
       properties: {
         memory: { type: 'integer', minimum: 10, maximum: 1000000 },
-        geoMinObservations: { type: 'integer', minimum: 0, maximum: 100000 },
+        geoPrior: { type: 'number', minimum: 0, maximum: 100000 },
+        priceMemory: { type: 'integer', minimum: 1, maximum: 100000 },
       },
     },
     suppliers: {

@@ -302,7 +302,7 @@ routes:
     expect(problemLines(() => parseConfigText(yaml, {}))).toEqual([
       'suppliers[0].apiKeys[0]: environment variable MISSING_KEY is not set',
       'dedupe.scope: must be one of "supplier", "global"',
-      'leads.retentionDays: must be >= 1',
+      'leads.retentionDays: must be >= 0.0001',
       `suppliers[0].id: ${ID_PATTERN_MESSAGE}`,
       'destinations[0].colour: unknown key',
       'destinations[0].url: must match pattern "^https?://"',

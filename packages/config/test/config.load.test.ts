@@ -30,7 +30,7 @@ describe('bundled default config', () => {
     expect(config.destinations.map((d) => d.id)).toEqual(['demo-buyer']);
     expect(config.routes.map((r) => r.id)).toEqual(['everything']);
     expect(config.dedupe).toEqual({ windowMs: 30 * DAY_MS, scope: 'supplier', by: ['phone'] });
-    expect(config.retentionDays).toBe(30);
+    expect(config.retentionMs).toBe(30 * 86_400_000);
     expect(config.suppliers[0]?.keyDigests.map((d) => d.toString('hex'))).toEqual([sha256('demo-key-change-me')]);
   });
 });
@@ -54,7 +54,7 @@ describe('example config (contract copy)', () => {
       'https://tracker.acme.example/postback?clickid={click_id}&status={status}&payout={payout}',
     );
     expect(config.dedupe).toEqual({ windowMs: 30 * DAY_MS, scope: 'supplier', by: ['phone'] });
-    expect(config.retentionDays).toBe(30);
+    expect(config.retentionMs).toBe(30 * 86_400_000);
     expect(config.routes.map((r) => [r.id, r.strategy])).toEqual([
       ['north-america-social', 'weighted'],
       ['everything-else', 'best_revenue'],
@@ -146,7 +146,7 @@ describe('file formats and read errors', () => {
     writeFileSync(file, JSON.stringify(jsonConfig, null, 2));
     const { config } = loadConfigFile(file, { ...EXAMPLE_ENV });
     expect(config.dedupe).toEqual({ windowMs: 12 * 60 * 60 * 1000, scope: 'global', by: ['phone', 'email'] });
-    expect(config.retentionDays).toBe(7);
+    expect(config.retentionMs).toBe(7 * 86_400_000);
     expect(config.destinations[0]?.headers).toEqual({ Authorization: 'Bearer tok-a-123' });
     expect(config.suppliers[0]?.keyDigests.map((d) => d.toString('hex'))).toEqual([sha256('acme-secret-key')]);
   });

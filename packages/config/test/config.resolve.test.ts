@@ -41,7 +41,7 @@ describe('resolveConfig defaults', () => {
   test('no dedupe and no leads section -> 30d, supplier, [phone]; retentionDays 30', () => {
     const resolved = validateConfig(minimalConfig(), {});
     expect(resolved.dedupe).toEqual({ windowMs: 30 * DAY, scope: 'supplier', by: ['phone'] });
-    expect(resolved.retentionDays).toBe(30);
+    expect(resolved.retentionMs).toBe(30 * 86_400_000);
   });
 
   test('a partial dedupe section keeps the other defaults', () => {
@@ -62,9 +62,14 @@ describe('resolveConfig defaults', () => {
     expect(validateConfig({ ...minimalConfig(), dedupe: { window: '0' } }, {}).dedupe.windowMs).toBe(0);
   });
 
+  test('a fraction of a day is a retention in whole milliseconds', () => {
+    expect(validateConfig({ ...minimalConfig(), leads: { retentionDays: 0.001 } }, {}).retentionMs).toBe(86_400);
+    expect(validateConfig({ ...minimalConfig(), leads: { retentionDays: 1 / 3 } }, {}).retentionMs).toBe(28_800_000);
+  });
+
   test('retentionDays given is kept', () => {
-    expect(validateConfig({ ...minimalConfig(), leads: { retentionDays: 7 } }, {}).retentionDays).toBe(7);
-    expect(validateConfig({ ...minimalConfig(), leads: {} }, {}).retentionDays).toBe(30);
+    expect(validateConfig({ ...minimalConfig(), leads: { retentionDays: 7 } }, {}).retentionMs).toBe(7 * 86_400_000);
+    expect(validateConfig({ ...minimalConfig(), leads: {} }, {}).retentionMs).toBe(30 * 86_400_000);
   });
 
   test('the default `by` list is a fresh array each time', () => {

@@ -1,45 +1,55 @@
 /**
- * best_revenue's estimator (contract §4): for each destination a Beta posterior of the chance that
- * it accepts a lead and keeps it, overall and per geo, learnt from delivery outcomes and postbacks
- * (in Redis, see LEARN in packages/store). Ordering samples each posterior (Thompson sampling), so
- * a destination that got better is tried often enough to be noticed; old evidence fades
- * (`learning.memory`).
+ * best_revenue's estimator (contract §4). For each destination, learnt from delivery outcomes and
+ * postbacks (in Redis, see the LEARN steps in packages/store):
+ * - a Beta posterior of the chance that it accepts a lead offered to it first and keeps it, overall
+ *   and per geo. Only first offers teach it: a lead that other buyers already turned down is not the
+ *   same lead (it is older, and a lead one buyer rejects is more likely to be rejected by the next),
+ *   so counting later offers would make every fallback destination look worse than it is;
+ * - the price it pays per sold lead, following its recent sales and postback corrections.
+ * Ordering samples each posterior (Thompson sampling), so a destination that got better is offered
+ * leads often enough to be noticed; old evidence fades (`learning.memory`).
  */
 export interface LearnedCounts {
   /** Beta parameters overall (1, 1 = no evidence). */
   a: number;
   b: number;
-  /** Beta parameters for the lead's geo. */
+  /** Beta parameters from the lead's geo alone. */
   geoA: number;
   geoB: number;
-  /** Payouts of sold leads and their count, both fading like the Beta counts (0, 0 = none yet). */
-  paid: number;
-  sold: number;
+  /** The learnt price per sold lead; absent until the destination sold one. */
+  price?: number;
 }
 
 /** Nothing learnt yet: a flat prior and no sales. */
-export const NO_EVIDENCE: LearnedCounts = Object.freeze({ a: 1, b: 1, geoA: 1, geoB: 1, paid: 0, sold: 0 });
+export const NO_EVIDENCE: LearnedCounts = Object.freeze({ a: 1, b: 1, geoA: 1, geoB: 1 });
 
 export interface RevenueEstimate {
-  /** payout × the posterior mean: what the destination is expected to earn per lead. */
+  /** price × the posterior mean: what the destination is expected to earn per lead. */
   expected: number;
-  /** payout × a draw from the posterior: what ordering uses this time. */
+  /** price × a draw from the posterior: what ordering uses this time. */
   sampled: number;
-  /** Effective observations behind the posterior used. */
+  /** Effective observations behind the posterior: the geo's own plus what the overall figure lends. */
   observations: number;
-  /** Whether the lead's geo had enough evidence of its own. */
-  byGeo: boolean;
-  /** The price per sold lead it was valued at (learnt, see `learntPayout`). */
+  /** Effective observations from the lead's geo alone. */
+  geoObservations: number;
+  /** The price per sold lead it was valued at (`learntPayout`). */
   payout: number;
 }
 
 /**
- * What a destination pays per sold lead: the configured payout as one pseudo-sale, blended with the
- * payouts its sales actually booked (postbacks can correct them), so a buyer that raised its price
- * is valued at the new price once its sales show it.
+ * The posterior for a lead's geo: the geo's own counts, with the destination's overall acceptance
+ * lent as `geoPrior` pseudo-observations. A thin geo is valued near the destination's overall
+ * figure; as its own evidence grows, it takes over.
  */
-export function learntPayout(configured: number, counts: Pick<LearnedCounts, 'paid' | 'sold'>): number {
-  return (configured + counts.paid) / (1 + counts.sold);
+export function posteriorFor(counts: LearnedCounts, geoPrior: number): { a: number; b: number; geoObservations: number } {
+  const overallMean = counts.a / (counts.a + counts.b);
+  const lent = Math.min(geoPrior, counts.a + counts.b - 2);
+  return { a: counts.geoA + lent * overallMean, b: counts.geoB + lent * (1 - overallMean), geoObservations: counts.geoA + counts.geoB - 2 };
+}
+
+/** What a destination pays per sold lead: what its recent sales booked, the configured payout before any. */
+export function learntPayout(configured: number, counts: Pick<LearnedCounts, 'price'>): number {
+  return counts.price ?? configured;
 }
 
 /** Expected revenue per lead offered to the destination, overall: learnt price × posterior mean. */
@@ -47,24 +57,17 @@ export function expectedRevenue(configured: number, counts: LearnedCounts): numb
   return (learntPayout(configured, counts) * counts.a) / (counts.a + counts.b);
 }
 
-/** The posterior for a lead: its geo's when that has `geoMinObservations`, else the destination's overall one. */
-export function posteriorFor(counts: LearnedCounts, geoMinObservations: number): { a: number; b: number; byGeo: boolean } {
-  const geoObservations = counts.geoA + counts.geoB - 2;
-  return geoObservations >= geoMinObservations ? { a: counts.geoA, b: counts.geoB, byGeo: true } : { a: counts.a, b: counts.b, byGeo: false };
-}
-
-export function estimateRevenue(configured: number, counts: LearnedCounts, geoMinObservations: number, random: () => number): RevenueEstimate {
-  const { a, b, byGeo } = posteriorFor(counts, geoMinObservations);
+export function estimateRevenue(configured: number, counts: LearnedCounts, geoPrior: number, random: () => number): RevenueEstimate {
+  const { a, b, geoObservations } = posteriorFor(counts, geoPrior);
   const payout = learntPayout(configured, counts);
   return {
     expected: (payout * a) / (a + b),
     sampled: payout * sampleBeta(a, b, random),
     observations: a + b - 2,
-    byGeo,
+    geoObservations,
     payout,
   };
 }
-
 /** A draw from Beta(a, b) as X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b). */
 export function sampleBeta(a: number, b: number, random: () => number): number {
   const x = sampleGamma(a, random);

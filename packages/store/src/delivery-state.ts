@@ -11,8 +11,8 @@ export interface LearnedFigures {
   b: number;
   geoA: number;
   geoB: number;
-  paid: number;
-  sold: number;
+  /** Absent until the destination sold a lead. */
+  price?: number;
 }
 
 /** The lead as a worker needs it: fields, status, plan and tries so far, in one read. */
@@ -66,9 +66,10 @@ export interface AttemptRecord {
   outcome: 'accepted' | 'rejected' | 'error';
   /** The destination's local date (YYYY-MM-DD) for its daily counters. */
   day: string;
-  /** For learning (best_revenue): the lead's geo and the keep factor (1 - 1 / memory). */
+  /** For learning (best_revenue): the lead's geo, and the keep factors (1 - 1 / memory) of outcomes and of prices. */
   geo: string;
   learningKeep: number;
+  priceKeep: number;
 }
 
 /**
@@ -153,6 +154,7 @@ export class DeliveryState {
       r.outcome,
       r.geo,
       r.learningKeep,
+      r.priceKeep,
     )) as [number, string];
     return { circuit: change === 1 ? 'opened' : change === -1 ? 'closed' : undefined, result };
   }
@@ -249,13 +251,13 @@ export class DeliveryState {
   /** Learnt figures of destinations (best_revenue), overall and for one geo; a flat prior where nothing is known. */
   async learned(destinations: readonly string[], geo: string): Promise<Map<string, LearnedFigures>> {
     const pipeline = this.redis.pipeline();
-    for (const d of destinations) pipeline.hmget(this.keys.learned(d), 'a', 'b', `g:${geo}:a`, `g:${geo}:b`, 'paid', 'sold');
+    for (const d of destinations) pipeline.hmget(this.keys.learned(d), 'a', 'b', `g:${geo}:a`, `g:${geo}:b`, 'price');
     const results = (await pipeline.exec()) ?? [];
     return new Map(
       destinations.map((d, i) => {
-        const [a, b, geoA, geoB, paid, sold] = (results[i]?.[1] as (string | null)[] | undefined) ?? [];
+        const [a, b, geoA, geoB, price] = (results[i]?.[1] as (string | null)[] | undefined) ?? [];
         const number = (v: string | null | undefined, fallback: number): number => (v === null || v === undefined ? fallback : Number(v));
-        return [d, { a: number(a, 1), b: number(b, 1), geoA: number(geoA, 1), geoB: number(geoB, 1), paid: number(paid, 0), sold: number(sold, 0) }];
+        return [d, { a: number(a, 1), b: number(b, 1), geoA: number(geoA, 1), geoB: number(geoB, 1), ...(price ? { price: Number(price) } : {}) }];
       }),
     );
   }

@@ -3,7 +3,8 @@ import type { RedisKeys } from '@leadrouter/redis';
 import type { LeadEvent } from './lead-store.js';
 import { POSTBACK } from './scripts.js';
 
-export type PostbackResult = 'not_found' | 'duplicate' | 'invalid_transition' | 'applied';
+/** `pending`: the lead exists but is still queued, so it was not sold to this destination (yet). */
+export type PostbackResult = 'not_found' | 'pending' | 'duplicate' | 'invalid_transition' | 'applied';
 
 export interface PostbackOutcome {
   result: PostbackResult;
@@ -26,6 +27,8 @@ export class PostbackState {
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
     private readonly retentionMs: number,
+    /** Learnt price keep factor per sale: 1 - 1 / learning.priceMemory. */
+    private readonly priceKeep: number,
   ) {
     if (!('lrPostback' in redis)) redis.defineCommand('lrPostback', { numberOfKeys: 4, lua: POSTBACK });
     this.script = (redis as unknown as { lrPostback: Script }).lrPostback.bind(redis);
@@ -50,6 +53,7 @@ export class PostbackState {
       eventId ?? '',
       JSON.stringify({ ...event, result: '__RESULT__' }),
       this.retentionMs,
+      this.priceKeep,
     );
     return { result: result as PostbackResult, status: inForce, oldPayout: Number(oldPayout || 0), newPayout: Number(newPayout || 0), source, supplier };
   }

@@ -53,46 +53,54 @@ end
 }
 
 /**
- * Lua that records one outcome in a destination's learnt acceptance (best_revenue): Beta counts
- * overall and for the lead's geo, older evidence fading by `keep` per new observation. A sale also
- * feeds the destination's learnt price (`paid` / `sold`, fading the same way), so a buyer that
- * starts paying more through postback corrections is valued at what it pays. Numbers go to Redis
- * as strings: Redis would truncate a Lua float to an integer.
+ * Lua that records what one answered try teaches best_revenue (KEYS: lead hash, the destination's
+ * learnt figures):
+ * - the Beta counts (overall and for the lead's geo, older evidence fading by `keep` per new
+ *   observation), from the lead's first answer only: a lead other buyers turned down is not a
+ *   fair sample of a destination. A first answer that sold marks the lead `learnt`, so that its
+ *   postbacks can correct it;
+ * - the learnt price, from every sale (an average fading by `priceKeep` per sale).
+ * Numbers go to Redis as strings: Redis would truncate a Lua float to an integer.
  */
-function LEARN_LUA(key: string, geo: string, success: string, keep: string, payout: string): string {
+function LEARN_LUA(lead: string, key: string, geo: string, success: string, keep: string, payout: string, priceKeep: string): string {
   return `
 do
-  local keep = tonumber(${keep})
-  for _, prefix in ipairs({'', 'g:' .. ${geo} .. ':'}) do
-    local a = tonumber(redis.call('HGET', ${key}, prefix .. 'a')) or 1
-    local b = tonumber(redis.call('HGET', ${key}, prefix .. 'b')) or 1
-    a = 1 + (a - 1) * keep
-    b = 1 + (b - 1) * keep
-    if ${success} then a = a + 1 else b = b + 1 end
-    redis.call('HSET', ${key}, prefix .. 'a', string.format('%.6f', a), prefix .. 'b', string.format('%.6f', b))
+  local success = ${success}
+  if redis.call('HINCRBY', ${lead}, 'answered', 1) == 1 then
+    local keep = tonumber(${keep})
+    for _, prefix in ipairs({'', 'g:' .. ${geo} .. ':'}) do
+      local a = tonumber(redis.call('HGET', ${key}, prefix .. 'a')) or 1
+      local b = tonumber(redis.call('HGET', ${key}, prefix .. 'b')) or 1
+      a = 1 + (a - 1) * keep
+      b = 1 + (b - 1) * keep
+      if success then a = a + 1 else b = b + 1 end
+      redis.call('HSET', ${key}, prefix .. 'a', string.format('%.6f', a), prefix .. 'b', string.format('%.6f', b))
+    end
+    if success then redis.call('HSET', ${lead}, 'learnt', '1') end
   end
-  if ${success} then
-    local paid = (tonumber(redis.call('HGET', ${key}, 'paid')) or 0) * keep + tonumber(${payout})
-    local sold = (tonumber(redis.call('HGET', ${key}, 'sold')) or 0) * keep + 1
-    redis.call('HSET', ${key}, 'paid', string.format('%.6f', paid), 'sold', string.format('%.6f', sold))
+  if success then
+    local payout = tonumber(${payout})
+    local price = tonumber(redis.call('HGET', ${key}, 'price'))
+    if price then price = price * tonumber(${priceKeep}) + payout * (1 - tonumber(${priceKeep})) else price = payout end
+    redis.call('HSET', ${key}, 'price', string.format('%.6f', price))
   end
 end
 `;
 }
 
 /**
- * Lua that corrects what a sale taught (postbacks): a sold lead the buyer later rejects or returns
+ * Lua that corrects what a sale taught (postbacks): a learnt sale the buyer later rejects or returns
  * moves from the success count to the failure count (overall and for its geo), and back when a
  * rejection is withdrawn, so the posterior estimates "accepts and keeps" without counting the lead
- * twice. A payout correction adjusts the learnt price by the difference.
+ * twice. A payout correction moves the learnt price as that sale's share of it would have.
  */
-function LEARN_CORRECTION_LUA(key: string, geo: string, before: string, after: string, oldPayout: string, newPayout: string): string {
+function LEARN_CORRECTION_LUA(lead: string, key: string, geo: string, before: string, after: string, oldPayout: string, newPayout: string, priceKeep: string): string {
   return `
 do
   local lost = {rejected = true, returned = true}
   local shift = 0
   if lost[${after}] and not lost[${before}] then shift = 1 elseif lost[${before}] and not lost[${after}] then shift = -1 end
-  if shift ~= 0 then
+  if shift ~= 0 and redis.call('HGET', ${lead}, 'learnt') == '1' then
     for _, prefix in ipairs({'', 'g:' .. ${geo} .. ':'}) do
       local a = tonumber(redis.call('HGET', ${key}, prefix .. 'a')) or 1
       local b = tonumber(redis.call('HGET', ${key}, prefix .. 'b')) or 1
@@ -102,9 +110,10 @@ do
     end
   end
   local delta = tonumber(${newPayout}) - tonumber(${oldPayout})
-  if delta ~= 0 and redis.call('HEXISTS', ${key}, 'paid') == 1 then
-    local paid = math.max(0, tonumber(redis.call('HGET', ${key}, 'paid')) + delta)
-    redis.call('HSET', ${key}, 'paid', string.format('%.6f', paid))
+  local price = tonumber(redis.call('HGET', ${key}, 'price'))
+  if delta ~= 0 and price then
+    price = math.max(0, price + delta * (1 - tonumber(${priceKeep})))
+    redis.call('HSET', ${key}, 'price', string.format('%.6f', price))
   end
 end
 `;
@@ -189,7 +198,7 @@ return chosen
  * ARGV: 1 attempt event JSON, 2 'ok' or 'fail' (circuit), 3 now ms, 4 threshold, 5 cooldown ms,
  *       6 action, 7 destination, 8 payout, 9 delivered event JSON, 10 channel, 11 publish JSON,
  *       12 route, 13 step field, 14 the try's outcome (accepted, rejected, error), 15 lead geo,
- *       16 learning keep factor.
+ *       16 learning keep factor, 17 learnt price keep factor.
  * Returns {circuit change (1 opened, -1 closed, 0), result}: for 'sold' 'ok' or the status that
  * prevented the sale; for 'retry' the decision in force; for 'next' 'released'.
  */
@@ -210,7 +219,7 @@ else
   end
 end
 if ARGV[14] == 'accepted' or ARGV[14] == 'rejected' then
-` + LEARN_LUA('KEYS[6]', 'ARGV[15]', "ARGV[14] == 'accepted'", 'ARGV[16]', 'ARGV[8]') + `
+` + LEARN_LUA('KEYS[1]', 'KEYS[6]', 'ARGV[15]', "ARGV[14] == 'accepted'", 'ARGV[16]', 'ARGV[8]', 'ARGV[17]') + `
 end
 local action = ARGV[6]
 if ARGV[14] == 'rejected' then
@@ -261,13 +270,18 @@ return 1
  * one lead never lose an update, and corrects the destination's learnt figures (best_revenue).
  * KEYS: 1 lead, 2 events, 3 seen event ids (set), 4 the destination's learnt figures.
  * ARGV: 1 destination, 2 new status, 3 payout ('' = none), 4 event id ('' = none), 5 event JSON
- *       template (with __RESULT__ for the outcome), 6 retention ms.
+ *       template (with __RESULT__ for the outcome), 6 retention ms, 7 learnt price keep factor.
  * Returns {result, status in force, old payout, new payout, lead source, lead supplier} where result is 'not_found',
- * 'duplicate', 'invalid_transition' or 'applied'.
+ * 'pending' (the lead is still queued: not sold to anyone yet), 'duplicate', 'invalid_transition' or 'applied'.
  */
 export const POSTBACK = `
 local status = redis.call('HGET', KEYS[1], 'status')
-if not status or redis.call('HGET', KEYS[1], 'destination') ~= ARGV[1] then return {'not_found', '', '', '', '', ''} end
+if not status then return {'not_found', '', '', '', '', ''} end
+if redis.call('HGET', KEYS[1], 'destination') ~= ARGV[1] then
+  -- Still queued: the sale this postback is about may be a moment from being recorded.
+  if status == 'queued' then return {'pending', status, '', '', '', ''} end
+  return {'not_found', '', '', '', '', ''}
+end
 local payout = redis.call('HGET', KEYS[1], 'payout') or '0'
 local source = redis.call('HGET', KEYS[1], 'source') or ''
 local supplier = redis.call('HGET', KEYS[1], 'supplier') or ''
@@ -301,7 +315,7 @@ if ARGV[4] ~= '' then
   redis.call('PEXPIRE', KEYS[3], ARGV[6])
 end
 local geo = redis.call('HGET', KEYS[1], 'geo') or ''
-` + LEARN_CORRECTION_LUA('KEYS[4]', 'geo', 'status', 'new', 'payout', 'newPayout') + `
+` + LEARN_CORRECTION_LUA('KEYS[1]', 'KEYS[4]', 'geo', 'status', 'new', 'payout', 'newPayout', 'ARGV[7]') + `
 record('applied')
 return {'applied', new, payout, newPayout, source, supplier}
 `;

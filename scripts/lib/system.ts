@@ -1,0 +1,81 @@
+/**
+ * The real LeadRouter for scripts (soak, simulator): a private redis-server, then each role as its
+ * own OS process started the way `npm run start:*` starts it, with a config file written here.
+ */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort, startRedisServer } from '@leadrouter/redis';
+import { spawnRole, type RoleProcess } from '@leadrouter/testing';
+
+export interface RunningSystem {
+  intake: string;
+  postback: string;
+  /** One base URL per worker process (its /metrics and /readyz). */
+  workers: string[];
+  redisUrl: string;
+  /** A client of the private Redis, for reading lead statuses directly. */
+  redis: Redis;
+  stop(): Promise<void>;
+}
+
+export interface SystemOptions {
+  /** The YAML config the roles load (LEADROUTER_CONFIG). */
+  config: string;
+  workers: number;
+  adminKey: string;
+  appendOnly?: boolean;
+  logLevel?: string;
+}
+
+export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
+  const work = mkdtempSync(join(tmpdir(), 'lr-system-'));
+  const server = await startRedisServer({ dir: join(work, 'redis'), appendOnly: options.appendOnly ?? false });
+  const configFile = join(work, 'leadrouter.yaml');
+  writeFileSync(configFile, options.config);
+  const env = { REDIS_URL: server.url, LEADROUTER_CONFIG: configFile, ADMIN_API_KEY: options.adminKey, HOST: '127.0.0.1', LOG_LEVEL: options.logLevel ?? 'warn' };
+  const intakePort = await freePort();
+  const postbackPort = await freePort();
+  const workerPorts = await Promise.all(Array.from({ length: options.workers }, () => freePort()));
+  const roles: RoleProcess[] = [
+    spawnRole('intake-api', { ...env, INTAKE_PORT: String(intakePort) }),
+    spawnRole('postback', { ...env, POSTBACK_PORT: String(postbackPort) }),
+    ...workerPorts.map((port) => spawnRole('worker', { ...env, WORKER_PORT: String(port) })),
+  ];
+  const url = (port: number): string => `http://127.0.0.1:${port}`;
+  const redis = new Redis(server.url);
+  const stop = async (): Promise<void> => {
+    await Promise.all(roles.map((r) => r.stop('SIGTERM')));
+    redis.disconnect();
+    await server.stop();
+    rmSync(work, { recursive: true, force: true });
+  };
+  try {
+    for (const port of [intakePort, postbackPort, ...workerPorts]) await waitReady(`${url(port)}/readyz`);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { intake: url(intakePort), postback: url(postbackPort), workers: workerPorts.map(url), redisUrl: server.url, redis, stop };
+}
+
+async function waitReady(url: string): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    if ((await fetch(url).catch(() => undefined))?.ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} never became ready`);
+}
+
+/** Sum of a counter's samples over the given /metrics endpoints. */
+export async function counterTotal(baseUrls: string[], name: string): Promise<number> {
+  let total = 0;
+  for (const base of baseUrls) {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    for (const line of text.split('\n')) {
+      if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return total;
+}

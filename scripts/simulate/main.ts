@@ -1,0 +1,248 @@
+/**
+ * `npm run simulate`: a scripted market of buyers on local HTTP servers (hidden acceptance by geo,
+ * prices, a cap, later returns as postbacks, and changes mid-run), and the real LeadRouter (intake,
+ * worker, postback service, each its own process on a private redis-server) routing the same seeded
+ * lead stream once per strategy: best_revenue, weighted with equal weights, priority by payout.
+ * An oracle that knows the hidden terms sets the bar. Prints progress and a summary, writes
+ * results.json, timeline.csv and revenue.svg, and exits non-zero when a target of issue #6 is missed.
+ *
+ *   npm run simulate -- [--leads 20000] [--rate 200] [--seed 42] [--freshness 0.3] [--out sim-results]
+ *                       [--strategies best_revenue,weighted,priority] [--return-delay-ms 2000]
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { redisKeys } from '@leadrouter/redis';
+import { counterTotal, startSystem, type RunningSystem } from '../lib/system.js';
+import { startBuyers, type BuyersServer } from './buyers.js';
+import { drawLeads, scriptedMarket, type LeadDraw, type Market } from './market.js';
+import { oracleOutcomes, type LeadOutcome } from './oracle.js';
+import { checkChanges, summarise, sum, toCsv, toSvg, type ChangeCheck, type StrategyResult } from './report.js';
+
+type StrategyName = 'best_revenue' | 'weighted' | 'priority';
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] !== undefined ? (args[i + 1] as string) : fallback;
+};
+const LEADS = Number(option('leads', '20000'));
+const RATE = Number(option('rate', '200'));
+const SEED = Number(option('seed', '42'));
+const FRESHNESS = Number(option('freshness', '0.3'));
+const BUCKET = Number(option('bucket', String(Math.max(100, Math.round(LEADS / 40)))));
+const RETURN_DELAY_MS = Number(option('return-delay-ms', '2000'));
+const OUT = resolve(option('out', 'sim-results'));
+const STRATEGIES = option('strategies', 'best_revenue,weighted,priority').split(',') as StrategyName[];
+const API_KEY = 'sim-supplier-key';
+const ADMIN_KEY = 'sim-admin-key';
+const POSTBACK_TOKEN = 'sim-postback-token';
+
+/** LeadRouter's config for one run: every buyer, and one route with the strategy under test. */
+function configFor(strategy: StrategyName, market: Market, buyersPort: number): string {
+  const destinations = market.buyers.map((b) =>
+    [
+      `  - id: ${b.id}`,
+      `    url: "http://127.0.0.1:${buyersPort}/buyer/${b.id}"`,
+      `    body: { lead: "{{id}}", click: "{{click_id}}", geo: "{{geo}}" }`,
+      `    timeoutMs: 2000`,
+      `    retry: { attempts: 1, backoffMs: 100 }`,
+      `    concurrency: 50`,
+      // The market's changes are counted in leads; at 200 leads/s the default 30 s cooldown would
+      // outlast a buyer's whole outage, so probes come every 5 s.
+      `    circuit: { failures: 5, cooldownMs: 5000 }`,
+      `    payout: ${b.configuredPayout}`,
+      ...(b.cap === undefined ? [] : [`    caps: { total: ${b.cap} }`]),
+      `    postback: { token: "${POSTBACK_TOKEN}" }`,
+    ].join('\n'),
+  );
+  const byPayout = [...market.buyers].sort((a, b) => b.configuredPayout - a.configuredPayout);
+  const entries = (strategy === 'priority' ? byPayout : market.buyers).map((b) => (strategy === 'weighted' ? `{ id: ${b.id}, weight: 1 }` : `{ id: ${b.id} }`));
+  return `dedupe: { window: 0 }
+suppliers:
+  - { id: sim, apiKeys: ["${API_KEY}"], rateLimit: { perSecond: ${RATE * 5}, burst: ${RATE * 10} } }
+destinations:
+${destinations.join('\n')}
+routes:
+  - id: market
+    strategy: ${strategy}
+    destinations: [${entries.join(', ')}]
+`;
+}
+
+function phoneFor(geo: string, n: number): string {
+  const line = String(2000000 + n);
+  return geo === 'US' ? `+1415${line}` : geo === 'CA' ? `+1604${line}` : `+44207${String(1000000 + n)}`;
+}
+
+const money = (v: number): string => Math.round(v).toLocaleString('en-US');
+const pct = (v: number): string => `${(v * 100).toFixed(1)} %`;
+
+interface RunResult {
+  outcomes: LeadOutcome[];
+  crossCheck: { marketRevenue: number; leadRouterNetRevenue: number };
+  lost: number;
+  doubleSold: number;
+  refused: number;
+  seconds: number;
+}
+
+async function runStrategy(strategy: StrategyName, market: Market, draws: LeadDraw[], oracle: LeadOutcome[]): Promise<RunResult> {
+  // The buyers need the postback service's address, and LeadRouter's config needs the buyers'.
+  const postbackService = { url: '' };
+  const buyers: BuyersServer = await startBuyers({ market, draws, postbackUrl: () => postbackService.url, postbackToken: POSTBACK_TOKEN, returnDelayMs: RETURN_DELAY_MS });
+  const system: RunningSystem = await startSystem({ config: configFor(strategy, market, buyers.port), workers: 1, adminKey: ADMIN_KEY });
+  postbackService.url = system.postback;
+  const started = Date.now();
+  try {
+    const ids: (string | undefined)[] = new Array<string | undefined>(draws.length);
+    let refused = 0;
+    let posted = 0;
+    const inFlight = new Set<Promise<void>>();
+    const progress = (): void => {
+      const done = Math.min(posted, draws.length);
+      const revenue = sum(buyers.leads.slice(0, done).map((l) => l.revenue));
+      const oracleRevenue = sum(oracle.slice(0, done).map((o) => o.revenue));
+      process.stderr.write(
+        `\r  ${strategy.padEnd(12)} posted ${done.toLocaleString('en-US').padStart(6)}/${draws.length.toLocaleString('en-US')}  revenue ${money(revenue).padStart(8)}  (oracle ${money(oracleRevenue)}, ${oracleRevenue > 0 ? pct(revenue / oracleRevenue) : '-'})   `,
+      );
+    };
+    let lastProgress = 0;
+    while (posted < draws.length) {
+      const due = Math.min(draws.length, Math.floor(((Date.now() - started) / 1000) * RATE));
+      while (posted < due) {
+        const n = posted++;
+        const geo = (draws[n] as LeadDraw).geo;
+        const request = fetch(`${system.intake}/v1/leads`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
+          body: JSON.stringify({ name: 'Sim Lead', phone: phoneFor(geo, n), geo, source: 'sim', click_id: `sim-${n}` }),
+        })
+          .then(async (res) => {
+            const body = (await res.json()) as { id?: string };
+            if (res.status === 202 && body.id) ids[n] = body.id;
+            else refused += 1;
+          })
+          .catch(() => {
+            refused += 1;
+          })
+          .finally(() => inFlight.delete(request));
+        inFlight.add(request);
+      }
+      if (Date.now() - lastProgress > 1000) {
+        lastProgress = Date.now();
+        progress();
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await Promise.all(inFlight);
+
+    // Every accepted lead must end delivered or unsold; then the buyers' last postbacks land.
+    const keys = redisKeys('lr');
+    const accepted = ids.filter((id): id is string => id !== undefined);
+    let open = accepted.length;
+    const deadline = Date.now() + 120_000;
+    while (open > 0 && Date.now() < deadline) {
+      const pipeline = system.redis.pipeline();
+      for (const id of accepted) pipeline.hget(keys.lead(id), 'status');
+      const statuses = ((await pipeline.exec()) ?? []).map(([, s]) => s as string | null);
+      open = statuses.filter((s) => s === null || s === 'queued').length;
+      progress();
+      if (open > 0) await new Promise((r) => setTimeout(r, 500));
+    }
+    while (buyers.pendingPostbacks() > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    progress();
+    process.stderr.write('\n');
+
+    // LeadRouter's own books must agree with what the buyers paid.
+    const processes = [...system.workers, system.postback];
+    const leadRouterNetRevenue = (await counterTotal(processes, 'leadrouter_revenue_total')) - (await counterTotal(processes, 'leadrouter_revenue_returned_total'));
+    const outcomes = buyers.leads.map((l) => ({ firstOffer: l.firstOffer, soldTo: l.soldTo, revenue: l.revenue }));
+    process.stderr.write(`  ${buyers.requests.toLocaleString('en-US')} requests to buyers; postbacks sent again after a failure: ${buyers.postbackRetries}, failed for good: ${buyers.postbackFailures}\n`);
+    return {
+      outcomes,
+      crossCheck: { marketRevenue: sum(outcomes.map((o) => o.revenue)), leadRouterNetRevenue },
+      lost: open,
+      doubleSold: buyers.doubleSold,
+      refused,
+      seconds: (Date.now() - started) / 1000,
+    };
+  } finally {
+    await system.stop();
+    await buyers.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const market = scriptedMarket(LEADS, FRESHNESS);
+  const draws = drawLeads(market, LEADS, SEED);
+  const oracle = oracleOutcomes(market, draws);
+  process.stderr.write(`simulate: ${LEADS.toLocaleString('en-US')} leads at ${RATE}/s, seed ${SEED}, freshness ${FRESHNESS}; strategies ${STRATEGIES.join(', ')}\n`);
+  for (const change of market.changes) process.stderr.write(`  at lead ${change.at.toLocaleString('en-US')}: ${change.what}\n`);
+
+  const results: StrategyResult[] = [summarise('oracle', oracle, oracle, market, BUCKET)];
+  const runs = new Map<StrategyName, RunResult>();
+  for (const strategy of STRATEGIES) {
+    const run = await runStrategy(strategy, market, draws, oracle);
+    runs.set(strategy, run);
+    results.push(summarise(strategy, run.outcomes, oracle, market, BUCKET));
+  }
+
+  const oracleRevenue = results[0]!.revenue;
+  const lines: string[] = ['', `| strategy | net revenue | of oracle | leads sold | regret | LeadRouter's books | lost | double-sold |`, '|---|---:|---:|---:|---:|---:|---:|---:|'];
+  for (const r of results) {
+    const run = runs.get(r.name as StrategyName);
+    lines.push(
+      `| ${r.name} | ${money(r.revenue)} | ${pct(r.revenue / oracleRevenue)} | ${pct(r.acceptance)} | ${money(oracleRevenue - r.revenue)} | ${run ? money(run.crossCheck.leadRouterNetRevenue) : '-'} | ${run ? run.lost : '-'} | ${run ? run.doubleSold : '-'} |`,
+    );
+  }
+  const best = results.find((r) => r.name === 'best_revenue');
+  const equal = results.find((r) => r.name === 'weighted');
+  const checks: ChangeCheck[] = best ? checkChanges(best, draws, market) : [];
+  const equalChecks: ChangeCheck[] = equal ? checkChanges(equal, draws, market) : [];
+  if (checks.length > 0) {
+    lines.push('', '| market change (at lead) | best_revenue share of first offers, 1,000 leads before → after | equal weights, same |', '|---|---|---|');
+    checks.forEach((c, i) => {
+      const e = equalChecks[i];
+      lines.push(`| ${c.change.what}${c.change.geo ? ` (${c.change.geo} leads)` : ''} (${c.change.at.toLocaleString('en-US')}) | ${pct(c.before)} → ${pct(c.after)} ${c.ok ? '(right way)' : '(WRONG WAY)'} | ${e ? `${pct(e.before)} → ${pct(e.after)}` : '-'} |`);
+    });
+  }
+
+  const targets: Array<{ target: string; ok: boolean }> = [];
+  if (best) targets.push({ target: `best_revenue earns at least 90 % of the oracle (${pct(best.revenue / oracleRevenue)})`, ok: best.revenue >= 0.9 * oracleRevenue });
+  if (best && equal) targets.push({ target: `best_revenue earns at least 20 % more than equal weights (${pct(best.revenue / equal.revenue - 1)} more)`, ok: best.revenue >= 1.2 * equal.revenue });
+  if (checks.length > 0) targets.push({ target: "after each change best_revenue's share of the changed buyer moves the right way within 1,000 leads", ok: checks.every((c) => c.ok) });
+  for (const [name, run] of runs) {
+    targets.push({ target: `${name}: every accepted lead ended delivered or unsold, none sold twice`, ok: run.lost === 0 && run.doubleSold === 0 });
+    const drift = Math.abs(run.crossCheck.leadRouterNetRevenue - run.crossCheck.marketRevenue);
+    targets.push({ target: `${name}: LeadRouter's net revenue metric matches what the buyers paid (${money(run.crossCheck.leadRouterNetRevenue)} / ${money(run.crossCheck.marketRevenue)})`, ok: drift < 0.01 * Math.max(1, run.crossCheck.marketRevenue) });
+  }
+  lines.push('', ...targets.map((t) => `${t.ok ? 'PASS' : 'FAIL'}  ${t.target}`));
+  process.stdout.write(lines.join('\n') + '\n');
+
+  mkdirSync(OUT, { recursive: true });
+  const title = `LeadRouter market simulation: ${LEADS.toLocaleString('en-US')} leads, seed ${SEED}, freshness ${FRESHNESS}`;
+  writeFileSync(join(OUT, 'timeline.csv'), toCsv(results, market));
+  writeFileSync(join(OUT, 'revenue.svg'), toSvg(results, market, title));
+  writeFileSync(
+    join(OUT, 'results.json'),
+    JSON.stringify(
+      {
+        settings: { leads: LEADS, rate: RATE, seed: SEED, freshness: FRESHNESS, bucket: BUCKET, returnDelayMs: RETURN_DELAY_MS, strategies: STRATEGIES },
+        market: {
+          geoMix: market.geoMix,
+          buyers: market.buyers.map((b) => ({ id: b.id, configuredPayout: b.configuredPayout, cap: b.cap ?? null, atStart: b.terms(0) })),
+          changes: market.changes,
+        },
+        strategies: results.map((r) => ({ name: r.name, revenue: r.revenue, ofOracle: r.revenue / oracleRevenue, acceptance: r.acceptance, buckets: r.buckets, run: runs.get(r.name as StrategyName) ? { ...runs.get(r.name as StrategyName), outcomes: undefined } : null })),
+        changeChecks: checks,
+        targets,
+      },
+      null,
+      2,
+    ),
+  );
+  process.stdout.write(`\nwrote ${join(OUT, 'results.json')}, timeline.csv and revenue.svg\n`);
+  process.exitCode = targets.every((t) => t.ok) ? 0 : 1;
+}
+
+await main();
