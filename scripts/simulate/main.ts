@@ -7,7 +7,7 @@
  * results.json, timeline.csv and revenue.svg, and exits non-zero when a target of issue #6 is missed.
  *
  *   npm run simulate -- [--leads 20000] [--rate 200] [--seed 42] [--freshness 0.3] [--out sim-results]
- *                       [--strategies best_revenue,weighted,priority] [--return-delay-ms 2000]
+ *                       [--strategies best_revenue,weighted,priority] [--return-delay-ms 2000] [--no-targets]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -33,6 +33,8 @@ const BUCKET = Number(option('bucket', String(Math.max(100, Math.round(LEADS / 4
 const RETURN_DELAY_MS = Number(option('return-delay-ms', '2000'));
 const OUT = resolve(option('out', 'sim-results'));
 const STRATEGIES = option('strategies', 'best_revenue,weighted,priority').split(',') as StrategyName[];
+/** --no-targets: only the integrity checks decide the exit code (for a short smoke run in CI). */
+const CHECK_TARGETS = !args.includes('--no-targets');
 const API_KEY = 'sim-supplier-key';
 const ADMIN_KEY = 'sim-admin-key';
 const POSTBACK_TOKEN = 'sim-postback-token';
@@ -207,14 +209,14 @@ async function main(): Promise<void> {
     });
   }
 
-  const targets: Array<{ target: string; ok: boolean }> = [];
+  const targets: Array<{ target: string; ok: boolean; integrity?: true }> = [];
   if (best) targets.push({ target: `best_revenue earns at least 90 % of the oracle (${pct(best.revenue / oracleRevenue)})`, ok: best.revenue >= 0.9 * oracleRevenue });
   if (best && equal) targets.push({ target: `best_revenue earns at least 20 % more than equal weights (${pct(best.revenue / equal.revenue - 1)} more)`, ok: best.revenue >= 1.2 * equal.revenue });
   if (checks.length > 0) targets.push({ target: "after each change best_revenue's share of the changed buyer moves the right way within 1,000 leads", ok: checks.every((c) => c.ok) });
   for (const [name, run] of runs) {
-    targets.push({ target: `${name}: every accepted lead ended delivered or unsold, none sold twice`, ok: run.lost === 0 && run.doubleSold === 0 });
+    targets.push({ target: `${name}: every accepted lead ended delivered or unsold, none sold twice`, ok: run.lost === 0 && run.doubleSold === 0 && run.refused === 0, integrity: true });
     const drift = Math.abs(run.crossCheck.leadRouterNetRevenue - run.crossCheck.marketRevenue);
-    targets.push({ target: `${name}: LeadRouter's net revenue metric matches what the buyers paid (${money(run.crossCheck.leadRouterNetRevenue)} / ${money(run.crossCheck.marketRevenue)})`, ok: drift < 0.01 * Math.max(1, run.crossCheck.marketRevenue) });
+    targets.push({ target: `${name}: LeadRouter's net revenue metric matches what the buyers paid (${money(run.crossCheck.leadRouterNetRevenue)} / ${money(run.crossCheck.marketRevenue)})`, ok: drift < 0.01 * Math.max(1, run.crossCheck.marketRevenue), integrity: true });
   }
   lines.push('', ...targets.map((t) => `${t.ok ? 'PASS' : 'FAIL'}  ${t.target}`));
   process.stdout.write(lines.join('\n') + '\n');
@@ -242,7 +244,7 @@ async function main(): Promise<void> {
     ),
   );
   process.stdout.write(`\nwrote ${join(OUT, 'results.json')}, timeline.csv and revenue.svg\n`);
-  process.exitCode = targets.every((t) => t.ok) ? 0 : 1;
+  process.exitCode = targets.every((t) => t.ok || (!CHECK_TARGETS && !t.integrity)) ? 0 : 1;
 }
 
 await main();

@@ -95,7 +95,7 @@ const COLOURS: Record<string, string> = { oracle: '#555555', best_revenue: '#d62
  */
 export function toSvg(results: StrategyResult[], market: Market, title: string): string {
   const width = 960;
-  const panel = { left: 80, right: 190, top: 50, height: 260, gap: 70 };
+  const panel = { left: 80, right: 210, top: 50, height: 260, gap: 70 };
   const plotWidth = width - panel.left - panel.right;
   const height = panel.top + 2 * panel.height + panel.gap + 60;
   const leads = Math.max(...results.map((r) => r.buckets.at(-1)?.to ?? 0));
@@ -105,12 +105,14 @@ export function toSvg(results: StrategyResult[], market: Market, title: string):
     parts.push(`<text x="${tx.toFixed(1)}" y="${ty.toFixed(1)}" ${extra}>${escape(s)}</text>`);
   };
 
-  const drawPanel = (top: number, label: string, value: (b: Bucket) => number, format: (v: number) => string): void => {
-    const max = niceMax(Math.max(...results.flatMap((r) => r.buckets.map(value))));
+  const drawPanel = (top: number, label: string, value: (b: Bucket) => number, format: (v: number) => string, cumulative: boolean): void => {
+    const highest = Math.max(...results.flatMap((r) => r.buckets.map(value)));
+    const step = niceStep(highest / 5);
+    const max = step * Math.max(1, Math.ceil(highest / step));
     const y = (v: number): number => top + panel.height - (v / max) * panel.height;
     parts.push(`<rect x="${panel.left}" y="${top}" width="${plotWidth}" height="${panel.height}" fill="none" stroke="#bbb"/>`);
-    for (let i = 0; i <= 4; i++) {
-      const v = (max * i) / 4;
+    for (let i = 0; i * step <= max; i++) {
+      const v = i * step;
       parts.push(`<line x1="${panel.left}" x2="${panel.left + plotWidth}" y1="${y(v)}" y2="${y(v)}" stroke="#eee"/>`);
       text(panel.left - 8, y(v) + 4, format(v), 'text-anchor="end" font-size="11"');
     }
@@ -119,15 +121,18 @@ export function toSvg(results: StrategyResult[], market: Market, title: string):
       parts.push(`<line x1="${x(change.at)}" x2="${x(change.at)}" y1="${top}" y2="${top + panel.height}" stroke="#999" stroke-dasharray="4 3"/>`);
     }
     for (const r of results) {
-      const points = [`${x(0)},${y(0)}`, ...r.buckets.map((b) => `${x(b.to).toFixed(1)},${y(value(b)).toFixed(1)}`)];
+      // A running total starts at the origin and is read at each bucket's end; a per-bucket figure sits at the bucket's middle.
+      const points = cumulative
+        ? [`${x(0)},${y(0)}`, ...r.buckets.map((b) => `${x(b.to).toFixed(1)},${y(value(b)).toFixed(1)}`)]
+        : r.buckets.map((b) => `${x((b.from + b.to) / 2).toFixed(1)},${y(value(b)).toFixed(1)}`);
       parts.push(`<polyline fill="none" stroke="${COLOURS[r.name] ?? '#000'}" stroke-width="2" points="${points.join(' ')}"/>`);
     }
   };
 
   text(width / 2, 24, title, 'text-anchor="middle" font-size="15" font-weight="bold"');
-  drawPanel(panel.top, 'Cumulative net revenue', (b) => b.cumulativeRevenue, (v) => (v >= 1000 ? `${Math.round(v / 1000)}k` : String(Math.round(v))));
+  drawPanel(panel.top, 'Cumulative net revenue', (b) => b.cumulativeRevenue, (v) => (v >= 1000 ? `${Math.round(v / 1000)}k` : String(Math.round(v))), true);
   const secondTop = panel.top + panel.height + panel.gap;
-  drawPanel(secondTop, 'Net revenue per lead, by bucket', (b) => b.revenue / (b.to - b.from), (v) => v.toFixed(1));
+  drawPanel(secondTop, 'Net revenue per lead, by bucket', (b) => b.revenue / (b.to - b.from), (v) => v.toFixed(1), false);
   for (let i = 0; i <= 4; i++) {
     const n = Math.round((leads * i) / 4);
     text(x(n), secondTop + panel.height + 18, n.toLocaleString('en-US'), 'text-anchor="middle" font-size="11"');
@@ -135,7 +140,7 @@ export function toSvg(results: StrategyResult[], market: Market, title: string):
   text(panel.left + plotWidth / 2, secondTop + panel.height + 40, 'leads (in the order posted)', 'text-anchor="middle" font-size="12"');
   market.changes.forEach((change, i) => {
     text(x(change.at) + 3, panel.top + 14 + i * 13, `${String.fromCharCode(65 + i)}`, 'font-size="11" fill="#666"');
-    text(panel.left + plotWidth + 15, panel.top + 150 + i * 28, `${String.fromCharCode(65 + i)}: ${change.what}`, 'font-size="10" fill="#444"');
+    text(panel.left + plotWidth + 15, panel.top + 150 + i * 28, `${String.fromCharCode(65 + i)}: ${change.what.replace(/ \(.*\)$/, '')}`, 'font-size="10" fill="#444"');
   });
   results.forEach((r, i) => {
     const ly = panel.top + 10 + i * 22;
@@ -145,10 +150,11 @@ export function toSvg(results: StrategyResult[], market: Market, title: string):
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif">\n<rect width="100%" height="100%" fill="white"/>\n${parts.join('\n')}\n</svg>\n`;
 }
 
-function niceMax(value: number): number {
+/** The smallest of 1, 2, 5 × a power of ten that is at least `value`: a readable axis step. */
+function niceStep(value: number): number {
   if (value <= 0) return 1;
   const magnitude = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 2.5, 5, 10]) if (step * magnitude >= value) return step * magnitude;
+  for (const step of [1, 2, 5, 10]) if (step * magnitude >= value) return step * magnitude;
   return 10 * magnitude;
 }
 

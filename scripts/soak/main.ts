@@ -8,8 +8,9 @@
  * that Redis memory fell back to where it started. Prints the reconciliation table and exits
  * non-zero on any loss, double sale, cap breach or memory that did not come back.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { freePort, redisKeys } from '@leadrouter/redis';
+import { fork, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { redisKeys } from '@leadrouter/redis';
 import { startSystem } from '../lib/system.js';
 
 const arg = (name: string, fallback: number): number => {
@@ -24,67 +25,34 @@ const ADMIN = 'soak-admin-1';
 const TOKEN = 'soak-pb-token';
 const CAP = Math.max(5, Math.round((RATE * DURATION) / 50));
 
-type Behaviour = (req: IncomingMessage, res: ServerResponse, n: number) => void;
-interface Buyer {
+/** The mock buyers run in their own process (buyers.ts), so the load this process generates does not delay their answers. */
+interface BuyerReport {
   id: string;
   port: number;
-  accepted: Set<string>;
-  server: Server;
-  behaviour: Behaviour;
   requests: number;
+  accepted: string[];
 }
 
-const accept = (res: ServerResponse): void => {
-  res.writeHead(200, { 'content-type': 'application/json' }).end('{"result":"success"}');
-};
-const behaviours: Record<string, Behaviour> = {
-  accepting: (_q, res) => accept(res),
-  rejecting: (_q, res) => res.writeHead(400).end('{"result":"rejected"}'),
-  slow: (_q, res) => setTimeout(() => accept(res), 300),
-  flaky: (_q, res, n) => (n % 2 === 0 ? res.writeHead(500).end() : accept(res)),
-  hanging: () => undefined,
-  'down-then-up': (_q, res) => accept(res),
-  capped: (_q, res) => accept(res),
-};
-
-async function startBuyer(id: string, port?: number): Promise<Buyer> {
-  const buyer: Buyer = { id, port: port ?? (await freePort()), accepted: new Set(), server: undefined as unknown as Server, behaviour: behaviours[id] as Behaviour, requests: 0 };
-  // Buyers honour Idempotency-Key as the contract asks of them: a repeat of a key gets the buyer's
-  // decision again (a try that timed out on our side and is retried finds it); a 5xx decided nothing.
-  const answered = new Map<string, number>();
-  buyer.server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => {
-      buyer.requests += 1;
-      const leadId = String(req.headers['x-lead-id']);
-      const key = String(req.headers['idempotency-key']);
-      const first = answered.get(key);
-      if (first !== undefined) {
-        res.writeHead(first).end(first < 300 ? '{"result":"success"}' : '{"result":"rejected"}');
-        return;
-      }
-      res.on('finish', () => {
-        if (res.statusCode < 500) answered.set(key, res.statusCode);
-      });
-      const end = res.end.bind(res);
-      // Record the lead as accepted by this buyer exactly when it answers 2xx.
-      res.end = ((...a: Parameters<ServerResponse['end']>) => {
-        if (res.statusCode >= 200 && res.statusCode < 300) buyer.accepted.add(leadId);
-        return end(...a);
-      }) as ServerResponse['end'];
-      buyer.behaviour(req, res, buyer.requests);
-    });
-  });
-  await new Promise<void>((r) => buyer.server.listen(buyer.port, '127.0.0.1', r));
-  return buyer;
+function startBuyers(): { ready: Promise<Map<string, number>>; call: (message: { type: 'down' | 'up' | 'report'; id?: string }) => Promise<BuyerReport[]>; stop: () => void } {
+  const child: ChildProcess = fork(join(import.meta.dirname, 'buyers.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const next = (): Promise<BuyerReport[]> => new Promise((resolve) => child.once('message', (m) => resolve(m as BuyerReport[])));
+  return {
+    ready: next().then((reports) => new Map(reports.map((r) => [r.id, r.port]))),
+    call: (message) => {
+      const answer = next();
+      child.send(message);
+      return answer;
+    },
+    stop: () => child.kill('SIGTERM'),
+  };
 }
 
 const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
 
 async function main(): Promise<void> {
-  const buyers = await Promise.all(Object.keys(behaviours).map((id) => startBuyer(id)));
-  const byId = new Map(buyers.map((b) => [b.id, b]));
-  const dest = (id: string, extra = ''): string => `  - { id: ${id}, url: "http://127.0.0.1:${byId.get(id)!.port}/", timeoutMs: 1000, retry: { attempts: 1, backoffMs: 200 }, concurrency: 50, payout: 5${extra} }`;
+  const buyers = startBuyers();
+  const ports = await buyers.ready;
+  const dest = (id: string, extra = ''): string => `  - { id: ${id}, url: "http://127.0.0.1:${ports.get(id)!}/", timeoutMs: 1000, retry: { attempts: 1, backoffMs: 200 }, concurrency: 50, payout: 5${extra} }`;
   const config = `
 dedupe: { window: ${RETENTION_S}s }
 leads: { retentionDays: ${RETENTION_S / 86_400} }
@@ -104,7 +72,10 @@ routes:
     destinations: [{ id: rejecting, weight: 1 }, { id: hanging, weight: 1 }, { id: flaky, weight: 2 }, { id: down-then-up, weight: 2 }, { id: capped, weight: 2 }]
     fallback: [slow, accepting]
 `;
-  const system = await startSystem({ config, workers: 2, adminKey: ADMIN, appendOnly: true });
+  const system = await startSystem({ config, workers: 2, adminKey: ADMIN, appendOnly: true }).catch((error: unknown) => {
+    buyers.stop();
+    throw error;
+  });
   const client = system.redis;
   const keys = redisKeys('lr');
   const intake = system.intake;
@@ -138,16 +109,11 @@ routes:
     const poller = setInterval(() => void pollStatuses().catch(() => undefined), 2000);
 
     // The down-then-up buyer is down for the middle third of the run.
-    const downUp = byId.get('down-then-up')!;
     const downAt = setTimeout(() => {
-      downUp.server.closeAllConnections();
-      downUp.server.close();
-      process.stderr.write('  down-then-up: down\n');
+      void buyers.call({ type: 'down', id: 'down-then-up' }).then(() => process.stderr.write('  down-then-up: down\n'));
     }, (DURATION * 1000) / 3);
     const upAt = setTimeout(() => {
-      downUp.server = createServer(downUp.server.listeners('request')[0] as (q: IncomingMessage, s: ServerResponse) => void);
-      downUp.server.listen(downUp.port, '127.0.0.1');
-      process.stderr.write('  down-then-up: up again\n');
+      void buyers.call({ type: 'up', id: 'down-then-up' }).then(() => process.stderr.write('  down-then-up: up again\n'));
     }, (DURATION * 2000) / 3);
 
     const answers = new Map<number, number>();
@@ -229,13 +195,14 @@ routes:
 
     const count = (status: string): number => [...statuses.values()].filter((s) => s.status === status || (status === 'delivered' && s.status === 'accepted')).length;
     const lost = accepted.filter((id) => !statuses.has(id)).length;
+    const reports = await buyers.call({ type: 'report' });
     const acceptedBy = new Map<string, string[]>();
-    for (const b of buyers) for (const id of b.accepted) acceptedBy.set(id, [...(acceptedBy.get(id) ?? []), b.id]);
+    for (const b of reports) for (const id of b.accepted) acceptedBy.set(id, [...(acceptedBy.get(id) ?? []), b.id]);
     const doubles = [...acceptedBy.entries()].filter(([, list]) => list.length > 1);
     const doubleSold = doubles.length;
     for (const [id, list] of doubles.slice(0, 5)) process.stdout.write(`  double-sold ${id}: accepted by ${list.join(' and ')}, recorded ${statuses.get(id)?.destination ?? '?'}\n`);
     const mismatched = [...statuses.entries()].filter(([id, s]) => s.status === 'delivered' && acceptedBy.get(id)?.[0] !== s.destination).length;
-    const capped = byId.get('capped')!.accepted.size;
+    const capped = reports.find((b) => b.id === 'capped')?.accepted.length ?? 0;
     const table = [
       ['posted', sent],
       ['answered 202 (accepted)', accepted.length],
@@ -253,16 +220,13 @@ routes:
     ];
     process.stdout.write(`\nsoak: ${RATE} leads/s for ${DURATION} s, intake + 2 workers + postback, Redis AOF\n`);
     for (const [k, v] of table) process.stdout.write(`  ${String(k).padEnd(38)} ${String(v)}\n`);
-    for (const b of buyers) process.stdout.write(`  buyer ${b.id.padEnd(14)} requests ${String(b.requests).padStart(6)}  accepted ${b.accepted.size}\n`);
+    for (const b of reports) process.stdout.write(`  buyer ${b.id.padEnd(14)} requests ${String(b.requests).padStart(6)}  accepted ${b.accepted.length}\n`);
     const failed = lost > 0 || doubleSold > 0 || mismatched > 0 || capped > CAP || accepted.length === 0 || !memoryFlat;
     process.stdout.write(failed ? 'soak: FAILED\n' : 'soak: OK (0 lost, 0 double-sold, caps held, memory flat after retention)\n');
     process.exitCode = failed ? 1 : 0;
   } finally {
     await system.stop();
-    for (const b of buyers) {
-      b.server.closeAllConnections();
-      b.server.close();
-    }
+    buyers.stop();
   }
 }
 
