@@ -9,6 +9,9 @@ import { Redis } from 'ioredis';
 import { freePort, startRedisServer } from '@leadrouter/redis';
 import { spawnRole, type RoleProcess } from '@leadrouter/testing';
 
+/** The key prefix the scripts' system runs with (set explicitly: a LEADROUTER_PREFIX in the caller's environment must not leak in). */
+export const SYSTEM_PREFIX = 'lr';
+
 export interface RunningSystem {
   intake: string;
   postback: string;
@@ -34,7 +37,7 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const server = await startRedisServer({ dir: join(work, 'redis'), appendOnly: options.appendOnly ?? false });
   const configFile = join(work, 'leadrouter.yaml');
   writeFileSync(configFile, options.config);
-  const env = { REDIS_URL: server.url, LEADROUTER_CONFIG: configFile, ADMIN_API_KEY: options.adminKey, HOST: '127.0.0.1', LOG_LEVEL: options.logLevel ?? 'warn' };
+  const env = { REDIS_URL: server.url, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: SYSTEM_PREFIX, ADMIN_API_KEY: options.adminKey, HOST: '127.0.0.1', LOG_LEVEL: options.logLevel ?? 'warn' };
   const intakePort = await freePort();
   const postbackPort = await freePort();
   const workerPorts = await Promise.all(Array.from({ length: options.workers }, () => freePort()));

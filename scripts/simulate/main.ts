@@ -12,7 +12,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { redisKeys } from '@leadrouter/redis';
-import { counterTotal, startSystem, type RunningSystem } from '../lib/system.js';
+import { counterTotal, startSystem, SYSTEM_PREFIX, type RunningSystem } from '../lib/system.js';
 import { startBuyers, type BuyersServer } from './buyers.js';
 import { drawLeads, scriptedMarket, type LeadDraw, type Market } from './market.js';
 import { oracleOutcomes, type LeadOutcome } from './oracle.js';
@@ -139,7 +139,7 @@ async function runStrategy(strategy: StrategyName, market: Market, draws: LeadDr
     await Promise.all(inFlight);
 
     // Every accepted lead must end delivered or unsold; then the buyers' last postbacks land.
-    const keys = redisKeys('lr');
+    const keys = redisKeys(SYSTEM_PREFIX);
     const accepted = ids.filter((id): id is string => id !== undefined);
     let open = accepted.length;
     const deadline = Date.now() + 120_000;
@@ -216,7 +216,7 @@ async function main(): Promise<void> {
   for (const [name, run] of runs) {
     targets.push({ target: `${name}: every accepted lead ended delivered or unsold, none sold twice`, ok: run.lost === 0 && run.doubleSold === 0 && run.refused === 0, integrity: true });
     const drift = Math.abs(run.crossCheck.leadRouterNetRevenue - run.crossCheck.marketRevenue);
-    targets.push({ target: `${name}: LeadRouter's net revenue metric matches what the buyers paid (${money(run.crossCheck.leadRouterNetRevenue)} / ${money(run.crossCheck.marketRevenue)})`, ok: drift < 0.01 * Math.max(1, run.crossCheck.marketRevenue), integrity: true });
+    targets.push({ target: `${name}: LeadRouter's net revenue metric matches what the buyers paid (${money(run.crossCheck.leadRouterNetRevenue)} / ${money(run.crossCheck.marketRevenue)})`, ok: drift < 0.005, integrity: true });
   }
   lines.push('', ...targets.map((t) => `${t.ok ? 'PASS' : 'FAIL'}  ${t.target}`));
   process.stdout.write(lines.join('\n') + '\n');

@@ -11,7 +11,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { redisKeys } from '@leadrouter/redis';
-import { startSystem } from '../lib/system.js';
+import { startSystem, SYSTEM_PREFIX } from '../lib/system.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -35,7 +35,15 @@ interface BuyerReport {
 
 function startBuyers(): { ready: Promise<Map<string, number>>; call: (message: { type: 'down' | 'up' | 'report'; id?: string }) => Promise<BuyerReport[]>; stop: () => void } {
   const child: ChildProcess = fork(join(import.meta.dirname, 'buyers.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const next = (): Promise<BuyerReport[]> => new Promise((resolve) => child.once('message', (m) => resolve(m as BuyerReport[])));
+  const next = (): Promise<BuyerReport[]> =>
+    new Promise((resolve, reject) => {
+      const died = (code: number | null): void => reject(new Error(`the soak's buyers process exited (${String(code)})`));
+      child.once('exit', died);
+      child.once('message', (m) => {
+        child.off('exit', died);
+        resolve(m as BuyerReport[]);
+      });
+    });
   return {
     ready: next().then((reports) => new Map(reports.map((r) => [r.id, r.port]))),
     call: (message) => {
@@ -77,7 +85,7 @@ routes:
     throw error;
   });
   const client = system.redis;
-  const keys = redisKeys('lr');
+  const keys = redisKeys(SYSTEM_PREFIX);
   const intake = system.intake;
   const usedMemory = async (): Promise<number> => Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
   try {
@@ -191,7 +199,14 @@ routes:
     }
     const held = peakMemory - memoryBefore;
     const residual = memoryAfterRetention - memoryBefore;
-    const memoryFlat = residual <= Math.max(2 * 1024 * 1024, 0.1 * held);
+    // Every per-lead key must be gone (a leak too small to see in memory at CI size shows here),
+    // and memory must be back within 10 % of what the leads held (or 2 MiB: allocator slack).
+    let leftKeys = 0;
+    for (const pattern of [`${SYSTEM_PREFIX}:lead:*`, `${SYSTEM_PREFIX}:dedupe:*`, `${SYSTEM_PREFIX}:idem:*`]) {
+      const stream = client.scanStream({ match: pattern, count: 1000 });
+      for await (const batch of stream) leftKeys += (batch as string[]).length;
+    }
+    const memoryFlat = leftKeys === 0 && residual <= Math.max(2 * 1024 * 1024, 0.1 * held);
 
     const count = (status: string): number => [...statuses.values()].filter((s) => s.status === status || (status === 'delivered' && s.status === 'accepted')).length;
     const lost = accepted.filter((id) => !statuses.has(id)).length;
@@ -216,7 +231,7 @@ routes:
       ['postbacks sent', postbacks],
       ['Redis bytes per accepted lead (held)', Math.round((memoryAtEnd - memoryBefore) / Math.max(1, accepted.length))],
       ['Redis memory: before / peak / after retention', `${mib(memoryBefore)} / ${mib(peakMemory)} / ${mib(memoryAfterRetention)} MiB`],
-      ['Redis memory flat after retention', memoryFlat ? `yes (${mib(residual)} MiB left of ${mib(held)} MiB)` : `NO (${mib(residual)} MiB left of ${mib(held)} MiB)`],
+      ['Redis memory flat after retention', `${memoryFlat ? 'yes' : 'NO'} (${mib(residual)} MiB left of ${mib(held)} MiB; per-lead keys left: ${leftKeys})`],
     ];
     process.stdout.write(`\nsoak: ${RATE} leads/s for ${DURATION} s, intake + 2 workers + postback, Redis AOF\n`);
     for (const [k, v] of table) process.stdout.write(`  ${String(k).padEnd(38)} ${String(v)}\n`);

@@ -14,15 +14,14 @@ export interface PostbackRoutesDeps {
   notifier: Notifier;
   metrics: Metrics;
   logger: Logger;
-  /**
-   * How long a postback for a lead that is still queued waits for the sale to be recorded before
-   * it is answered 404: a buyer may send its postback the moment it accepts, before the worker
-   * has read the answer. Default 5 s.
-   */
-  saleGraceMs?: number;
 }
 
-const DEFAULT_SALE_GRACE_MS = 5000;
+/**
+ * How long a postback for a lead that is still queued, with this destination in its plan, waits
+ * for the sale to be recorded before it is answered 404: a buyer may send its postback the moment
+ * it accepts, before the worker has read its answer.
+ */
+const SALE_GRACE_MS = 5000;
 const SALE_POLL_MS = 100;
 
 const MAX_BODY_BYTES = 64 * 1024;
@@ -109,8 +108,12 @@ export function postbackRoutes(deps: PostbackRoutesDeps): Router {
         ...(p.eventId !== undefined ? { eventId: p.eventId } : {}),
       });
     let outcome = await apply();
-    const waitUntil = Date.now() + (deps.saleGraceMs ?? DEFAULT_SALE_GRACE_MS);
-    while (outcome.result === 'pending' && Date.now() < waitUntil) {
+    const waitUntil = Date.now() + SALE_GRACE_MS;
+    let gone = false;
+    res.once('close', () => {
+      gone = true;
+    });
+    while (outcome.result === 'pending' && Date.now() < waitUntil && !gone) {
       await new Promise((r) => setTimeout(r, SALE_POLL_MS));
       outcome = await apply();
     }

@@ -16,6 +16,8 @@ let tracker: TestServer;
 const failuresLeft = new Map<string, number>();
 /** What the eager buyer's postback, sent before it answers the delivery, got back. */
 const eagerAnswers = new Map<string, { status: number; body: Record<string, unknown> }>();
+/** A postback for the same queued lead from a destination outside its plan: its status, and whether it came before the sale. */
+const outsiderAnswers = new Map<string, { status: number; beforeTheSale?: boolean }>();
 
 beforeAll(async () => {
   buyer = await startTestServer(async (req, res: ServerResponse) => {
@@ -26,7 +28,13 @@ beforeAll(async () => {
       const answered = fetch(`${sys.postbackUrl}/v1/postbacks/eager?${new URLSearchParams({ lead_id: leadId, status: 'accepted', token: TOKEN })}`).then(async (r) =>
         eagerAnswers.set(leadId, { status: r.status, body: (await r.json()) as Record<string, unknown> }),
       );
+      void fetch(`${sys.postbackUrl}/v1/postbacks/other?${new URLSearchParams({ lead_id: leadId, status: 'accepted', token: OTHER_TOKEN })}`).then(async (r) => {
+        await r.arrayBuffer();
+        outsiderAnswers.set(leadId, { status: r.status });
+      });
       await new Promise((r) => setTimeout(r, 300));
+      const outsider = outsiderAnswers.get(leadId);
+      if (outsider) outsider.beforeTheSale = true;
       res.writeHead(200).end('{}');
       await answered;
       return;
@@ -178,6 +186,9 @@ describe('postbacks (contract §5)', () => {
     const lead = await sys.lead(id);
     expect(lead.status).toBe('accepted');
     expect(lead.events.filter((e) => e.type === 'postback').map((e) => e.result)).toEqual(['applied']);
+    // Only a destination in the lead's plan waits: another one is answered 404 while the lead is still queued.
+    const outsider = await waitFor(() => outsiderAnswers.get(id), 10_000, 'the outsider postback answer');
+    expect(outsider).toEqual({ status: 404, beforeTheSale: true });
   });
 
   test("404 for an unknown lead, another destination's lead and an unknown destination: no one learns which ids exist", async () => {

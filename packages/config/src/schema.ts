@@ -67,6 +67,9 @@ export const configSchema = {
         memory: { type: 'integer', minimum: 10, maximum: 1000000 },
         geoPrior: { type: 'number', minimum: 0, maximum: 100000 },
         priceMemory: { type: 'integer', minimum: 1, maximum: 100000 },
+        // Replaced by geoPrior (a hard switch became a blend); still accepted so that older
+        // configs load, and ignored.
+        geoMinObservations: { type: 'integer', minimum: 0, maximum: 100000 },
       },
     },
     suppliers: {

@@ -3,7 +3,7 @@ import type { RedisKeys } from '@leadrouter/redis';
 import type { LeadEvent } from './lead-store.js';
 import { POSTBACK } from './scripts.js';
 
-/** `pending`: the lead exists but is still queued, so it was not sold to this destination (yet). */
+/** `pending`: the lead is still queued with this destination in its plan: not sold to it (yet). */
 export type PostbackResult = 'not_found' | 'pending' | 'duplicate' | 'invalid_transition' | 'applied';
 
 export interface PostbackOutcome {

@@ -66,6 +66,7 @@ function LEARN_LUA(lead: string, key: string, geo: string, success: string, keep
   return `
 do
   local success = ${success}
+  -- 'answered' survives an admin redelivery (REQUEUE) on purpose: a replayed lead was shopped already.
   if redis.call('HINCRBY', ${lead}, 'answered', 1) == 1 then
     local keep = tonumber(${keep})
     for _, prefix in ipairs({'', 'g:' .. ${geo} .. ':'}) do
@@ -109,9 +110,10 @@ do
       redis.call('HSET', ${key}, prefix .. 'a', string.format('%.6f', a), prefix .. 'b', string.format('%.6f', b))
     end
   end
+  -- A payout change that comes with a rejection or a return is not a price: the loss is counted above.
   local delta = tonumber(${newPayout}) - tonumber(${oldPayout})
   local price = tonumber(redis.call('HGET', ${key}, 'price'))
-  if delta ~= 0 and price then
+  if delta ~= 0 and price and not lost[${after}] and not lost[${before}] then
     price = math.max(0, price + delta * (1 - tonumber(${priceKeep})))
     redis.call('HSET', ${key}, 'price', string.format('%.6f', price))
   end
@@ -272,14 +274,17 @@ return 1
  * ARGV: 1 destination, 2 new status, 3 payout ('' = none), 4 event id ('' = none), 5 event JSON
  *       template (with __RESULT__ for the outcome), 6 retention ms, 7 learnt price keep factor.
  * Returns {result, status in force, old payout, new payout, lead source, lead supplier} where result is 'not_found',
- * 'pending' (the lead is still queued: not sold to anyone yet), 'duplicate', 'invalid_transition' or 'applied'.
+ * 'pending' (the lead is still queued, with this destination in its plan: not sold yet), 'duplicate',
+ * 'invalid_transition' or 'applied'.
  */
 export const POSTBACK = `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return {'not_found', '', '', '', '', ''} end
 if redis.call('HGET', KEYS[1], 'destination') ~= ARGV[1] then
-  -- Still queued: the sale this postback is about may be a moment from being recorded.
-  if status == 'queued' then return {'pending', status, '', '', '', ''} end
+  -- Still queued and this destination is in its plan: the sale this postback is about may be a
+  -- moment from being recorded.
+  local plan = redis.call('HGET', KEYS[1], 'plan')
+  if status == 'queued' and plan and string.find(plan, '"' .. ARGV[1] .. '"', 1, true) then return {'pending', status, '', '', '', ''} end
   return {'not_found', '', '', '', '', ''}
 end
 local payout = redis.call('HGET', KEYS[1], 'payout') or '0'

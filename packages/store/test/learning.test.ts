@@ -136,6 +136,9 @@ describe('learnt figures (real Redis)', () => {
     // A return leaves the price alone (the loss is in the Beta counts) ...
     await postback(leads[0]!, 'b', 'returned', 0);
     expect((await learned('b', 'US')).price).toBeCloseTo(20, 5);
+    // ... so does a rejection that zeroes the payout (counting it in the price too would count the loss twice) ...
+    await postback(leads[2]!, 'b', 'rejected', 0);
+    expect((await learned('b', 'US')).price).toBeCloseTo(20, 5);
     // ... a downward correction lowers it, and new sales pull it towards what they pay.
     await postback(leads[1]!, 'b', 'converted', 5);
     expect((await learned('b', 'US')).price).toBeCloseTo(18.5, 5);
