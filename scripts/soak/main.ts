@@ -87,15 +87,23 @@ routes:
   const client = system.redis;
   const keys = redisKeys(SYSTEM_PREFIX);
   const intake = system.intake;
+  const subscriber = client.duplicate();
   const usedMemory = async (): Promise<number> => Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
   try {
     const memoryBefore = await usedMemory();
     let peakMemory = memoryBefore;
 
-    // Statuses are read while the soak runs: a lead's records expire after the retention, so each
-    // lead's final status is recorded as soon as it is reached (the first final status seen stays).
+    // Statuses are gathered while the soak runs, since a lead's records expire after the retention:
+    // from the channel on which LeadRouter announces every lead that ends (delivered or unsold), and
+    // by reading the leads not heard of yet, in case a message was missed. The first final status
+    // seen stays.
     const accepted: string[] = [];
     const statuses = new Map<string, { status: string; destination: string | null }>();
+    await subscriber.subscribe(keys.finalChannel());
+    subscriber.on('message', (_channel: string, message: string) => {
+      const ended = JSON.parse(message) as { id?: string; status?: string; destination?: string };
+      if (ended.id && ended.status && !statuses.has(ended.id)) statuses.set(ended.id, { status: ended.status, destination: ended.destination ?? null });
+    });
     let polling = false;
     const pollStatuses = async (): Promise<void> => {
       if (polling) return;
@@ -114,7 +122,7 @@ routes:
         polling = false;
       }
     };
-    const poller = setInterval(() => void pollStatuses().catch(() => undefined), 2000);
+    const poller = setInterval(() => void pollStatuses().catch((err: Error) => process.stderr.write(`  status poll failed: ${err.message}\n`)), 2000);
 
     // The down-then-up buyer is down for the middle third of the run.
     const downAt = setTimeout(() => {
@@ -240,6 +248,7 @@ routes:
     process.stdout.write(failed ? 'soak: FAILED\n' : 'soak: OK (0 lost, 0 double-sold, caps held, memory flat after retention)\n');
     process.exitCode = failed ? 1 : 0;
   } finally {
+    subscriber.disconnect();
     await system.stop();
     buyers.stop();
   }

@@ -2,17 +2,26 @@ import type { Queue } from 'bullmq';
 import { capPeriods, expectedRevenue, NO_EVIDENCE } from '@leadrouter/routing';
 import { ROUTE_JOB_OPTIONS, routeJobId, type RouteJobData } from '@leadrouter/redis';
 import type { WorkerDeps } from './deps.js';
+import { retryFailedJobs } from './failed-jobs.js';
 
 /** A lead stored by the intake but not picked up after this long is queued again by the sweeper. */
 export const STRANDED_AFTER_MS = 10_000;
 const EVERY_MS = 5_000;
 
+export interface HousekeepingOptions {
+  everyMs?: number;
+  /** How long a job stays failed for good before it is retried (see failed-jobs.ts). */
+  retryFailedAfterMs?: number;
+}
+
 /**
  * Periodic work of every worker process: re-queue leads stranded in the outbox (stored, but the
- * enqueue failed), forget expired entries of the unsold index, and refresh the gauges of circuits, caps and queue depths. Each round
- * is a handful of O(1) or O(log n) commands: no scans.
+ * enqueue failed), retry route and delivery jobs that failed for good while their lead is still
+ * queued, forget expired entries of the unsold index, and refresh the gauges of circuits, caps and
+ * queue depths. Each round is a bounded number of O(1) or O(log n) commands: no scans.
  */
-export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobData>, everyMs = EVERY_MS): { stop(): void } {
+export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobData>, options: HousekeepingOptions = {}): { stop(): void } {
+  const everyMs = options.everyMs ?? EVERY_MS;
   let running = false;
   const round = async (): Promise<void> => {
     if (running) return;
@@ -21,6 +30,7 @@ export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobDa
       for (const leadId of await deps.state.strandedPending(STRANDED_AFTER_MS, 500)) {
         await routeQueue.add('route', { leadId }, { ...ROUTE_JOB_OPTIONS, jobId: routeJobId(leadId, await deps.state.round(leadId)) });
       }
+      await retryFailedJobs(deps, [routeQueue, ...deps.deliverQueues.values()], options.retryFailedAfterMs);
       await deps.state.trimUnsoldIndex(Date.now() - deps.config.retentionMs);
       await refreshGauges(deps, routeQueue);
     } catch (err) {

@@ -33,6 +33,8 @@ export interface StartWorkerOptions {
   stalledIntervalMs?: number;
   /** How often gauges are refreshed and the outbox swept (ms, default 5000). */
   housekeepingIntervalMs?: number;
+  /** How long a route or delivery job stays failed for good before it is retried (ms, default 60000). */
+  retryFailedAfterMs?: number;
   /** Retry schedule of supplier notifications (tests shorten it). */
   notifier?: NotifierOptions;
   /** Injected randomness (weighted draws, jitter) for deterministic tests. */
@@ -114,7 +116,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     });
   }
   for (const queue of [routeQueue, ...deliverQueues.values()]) queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
-  const housekeeping = startHousekeeping(deps, routeQueue, options.housekeepingIntervalMs);
+  const housekeeping = startHousekeeping(deps, routeQueue, {
+    ...(options.housekeepingIntervalMs === undefined ? {} : { everyMs: options.housekeepingIntervalMs }),
+    ...(options.retryFailedAfterMs === undefined ? {} : { retryFailedAfterMs: options.retryFailedAfterMs }),
+  });
 
   const app = express();
   app.disable('x-powered-by');

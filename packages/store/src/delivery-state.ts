@@ -100,6 +100,11 @@ export class DeliveryState {
     return readStoredLead(id, results?.[1]?.[1] as Record<string, string>, results?.[2]?.[1] as string | null);
   }
 
+  /** The lead's status alone (null when it does not exist or has expired). */
+  async status(id: string): Promise<string | null> {
+    return this.redis.hget(this.keys.lead(id), 'status');
+  }
+
   async load(id: string): Promise<LeadForDelivery | undefined> {
     const results = await this.redis.pipeline().hgetall(this.keys.lead(id)).get(this.keys.leadData(id)).exec();
     return readStoredLead(id, results?.[0]?.[1] as Record<string, string>, results?.[1]?.[1] as string | null);
@@ -148,7 +153,8 @@ export class DeliveryState {
       payout,
       JSON.stringify({ at: r.event.at, type: 'delivered', destination: r.destination, payout }),
       this.keys.finalChannel(),
-      JSON.stringify({ id: r.leadId, status: 'delivered', payout }),
+      // The destination is for operators' tools listening on the channel; `?wait` never shows it.
+      JSON.stringify({ id: r.leadId, status: 'delivered', payout, destination: r.destination }),
       r.route ?? '',
       `next:${r.step ?? ''}`,
       r.outcome,
