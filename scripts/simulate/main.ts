@@ -92,7 +92,10 @@ async function runStrategy(strategy: StrategyName, market: Market, draws: LeadDr
   // The buyers need the postback service's address, and LeadRouter's config needs the buyers'.
   const postbackService = { url: '' };
   const buyers: BuyersServer = await startBuyers({ market, draws, postbackUrl: () => postbackService.url, postbackToken: POSTBACK_TOKEN, returnDelayMs: RETURN_DELAY_MS });
-  const system: RunningSystem = await startSystem({ config: configFor(strategy, market, buyers.port), workers: 1, adminKey: ADMIN_KEY });
+  const system: RunningSystem = await startSystem({ config: configFor(strategy, market, buyers.port), workers: 1, adminKey: ADMIN_KEY }).catch(async (error: unknown) => {
+    await buyers.close();
+    throw error;
+  });
   postbackService.url = system.postback;
   const started = Date.now();
   try {

@@ -4,13 +4,14 @@ import type { Logger } from '@leadrouter/logging';
 import { sourceLabel, type Metrics } from '@leadrouter/metrics';
 import type { Notifier } from '@leadrouter/notify';
 import { readBodyLimited } from '@leadrouter/service';
-import type { PostbackState } from '@leadrouter/store';
+import type { NotificationOutbox, PostbackState } from '@leadrouter/store';
 import { authenticate } from './auth.js';
 import { checkParams, POSTBACK_STATUSES } from './params.js';
 
 export interface PostbackRoutesDeps {
   config: ResolvedConfig;
   state: PostbackState;
+  outbox: NotificationOutbox;
   notifier: Notifier;
   metrics: Metrics;
   logger: Logger;
@@ -97,6 +98,8 @@ export function postbackRoutes(deps: PostbackRoutesDeps): Router {
       return;
     }
     const p = checked.params;
+    // The supplier notification's key: a repeat of the same event makes the same job id.
+    const notificationKey = `pb.${p.status}.${p.eventId ?? at}`;
     const apply = () =>
       deps.state.apply(p.leadId, destination.id, p.status, p.payout, p.eventId, {
         at,
@@ -106,13 +109,13 @@ export function postbackRoutes(deps: PostbackRoutesDeps): Router {
         ...(p.received !== p.status ? { received: p.received } : {}),
         ...(p.payout !== undefined ? { payout: p.payout } : {}),
         ...(p.eventId !== undefined ? { eventId: p.eventId } : {}),
-      });
-    let outcome = await apply();
-    const waitUntil = Date.now() + SALE_GRACE_MS;
+      }, notificationKey);
     let gone = false;
     res.once('close', () => {
       gone = true;
     });
+    let outcome = await apply();
+    const waitUntil = Date.now() + SALE_GRACE_MS;
     while (outcome.result === 'pending' && Date.now() < waitUntil && !gone) {
       await new Promise((r) => setTimeout(r, SALE_POLL_MS));
       outcome = await apply();
@@ -139,9 +142,13 @@ export function postbackRoutes(deps: PostbackRoutesDeps): Router {
       } else if (outcome.newPayout < outcome.oldPayout) {
         deps.metrics.revenueReturned.inc(labels, outcome.oldPayout - outcome.newPayout);
       }
+      // The apply step left the notification in the outbox; it leaves the outbox once queued. On a
+      // failure here the workers' housekeeping queues it a little later.
+      const entry = outcome.outboxEntry;
       await deps.notifier
-        .notify(outcome.supplier, p.leadId, p.status, `pb.${p.status}.${p.eventId ?? at}`)
-        .catch((err: Error) => deps.logger.warn({ leadId: p.leadId, err: err.message }, 'could not queue the supplier notification'));
+        .notify(outcome.supplier, p.leadId, p.status, notificationKey)
+        .then(() => (entry ? deps.outbox.done(entry) : undefined))
+        .catch((err: Error) => deps.logger.warn({ leadId: p.leadId, err: err.message }, 'could not queue the supplier notification: the outbox keeps it for the workers'));
     }
     res.status(200).json({ ok: true, leadId: p.leadId, status: outcome.status, changed });
   };

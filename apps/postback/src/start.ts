@@ -6,7 +6,7 @@ import { createMetrics, type Metrics } from '@leadrouter/metrics';
 import { Notifier, type NotifierOptions } from '@leadrouter/notify';
 import { createRedis, redisKeys, waitForRedis } from '@leadrouter/redis';
 import { boundPort, BodyError, closeServer, healthRoutes, httpMetrics, listen, requestLog, redisReadiness } from '@leadrouter/service';
-import { PostbackState } from '@leadrouter/store';
+import { NotificationOutbox, PostbackState } from '@leadrouter/store';
 import { postbackRoutes } from './routes.js';
 
 export interface PostbackHandle {
@@ -36,6 +36,7 @@ export async function startPostback(options: StartPostbackOptions): Promise<Post
   await waitForRedis(redis, 3000);
   const metrics = options.metrics ?? createMetrics();
   const notifier = new Notifier(redis, env.prefix, options.config.suppliers, options.notifier);
+  const keys = redisKeys(env.prefix);
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
@@ -45,7 +46,8 @@ export async function startPostback(options: StartPostbackOptions): Promise<Post
   app.use(
     postbackRoutes({
       config: options.config,
-      state: new PostbackState(redis, redisKeys(env.prefix), options.config.retentionMs, 1 - 1 / options.config.learning.priceMemory),
+      state: new PostbackState(redis, keys, options.config.retentionMs, 1 - 1 / options.config.learning.priceMemory),
+      outbox: new NotificationOutbox(redis, keys),
       notifier,
       metrics,
       logger,

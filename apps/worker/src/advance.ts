@@ -1,6 +1,6 @@
 import type { Lead } from '@leadrouter/lead';
 import { capPeriods, staticSkipReason } from '@leadrouter/routing';
-import { DELIVER_JOB_OPTIONS, type DeliverJobData } from '@leadrouter/redis';
+import { DELIVER_JOB_OPTIONS, deliverJobId, type DeliverJobData } from '@leadrouter/redis';
 import type { AdvanceCandidate, DeliveryPlan } from '@leadrouter/store';
 import { DELIVERY_DEFAULTS, type WorkerDeps } from './deps.js';
 import { finishUnsold } from './outcomes.js';
@@ -35,6 +35,6 @@ export async function advance(deps: WorkerDeps, lead: Lead, plan: DeliveryPlan, 
 export async function queueDelivery(deps: WorkerDeps, leadId: string, destinationId: string, data: DeliverJobData, delayMs: number, round: number): Promise<void> {
   const queue = deps.deliverQueues.get(destinationId);
   if (!queue) throw new Error(`no delivery queue for destination ${destinationId}`);
-  const jobId = `${leadId}.${round}.${data.index}.${data.attempt}`;
-  await queue.add('deliver', data, { ...DELIVER_JOB_OPTIONS, jobId, ...(delayMs > 0 ? { delay: delayMs } : {}) });
+  const jobId = deliverJobId(leadId, round, data.index, data.attempt);
+  await queue.add('deliver', { ...data, round }, { ...DELIVER_JOB_OPTIONS, jobId, ...(delayMs > 0 ? { delay: delayMs } : {}) });
 }

@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { buildRequest, capPeriods, classifyReply, parseRetryAfter, retryDelayMs, type ReplyClass } from '@leadrouter/routing';
-import type { DeliverJobData } from '@leadrouter/redis';
+import { deliverJobRound, type DeliverJobData } from '@leadrouter/redis';
 import type { AttemptAction } from '@leadrouter/store';
 import { advance, queueDelivery } from './advance.js';
 import { DELIVERY_DEFAULTS, type WorkerDeps } from './deps.js';
@@ -20,6 +20,13 @@ export function createDeliverProcessor(deps: WorkerDeps) {
     const loaded = await deps.state.load(leadId);
     if (!loaded?.plan) return;
     const { lead, plan } = loaded;
+    if (deliverJobRound(job) !== (plan.round ?? 0)) {
+      // A try of an earlier round (the lead was redelivered since; the job had failed or stalled
+      // meanwhile): its round ended, with nothing held, and its step numbers mean nothing in the
+      // new plan. Acting on it could offer the lead to a second buyer.
+      deps.logger.info({ leadId, jobId: job.id, round: plan.round ?? 0 }, 'delivery job of an earlier round: skipped');
+      return;
+    }
     const destinationId = plan.candidates[index] as string;
     const destination = deps.destinations.get(destinationId);
     if (loaded.status !== 'queued' || !destination) {

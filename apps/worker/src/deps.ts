@@ -4,7 +4,7 @@ import type { Logger } from '@leadrouter/logging';
 import type { Metrics } from '@leadrouter/metrics';
 import type { Notifier } from '@leadrouter/notify';
 import type { DeliverJobData } from '@leadrouter/redis';
-import type { DeliveryState } from '@leadrouter/store';
+import type { DeliveryState, NotificationOutbox } from '@leadrouter/store';
 
 /** Defaults of contract §4 and of the parts the contract leaves to us (README, "Delivery"). */
 export const DELIVERY_DEFAULTS = {
@@ -26,6 +26,8 @@ export interface WorkerDeps {
   deliverQueues: ReadonlyMap<string, Queue<DeliverJobData>>;
   metrics: Metrics;
   notifier: Notifier;
+  /** Supplier notifications of applied postbacks that the postback service may not have queued. */
+  notificationOutbox: NotificationOutbox;
   logger: Logger;
   random: () => number;
   now: () => Date;

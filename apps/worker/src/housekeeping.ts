@@ -3,6 +3,7 @@ import { capPeriods, expectedRevenue, NO_EVIDENCE } from '@leadrouter/routing';
 import { ROUTE_JOB_OPTIONS, routeJobId, type RouteJobData } from '@leadrouter/redis';
 import type { WorkerDeps } from './deps.js';
 import { retryFailedJobs } from './failed-jobs.js';
+import { queueOwedNotifications } from './owed-notifications.js';
 
 /** A lead stored by the intake but not picked up after this long is queued again by the sweeper. */
 export const STRANDED_AFTER_MS = 10_000;
@@ -12,17 +13,22 @@ export interface HousekeepingOptions {
   everyMs?: number;
   /** How long a job stays failed for good before it is retried (see failed-jobs.ts). */
   retryFailedAfterMs?: number;
+  /** How old an entry of the postback service's notification outbox is before a worker queues it (see owed-notifications.ts). */
+  owedNotificationAfterMs?: number;
 }
 
 /**
  * Periodic work of every worker process: re-queue leads stranded in the outbox (stored, but the
  * enqueue failed), retry route and delivery jobs that failed for good while their lead is still
- * queued, forget expired entries of the unsold index, and refresh the gauges of circuits, caps and
+ * queued, queue supplier notifications that the postback service left in its outbox, forget
+ * expired entries of the unsold index, and refresh the gauges of circuits, caps and
  * queue depths. Each round is a bounded number of O(1) or O(log n) commands: no scans.
  */
 export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobData>, options: HousekeepingOptions = {}): { stop(): void } {
   const everyMs = options.everyMs ?? EVERY_MS;
   let running = false;
+  // Jobs already reported as given up, so the log says it once per process, not every round.
+  const reportedFailures = new Set<string>();
   const round = async (): Promise<void> => {
     if (running) return;
     running = true;
@@ -30,7 +36,8 @@ export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobDa
       for (const leadId of await deps.state.strandedPending(STRANDED_AFTER_MS, 500)) {
         await routeQueue.add('route', { leadId }, { ...ROUTE_JOB_OPTIONS, jobId: routeJobId(leadId, await deps.state.round(leadId)) });
       }
-      await retryFailedJobs(deps, [routeQueue, ...deps.deliverQueues.values()], options.retryFailedAfterMs);
+      await retryFailedJobs(deps, routeQueue, deps.deliverQueues.values(), options.retryFailedAfterMs, reportedFailures);
+      await queueOwedNotifications(deps, options.owedNotificationAfterMs);
       await deps.state.trimUnsoldIndex(Date.now() - deps.config.retentionMs);
       await refreshGauges(deps, routeQueue);
     } catch (err) {

@@ -2,12 +2,12 @@ import type { Server } from 'node:http';
 import { Queue, Worker } from 'bullmq';
 import express from 'express';
 import type { DestinationConfig, ResolvedConfig, ServiceEnv } from '@leadrouter/config';
-import type { Logger } from '@leadrouter/logging';
+import { loggableError, type Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
 import { createRedis, deliverQueueName, notifyQueueName, QUEUES, QUEUE_OPTIONS, type NotifyJobData, redisKeys, type DeliverJobData, type RouteJobData } from '@leadrouter/redis';
 import { boundPort, closeServer, healthRoutes, httpMetrics, listen, redisReadiness } from '@leadrouter/service';
 import { Notifier, type NotifierOptions } from '@leadrouter/notify';
-import { DeliveryState } from '@leadrouter/store';
+import { DeliveryState, NotificationOutbox } from '@leadrouter/store';
 import { demoBuyerRoutes } from './demo-buyer.js';
 import { createDeliverProcessor } from './deliver-processor.js';
 import { DELIVERY_DEFAULTS, type WorkerDeps } from './deps.js';
@@ -35,6 +35,8 @@ export interface StartWorkerOptions {
   housekeepingIntervalMs?: number;
   /** How long a route or delivery job stays failed for good before it is retried (ms, default 60000). */
   retryFailedAfterMs?: number;
+  /** How old a postback's notification left in the outbox is before this worker queues it (ms, default 10000). */
+  owedNotificationAfterMs?: number;
   /** Retry schedule of supplier notifications (tests shorten it). */
   notifier?: NotifierOptions;
   /** Injected randomness (weighted draws, jitter) for deterministic tests. */
@@ -70,6 +72,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     deliverQueues,
     metrics,
     notifier,
+    notificationOutbox: new NotificationOutbox(redis, keys),
     logger,
     random: options.random ?? Math.random,
     now: () => new Date(),
@@ -112,13 +115,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     worker.on('failed', (job, err) => {
       // A notification try that failed is expected (trackers go down) and retried; say so quietly.
       const level = worker.name.startsWith('notify-') && job && job.attemptsMade < (job.opts.attempts ?? 1) ? 'info' : 'error';
-      logger[level]({ queue: worker.name, jobId: job?.id, err: err.message }, 'job failed');
+      logger[level]({ queue: worker.name, jobId: job?.id, err: loggableError(err) }, 'job failed');
     });
   }
   for (const queue of [routeQueue, ...deliverQueues.values()]) queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   const housekeeping = startHousekeeping(deps, routeQueue, {
     ...(options.housekeepingIntervalMs === undefined ? {} : { everyMs: options.housekeepingIntervalMs }),
     ...(options.retryFailedAfterMs === undefined ? {} : { retryFailedAfterMs: options.retryFailedAfterMs }),
+    ...(options.owedNotificationAfterMs === undefined ? {} : { owedNotificationAfterMs: options.owedNotificationAfterMs }),
   });
 
   const app = express();

@@ -1,10 +1,10 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { Queue } from 'bullmq';
 import { parseConfigText } from '@leadrouter/config';
-import { QUEUE_OPTIONS, QUEUES, redisKeys, ROUTE_JOB_OPTIONS, routeJobId } from '@leadrouter/redis';
+import { DELIVER_JOB_OPTIONS, deliverJobId, deliverQueueName, QUEUE_OPTIONS, QUEUES, redisKeys, ROUTE_JOB_OPTIONS, routeJobId } from '@leadrouter/redis';
 import { testRedisClient, waitFor } from '@leadrouter/testing';
 import { startWorker } from '../src/start.js';
-import { acceptAll, closedAfterEach, systemYaml } from './helpers.js';
+import { acceptAll, ADMIN, closedAfterEach, systemYaml } from './helpers.js';
 
 /**
  * A job that failed for good (its processor threw on every attempt) must not leave its lead queued
@@ -67,6 +67,81 @@ routes:
     } finally {
       await worker.close();
       await routeQueue.close();
+      queueConnection.disconnect();
+    }
+  }, 30_000);
+
+  test('a delivery job of an earlier round, run again after an admin redelivery, never offers the lead a second time', async () => {
+    // Round 0: the buyer rejects. Round 1 (after the redelivery): it takes 1.5 s to accept, and
+    // while round 1's try is in flight a round-0 delivery job runs (one that had failed or stalled
+    // and is now revived). Its step numbers mean nothing in the new plan: it must send nothing.
+    let round = 0;
+    const buyer = await server((_req, res) => {
+      if (round === 0) res.writeHead(400).end('{"result":"rejected"}');
+      else setTimeout(() => res.writeHead(200).end('{}'), 1500);
+    });
+    const yaml = systemYaml(`
+destinations:
+  - { id: buyer, url: "${buyer.url}/", retry: { attempts: 3, backoffMs: 20 } }
+routes:
+  - { id: all, destinations: [{ id: buyer }] }
+`);
+    const sys = await system(yaml);
+    const id = (await sys.post()).body.id as string;
+    expect((await sys.final(id)).status).toBe('unsold');
+    expect(buyer.requests).toHaveLength(1);
+
+    round = 1;
+    const redelivered = await fetch(`http://127.0.0.1:${sys.intake.port}/v1/admin/leads/${id}/redeliver`, { method: 'POST', headers: { 'x-api-key': ADMIN } });
+    expect(redelivered.status).toBe(202);
+    await waitFor(() => (buyer.requests.length === 2 ? true : undefined), 10_000, "round 1's try");
+
+    const queueConnection = redis.duplicate();
+    const deliverQueue = new Queue(deliverQueueName('buyer'), { connection: queueConnection, prefix: sys.env.prefix, ...QUEUE_OPTIONS });
+    try {
+      // Round 0's retry of its first try, which never ran then.
+      await deliverQueue.add('deliver', { leadId: id, index: 0, attempt: 1, round: 0 }, { ...DELIVER_JOB_OPTIONS, jobId: deliverJobId(id, 0, 0, 1) });
+      await waitFor(() => sys.logs.lines.find((l) => l.includes('delivery job of an earlier round: skipped') && l.includes(id)), 5_000, 'the stale job to be skipped');
+      const lead = await sys.final(id, 10_000);
+      expect(lead.status).toBe('delivered');
+      // Round 0's rejected try and round 1's sale: nothing from the stale job.
+      expect(buyer.requests).toHaveLength(2);
+    } finally {
+      await deliverQueue.close();
+      queueConnection.disconnect();
+    }
+  }, 30_000);
+
+  test('a failed job whose lead has ended is removed, not retried', async () => {
+    const buyer = await server(acceptAll);
+    const yaml = systemYaml(`
+destinations:
+  - { id: buyer, url: "${buyer.url}/" }
+routes:
+  - { id: all, destinations: [{ id: buyer }] }
+`);
+    const sys = await system(yaml, { worker: { housekeepingIntervalMs: 100, retryFailedAfterMs: 100 } });
+    const id = (await sys.post()).body.id as string;
+    expect((await sys.final(id)).status).toBe('delivered');
+
+    // A delivery job of this sold lead fails for good: its one attempt throws, since the lead's
+    // fields cannot be read.
+    const keys = redisKeys(sys.env.prefix);
+    const fields = (await redis.get(keys.leadData(id))) as string;
+    await redis.set(keys.leadData(id), '{not json');
+    const queueConnection = redis.duplicate();
+    const deliverQueue = new Queue(deliverQueueName('buyer'), { connection: queueConnection, prefix: sys.env.prefix, ...QUEUE_OPTIONS });
+    try {
+      const jobId = deliverJobId(id, 0, 0, 7);
+      await deliverQueue.add('deliver', { leadId: id, index: 0, attempt: 7, round: 0 }, { ...DELIVER_JOB_OPTIONS, attempts: 1, jobId });
+      await waitFor(() => sys.logs.lines.find((l) => l.includes('"job failed"') && l.includes(jobId)), 10_000, 'the job to fail');
+      await waitFor(async () => ((await deliverQueue.getJob(jobId)) === undefined ? true : undefined), 5_000, 'the failed job to be removed');
+      await redis.set(keys.leadData(id), fields);
+      expect((await sys.lead(id)).status).toBe('delivered');
+      expect(buyer.requests).toHaveLength(1);
+      expect(sys.logs.lines.filter((l) => l.includes('retrying it'))).toHaveLength(0);
+    } finally {
+      await deliverQueue.close();
       queueConnection.disconnect();
     }
   }, 30_000);

@@ -31,3 +31,12 @@ export function createLogger(options: LoggerOptions): Logger {
     options.destination ?? pino.destination({ sync: false }),
   );
 }
+
+/**
+ * An error's message for a log line. A JSON parse error quotes the text it failed on, which may be
+ * a lead's fields, so only its kind is logged; other messages (Redis, network, ours) carry no lead
+ * data and are logged as they are.
+ */
+export function loggableError(err: Error): string {
+  return err instanceof SyntaxError ? 'SyntaxError (message withheld: it may quote lead data)' : err.message;
+}

@@ -18,6 +18,11 @@ export interface RedisKeys {
   pending(): string;
   /** Unsold leads by arrival time: what the admin's bulk redelivery picks from. */
   unsold(): string;
+  /**
+   * Supplier notifications owed for applied postbacks, not yet known to be queued: the postback
+   * service's outbox, swept by the workers (see README, "Notifying suppliers").
+   */
+  notifyOutbox(): string;
   rateLimitPrefix(): string;
   /** Pub/sub channel on which workers announce leads that reached `delivered` or `unsold`. */
   finalChannel(): string;
@@ -44,6 +49,7 @@ export function redisKeys(prefix: string): RedisKeys {
     idempotency: (supplier, digest) => `${prefix}:idem:${supplier}:${digest}`,
     pending: () => `${prefix}:pending`,
     unsold: () => `${prefix}:unsold`,
+    notifyOutbox: () => `${prefix}:notify-outbox`,
     rateLimitPrefix: () => `${prefix}:rl`,
     finalChannel: () => `${prefix}:lead-final`,
     cap: (destination, period) => `${prefix}:cap:${destination}:${period}`,

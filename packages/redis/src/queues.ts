@@ -15,6 +15,21 @@ export function routeJobId(leadId: string, round: number): string {
   return round > 0 ? `${leadId}.r${round}` : leadId;
 }
 
+/** The routing round a route job was queued for (the inverse of routeJobId). */
+export function routeJobRound(jobId: string | undefined): number {
+  return Number(/\.r(\d+)$/.exec(jobId ?? '')?.[1] ?? 0);
+}
+
+/** A delivery job's id: lead, routing round, candidate index, try. */
+export function deliverJobId(leadId: string, round: number, index: number, attempt: number): string {
+  return `${leadId}.${round}.${index}.${attempt}`;
+}
+
+/** The routing round a delivery job belongs to: from its data, or its id for jobs queued before the data carried it. */
+export function deliverJobRound(job: { id?: string | undefined; data: DeliverJobData }): number {
+  return job.data.round ?? Number(job.id?.split('.')[1] ?? 0);
+}
+
 /** One delivery queue per destination, so a slow destination only ever holds its own workers. */
 export function deliverQueueName(destinationId: string): string {
   return `deliver-${destinationId}`;
@@ -26,6 +41,13 @@ export interface DeliverJobData {
   index: number;
   /** 0 for the first try at this destination, then 1, 2, ... for retries. */
   attempt: number;
+  /**
+   * The lead's routing round (0, then one more per admin redelivery): a job left over from an
+   * earlier round must not act on the new round's plan. Absent in jobs of older versions.
+   */
+  round?: number;
+  /** How many times housekeeping gave this job a new set of attempts after it failed for good. */
+  revived?: number;
 }
 
 /** Deliver jobs: BullMQ's own attempts only cover crashes and Redis faults inside the processor. */
@@ -40,6 +62,8 @@ export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export interface RouteJobData {
   leadId: string;
+  /** How many times housekeeping gave this job a new set of attempts after it failed for good. */
+  revived?: number;
 }
 
 /** Job options shared by every producer of route jobs (intake, outbox sweeper, admin replay). */

@@ -100,9 +100,10 @@ export class DeliveryState {
     return readStoredLead(id, results?.[1]?.[1] as Record<string, string>, results?.[2]?.[1] as string | null);
   }
 
-  /** The lead's status alone (null when it does not exist or has expired). */
-  async status(id: string): Promise<string | null> {
-    return this.redis.hget(this.keys.lead(id), 'status');
+  /** The lead's status (null when it does not exist or has expired) and routing round. */
+  async statusAndRound(id: string): Promise<{ status: string | null; round: number }> {
+    const [status, round] = await this.redis.hmget(this.keys.lead(id), 'status', 'round');
+    return { status: status ?? null, round: Number(round ?? 0) };
   }
 
   async load(id: string): Promise<LeadForDelivery | undefined> {

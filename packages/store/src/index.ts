@@ -2,3 +2,4 @@ export { LeadStore, IDEMPOTENCY_TTL_MS, type LeadEvent, type LeadRecord, type Re
 export { readStoredLead, type StoredLead, type DeliveryPlan } from './lead-record.js';
 export { DeliveryState, type LeadForDelivery, type CapLimits, type AdvanceCandidate, type AttemptAction, type AttemptRecord, type LearnedFigures } from './delivery-state.js';
 export { PostbackState, type PostbackOutcome, type PostbackResult } from './postback-state.js';
+export { NotificationOutbox, notificationEntry, type OwedNotification } from './notification-outbox.js';

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '@leadrouter/redis';
 import type { LeadEvent } from './lead-store.js';
+import { notificationEntry } from './notification-outbox.js';
 import { POSTBACK } from './scripts.js';
 
 /** `pending`: the lead is still queued with this destination in its plan: not sold to it (yet). */
@@ -15,6 +16,8 @@ export interface PostbackOutcome {
   /** The lead's source ('' when no lead matched), for the metric's bounded `source` label. */
   source: string;
   supplier: string;
+  /** For an applied postback: its notification's entry in the outbox, to clear once it is queued. */
+  outboxEntry?: string;
 }
 
 type Script = (...args: (string | number)[]) => Promise<[string, string, string, string, string, string]>;
@@ -30,7 +33,7 @@ export class PostbackState {
     /** Learnt price keep factor per sale: 1 - 1 / learning.priceMemory. */
     private readonly priceKeep: number,
   ) {
-    if (!('lrPostback' in redis)) redis.defineCommand('lrPostback', { numberOfKeys: 4, lua: POSTBACK });
+    if (!('lrPostback' in redis)) redis.defineCommand('lrPostback', { numberOfKeys: 5, lua: POSTBACK });
     this.script = (redis as unknown as { lrPostback: Script }).lrPostback.bind(redis);
   }
 
@@ -41,12 +44,16 @@ export class PostbackState {
     payout: number | undefined,
     eventId: string | undefined,
     event: Omit<LeadEvent, 'result'>,
+    /** The supplier notification's key (its job id within the lead): the same for a repeat. */
+    notificationKey: string,
   ): Promise<PostbackOutcome> {
+    const outboxEntry = notificationEntry({ leadId, status, key: notificationKey });
     const [result, inForce, oldPayout, newPayout, source, supplier] = await this.script(
       this.keys.lead(leadId),
       this.keys.leadEvents(leadId),
       this.keys.leadPostbackIds(leadId),
       this.keys.learned(destination),
+      this.keys.notifyOutbox(),
       destination,
       status,
       payout === undefined ? '' : String(payout),
@@ -54,8 +61,18 @@ export class PostbackState {
       JSON.stringify({ ...event, result: '__RESULT__' }),
       this.retentionMs,
       this.priceKeep,
+      outboxEntry,
+      Date.now(),
     );
-    return { result: result as PostbackResult, status: inForce, oldPayout: Number(oldPayout || 0), newPayout: Number(newPayout || 0), source, supplier };
+    return {
+      result: result as PostbackResult,
+      status: inForce,
+      oldPayout: Number(oldPayout || 0),
+      newPayout: Number(newPayout || 0),
+      source,
+      supplier,
+      ...(result === 'applied' ? { outboxEntry } : {}),
+    };
   }
 
   /** For a postback refused as invalid: records it on the lead when the lead is this destination's. */

@@ -105,8 +105,12 @@ do
     for _, prefix in ipairs({'', 'g:' .. ${geo} .. ':'}) do
       local a = tonumber(redis.call('HGET', ${key}, prefix .. 'a')) or 1
       local b = tonumber(redis.call('HGET', ${key}, prefix .. 'b')) or 1
-      a = math.max(1, a - shift)
-      b = math.max(1, b + shift)
+      -- Move one observation (or what there is above the prior's 1) from one count to the other,
+      -- so the total stays what the evidence was.
+      local moved
+      if shift > 0 then moved = math.min(1, a - 1) else moved = -math.min(1, b - 1) end
+      a = a - moved
+      b = b + moved
       redis.call('HSET', ${key}, prefix .. 'a', string.format('%.6f', a), prefix .. 'b', string.format('%.6f', b))
     end
   end
@@ -270,9 +274,13 @@ return 1
 /**
  * Applies a destination's postback to a lead (contract §5), atomically, so concurrent postbacks for
  * one lead never lose an update, and corrects the destination's learnt figures (best_revenue).
- * KEYS: 1 lead, 2 events, 3 seen event ids (set), 4 the destination's learnt figures.
+ * An applied postback also puts the supplier notification it calls for in the notification outbox,
+ * in the same step, so that it is sent even when the postback process dies before queueing it.
+ * KEYS: 1 lead, 2 events, 3 seen event ids (set), 4 the destination's learnt figures, 5 the
+ *       notification outbox (sorted set by time).
  * ARGV: 1 destination, 2 new status, 3 payout ('' = none), 4 event id ('' = none), 5 event JSON
- *       template (with __RESULT__ for the outcome), 6 retention ms, 7 learnt price keep factor.
+ *       template (with __RESULT__ for the outcome), 6 retention ms, 7 learnt price keep factor,
+ *       8 the outbox entry of this postback's notification, 9 now (ms).
  * Returns {result, status in force, old payout, new payout, lead source, lead supplier} where result is 'not_found',
  * 'pending' (the lead is still queued, with this destination in its plan: not sold yet), 'duplicate',
  * 'invalid_transition' or 'applied'.
@@ -322,6 +330,7 @@ end
 local geo = redis.call('HGET', KEYS[1], 'geo') or ''
 ` + LEARN_CORRECTION_LUA('KEYS[1]', 'KEYS[4]', 'geo', 'status', 'new', 'payout', 'newPayout', 'ARGV[7]') + `
 record('applied')
+redis.call('ZADD', KEYS[5], ARGV[9], ARGV[8])
 return {'applied', new, payout, newPayout, source, supplier}
 `;
 

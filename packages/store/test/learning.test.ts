@@ -47,7 +47,7 @@ describe('learnt figures (real Redis)', () => {
       return leadId;
     };
     const postback = (leadId: string, destination: string, status: string, payout?: number) =>
-      postbacks.apply(leadId, destination, status, payout, undefined, { at: '', type: 'postback' });
+      postbacks.apply(leadId, destination, status, payout, undefined, { at: '', type: 'postback' }, `pb.${status}`);
     const learned = async (destination: string, geo: string) => (await delivery.learned([destination], geo)).get(destination)!;
     return { newLead, tryAt, attempt, postback, learned };
   }

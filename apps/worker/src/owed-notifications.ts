@@ -1,0 +1,24 @@
+import type { WorkerDeps } from './deps.js';
+
+/** An outbox entry younger than this is left to the postback service that wrote it. */
+export const OWED_NOTIFICATION_AFTER_MS = 10_000;
+const PER_ROUND = 500;
+
+/**
+ * Queues the supplier notifications of applied postbacks that the postback service did not
+ * (it died after the status change, or Redis refused the queueing). The job id comes from the
+ * entry, so one that was queued after all is not sent twice. An entry whose lead has expired, or
+ * that is not ours, is dropped.
+ */
+export async function queueOwedNotifications(deps: WorkerDeps, afterMs = OWED_NOTIFICATION_AFTER_MS): Promise<number> {
+  let queued = 0;
+  for (const { entry, notification, supplier } of await deps.notificationOutbox.stale(afterMs, PER_ROUND)) {
+    if (notification && supplier) {
+      await deps.notifier.notify(supplier, notification.leadId, notification.status, notification.key);
+      deps.logger.warn({ leadId: notification.leadId, status: notification.status }, 'queued a supplier notification that the postback service had left in its outbox');
+      queued += 1;
+    }
+    await deps.notificationOutbox.done(entry);
+  }
+  return queued;
+}

@@ -1,0 +1,63 @@
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '@leadrouter/redis';
+
+/** A supplier notification owed for an applied postback (contract §6). */
+export interface OwedNotification {
+  leadId: string;
+  status: string;
+  /** Makes the notification's job id, so queueing it twice sends it once. */
+  key: string;
+}
+
+/** The outbox member of a notification: JSON, since an event id may hold any character. */
+export function notificationEntry(n: OwedNotification): string {
+  return JSON.stringify([n.leadId, n.status, n.key]);
+}
+
+function parseEntry(entry: string): OwedNotification | undefined {
+  try {
+    const parsed = JSON.parse(entry) as unknown;
+    if (Array.isArray(parsed) && parsed.length === 3 && parsed.every((part) => typeof part === 'string')) {
+      const [leadId, status, key] = parsed as [string, string, string];
+      return { leadId, status, key };
+    }
+  } catch {
+    // Not one of ours: dropped by the caller.
+  }
+  return undefined;
+}
+
+/**
+ * The postback service's outbox of supplier notifications. The postback step (one Lua script)
+ * writes an entry together with the status change; the service clears it once the notification is
+ * queued. An entry left behind (the process died in between, or Redis failed the queueing) is
+ * picked up by the workers' housekeeping after a while and queued then, with the same job id, so
+ * a notification is neither lost nor sent twice.
+ */
+export class NotificationOutbox {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  /** The notification of this entry is queued (or not owed after all): forget it. */
+  async done(entry: string): Promise<void> {
+    await this.redis.zrem(this.keys.notifyOutbox(), entry);
+  }
+
+  /** Entries written more than `olderThanMs` ago, oldest first, with the supplier of each lead ('' once the lead has expired). */
+  async stale(olderThanMs: number, limit: number): Promise<Array<{ entry: string; notification?: OwedNotification; supplier: string }>> {
+    const entries = await this.redis.zrangebyscore(this.keys.notifyOutbox(), '-inf', Date.now() - olderThanMs, 'LIMIT', 0, limit);
+    if (entries.length === 0) return [];
+    const notifications = entries.map(parseEntry);
+    const pipeline = this.redis.pipeline();
+    for (const n of notifications) pipeline.hget(this.keys.lead(n?.leadId ?? ''), 'supplier');
+    const suppliers = (await pipeline.exec()) ?? [];
+    return entries.map((entry, i) => {
+      const [err, supplier] = suppliers[i] ?? [null, null];
+      if (err) throw err;
+      const notification = notifications[i];
+      return { entry, ...(notification ? { notification } : {}), supplier: typeof supplier === 'string' ? supplier : '' };
+    });
+  }
+}
