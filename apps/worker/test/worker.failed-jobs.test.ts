@@ -12,17 +12,20 @@ import { acceptAll, ADMIN, closedAfterEach, systemYaml } from './helpers.js';
  */
 describe('jobs that failed for good', () => {
   const { server, system } = closedAfterEach();
+  /** A config with one destination, `buyer`, and one route to it. */
+  const oneBuyer = (url: string, options = ''): string =>
+    systemYaml(`
+destinations:
+  - { id: buyer, url: "${url}/"${options} }
+routes:
+  - { id: all, destinations: [{ id: buyer }] }
+`);
   const redis = testRedisClient();
   afterAll(() => redis.disconnect());
 
   test('a route job that failed on every attempt is retried once its lead can be routed, and the lead is sold once', async () => {
     const buyer = await server(acceptAll);
-    const yaml = systemYaml(`
-destinations:
-  - { id: buyer, url: "${buyer.url}/" }
-routes:
-  - { id: all, destinations: [{ id: buyer }] }
-`);
+    const yaml = oneBuyer(buyer.url);
     // The intake alone first: the lead is stored and its route job waits for a worker.
     const sys = await system(yaml, { workers: 0 });
     const res = await sys.post();
@@ -80,12 +83,7 @@ routes:
       if (round === 0) res.writeHead(400).end('{"result":"rejected"}');
       else setTimeout(() => res.writeHead(200).end('{}'), 1500);
     });
-    const yaml = systemYaml(`
-destinations:
-  - { id: buyer, url: "${buyer.url}/", retry: { attempts: 3, backoffMs: 20 } }
-routes:
-  - { id: all, destinations: [{ id: buyer }] }
-`);
+    const yaml = oneBuyer(buyer.url, ', retry: { attempts: 3, backoffMs: 20 }');
     const sys = await system(yaml);
     const id = (await sys.post()).body.id as string;
     expect((await sys.final(id)).status).toBe('unsold');
@@ -114,12 +112,7 @@ routes:
 
   test('a failed job whose lead has ended is removed, not retried', async () => {
     const buyer = await server(acceptAll);
-    const yaml = systemYaml(`
-destinations:
-  - { id: buyer, url: "${buyer.url}/" }
-routes:
-  - { id: all, destinations: [{ id: buyer }] }
-`);
+    const yaml = oneBuyer(buyer.url);
     const sys = await system(yaml, { worker: { housekeepingIntervalMs: 100, retryFailedAfterMs: 100 } });
     const id = (await sys.post()).body.id as string;
     expect((await sys.final(id)).status).toBe('delivered');

@@ -20,7 +20,8 @@ describe('supplier notifications of postbacks whose service died before queueing
   const redis = testRedisClient();
   afterAll(() => redis.disconnect());
 
-  async function setUp(): Promise<{ sys: TestSystem; tracker: Awaited<ReturnType<typeof server>>; yaml: string }> {
+  /** The system, its supplier's tracker, and one lead sold to `buyer`. */
+  async function setUp(): Promise<{ sys: TestSystem; tracker: Awaited<ReturnType<typeof server>>; yaml: string; id: string }> {
     const buyer = await server(acceptAll);
     const tracker = await server((_req, res) => res.writeHead(200).end('ok'));
     const yaml = systemYaml(
@@ -34,7 +35,9 @@ routes:
 postbackOn: [converted]`,
     );
     const sys = await system(yaml, { worker: { housekeepingIntervalMs: 100, owedNotificationAfterMs: 400 } });
-    return { sys, tracker, yaml };
+    const id = (await sys.post()).body.id as string;
+    expect((await sys.final(id)).status).toBe('delivered');
+    return { sys, tracker, yaml, id };
   }
 
   /** What the postback service does first for `converted`: the atomic status change, and nothing after it. */
@@ -49,10 +52,7 @@ postbackOn: [converted]`,
     tracker.requests.map((r) => r.url).filter((url) => url.includes(`lead=${leadId}`) && url.includes('s=converted'));
 
   test('a status change whose notification was never queued reaches the tracker once, from a worker', async () => {
-    const { sys, tracker, yaml } = await setUp();
-    const res = await sys.post();
-    const id = res.body.id as string;
-    expect((await sys.final(id)).status).toBe('delivered');
+    const { sys, tracker, yaml, id } = await setUp();
 
     await applyOnly(sys, yaml, id, 'pb.converted.crashed-1');
     expect((await sys.lead(id)).status).toBe('converted');
@@ -67,10 +67,7 @@ postbackOn: [converted]`,
   }, 30_000);
 
   test('a notification queued just before the crash (its outbox entry still there) is sent once, not twice', async () => {
-    const { sys, tracker, yaml } = await setUp();
-    const res = await sys.post();
-    const id = res.body.id as string;
-    expect((await sys.final(id)).status).toBe('delivered');
+    const { sys, tracker, yaml, id } = await setUp();
 
     await applyOnly(sys, yaml, id, 'pb.converted.crashed-2');
     const notifier = new Notifier(redis, sys.env.prefix, parseConfigText(yaml, {}).suppliers);
@@ -86,10 +83,7 @@ postbackOn: [converted]`,
   }, 30_000);
 
   test('a postback answered 200 leaves nothing in the outbox: the service queued its notification itself', async () => {
-    const { sys, tracker } = await setUp();
-    const res = await sys.post();
-    const id = res.body.id as string;
-    expect((await sys.final(id)).status).toBe('delivered');
+    const { sys, tracker, id } = await setUp();
 
     const answer = await fetch(`${sys.postbackUrl}/v1/postbacks/buyer?${new URLSearchParams({ lead_id: id, status: 'converted', token: TOKEN })}`);
     expect(answer.status).toBe(200);
