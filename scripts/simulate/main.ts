@@ -221,7 +221,9 @@ async function main(): Promise<void> {
     const drift = Math.abs(run.crossCheck.leadRouterNetRevenue - run.crossCheck.marketRevenue);
     targets.push({ target: `${name}: LeadRouter's net revenue metric matches what the buyers paid (${money(run.crossCheck.leadRouterNetRevenue)} / ${money(run.crossCheck.marketRevenue)})`, ok: drift < 0.005, integrity: true });
   }
-  lines.push('', ...targets.map((t) => `${t.ok ? 'PASS' : 'FAIL'}  ${t.target}`));
+  // With --no-targets a missed revenue target is reported, not failed: a smoke-size run is too short to learn.
+  const verdict = (t: { ok: boolean; integrity?: true }): string => (t.ok ? 'PASS' : CHECK_TARGETS || t.integrity ? 'FAIL' : 'miss (not checked: --no-targets)');
+  lines.push('', ...targets.map((t) => `${verdict(t)}  ${t.target}`));
   process.stdout.write(lines.join('\n') + '\n');
 
   mkdirSync(OUT, { recursive: true });

@@ -292,7 +292,14 @@ if redis.call('HGET', KEYS[1], 'destination') ~= ARGV[1] then
   -- Still queued and this destination is in its plan: the sale this postback is about may be a
   -- moment from being recorded.
   local plan = redis.call('HGET', KEYS[1], 'plan')
-  if status == 'queued' and plan and string.find(plan, '"' .. ARGV[1] .. '"', 1, true) then return {'pending', status, '', '', '', ''} end
+  if status == 'queued' and plan then
+    local ok, decoded = pcall(cjson.decode, plan)
+    if ok and type(decoded) == 'table' and type(decoded.candidates) == 'table' then
+      for _, candidate in ipairs(decoded.candidates) do
+        if candidate == ARGV[1] then return {'pending', status, '', '', '', ''} end
+      end
+    end
+  end
   return {'not_found', '', '', '', '', ''}
 end
 local payout = redis.call('HGET', KEYS[1], 'payout') or '0'
