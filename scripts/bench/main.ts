@@ -122,6 +122,44 @@ async function load(title: string, url: string, options: { overallRate?: number;
   };
 }
 
+/**
+ * Posts leads at an even pace, one every 1/rate s, without waiting for answers (an open load, as
+ * suppliers post), and reports the intake's answer times. autocannon's `overallRate` is not used
+ * for this: it lets each connection send its quota for the second back to back at the start of the
+ * second, so the leads would arrive in one burst a second, and time to sale would measure how long
+ * that burst takes to drain rather than how long a lead takes.
+ */
+async function pacedLoad(title: string, url: string, rate: number, onId: (id: string) => void): Promise<{ sent: number; p50Ms: number; p99Ms: number; non202: number }> {
+  process.stderr.write(`\n== ${title}: ${rate} leads/s evenly paced, ${args.duration} s\n`);
+  const total = rate * args.duration;
+  const answerMs: number[] = [];
+  let non202 = 0;
+  const inFlight: Promise<void>[] = [];
+  const started = performance.now();
+  for (let i = 0; i < total; i++) {
+    const wait = started + (i * 1000) / rate - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const sentAt = performance.now();
+    const body = nextLead();
+    inFlight.push(
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': KEY, 'idempotency-key': `bench-${phoneCounter}` }, body })
+        .then(async (res) => {
+          const answer = (await res.json()) as { id?: string };
+          answerMs.push(performance.now() - sentAt);
+          if (res.status === 202 && answer.id) onId(answer.id);
+          else non202 += 1;
+        })
+        .catch(() => {
+          non202 += 1;
+        }),
+    );
+    if (i % rate === 0) process.stderr.write(`  ${Math.round(i / rate)}/${args.duration} s\r`);
+  }
+  await Promise.all(inFlight);
+  answerMs.sort((a, b) => a - b);
+  return { sent: total, p50Ms: Math.round(percentile(answerMs, 50)), p99Ms: Math.round(percentile(answerMs, 99)), non202 };
+}
+
 function configYaml(buyerUrl: string): string {
   return `
 dedupe: { window: 30d, scope: supplier, by: [phone] }
@@ -267,16 +305,21 @@ async function endToEnd(redisUrl: string, configFile: string, client: Redis, bar
 
   const half = Math.max(1, Math.round(soldPerSecond / 2));
   const paced: string[] = [];
-  await load(`end to end at half that rate (${half}/s): time to sale`, `http://127.0.0.1:${intakePort}/v1/leads`, { overallRate: half, onId: (id) => paced.push(id) });
+  const pacedIntake = await pacedLoad(`end to end at half that rate (${half}/s): time to sale`, `http://127.0.0.1:${intakePort}/v1/leads`, half, (id) => paced.push(id));
   const soldBefore = sold;
   while ((await soldCount()) < soldBefore + paced.length) await new Promise((r) => setTimeout(r, 100));
   const pipeline = client.pipeline();
   for (const id of paced) pipeline.hmget(`be:lead:${id}`, 'createdAt', 'soldAt');
-  const times = ((await pipeline.exec()) ?? [])
+  const pairs = ((await pipeline.exec()) ?? [])
     .map(([, v]) => v as [string | null, string | null])
     .filter(([c, s]) => c !== null && s !== null)
-    .map(([c, s]) => Number(s) - Number(c))
-    .sort((a, b) => a - b);
+    .map(([c, s]) => ({ createdAt: Number(c), ms: Number(s) - Number(c) }));
+  const times = pairs.map((p) => p.ms).sort((a, b) => a - b);
+  // p99 of each second of the run, by arrival: tells a tail spread evenly from one made by a few stalls.
+  const firstAt = Math.min(...pairs.map((p) => p.createdAt));
+  const bySecond: number[][] = [];
+  for (const p of pairs) (bySecond[Math.floor((p.createdAt - firstAt) / 1000)] ??= []).push(p.ms);
+  const p99BySecond = bySecond.filter(Boolean).map((ms) => percentile(ms.sort((a, b) => a - b), 99));
   await stopChild(aio);
   return {
     bareBullmqGotPerSecond: bareWorkerPerSecond,
@@ -286,7 +329,8 @@ async function endToEnd(redisUrl: string, configFile: string, client: Redis, bar
     soldPerSecond,
     ratioToBareWorker: +(soldPerSecond / bareWorkerPerSecond).toFixed(3),
     halfRate: half,
-    timeToSaleMs: { p50: percentile(times, 50), p99: percentile(times, 99), samples: times.length },
+    halfRateIntake: pacedIntake,
+    timeToSaleMs: { p50: percentile(times, 50), p99: percentile(times, 99), samples: times.length, p99BySecond },
     redisBytesPerSoldLead: Math.round((memoryAfter - memoryBefore) / Math.max(1, sold)),
   };
 }
@@ -296,7 +340,7 @@ function printReport(report: Record<string, unknown>): void {
     machine: { cores: number; cpu?: string };
     versions: Record<string, string>;
     intake?: { bareExpress: LoadResult; leadrouter: LoadResult; ratio: number; redisCpuSecondsPerSecond: number; redisMicrosecondsPerLead: number };
-    e2e?: Record<string, unknown> & { timeToSaleMs: { p50: number; p99: number } };
+    e2e?: Record<string, unknown> & { timeToSaleMs: { p50: number; p99: number; p99BySecond: number[] }; halfRateIntake: { p50Ms: number; p99Ms: number; non202: number } };
   };
   const out: string[] = [`\nmachine: ${r.machine.cores} cores, ${r.machine.cpu ?? '?'}; ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`];
   if (r.intake) {
@@ -309,7 +353,8 @@ function printReport(report: Record<string, unknown>): void {
       'end to end:',
       `  bare BullMQ + got worker   ${String(e.bareBullmqGotPerSecond)} jobs/s`,
       `  LeadRouter sold            ${String(e.soldPerSecond)} leads/s (${String(e.sold)} sold; ratio ${String(e.ratioToBareWorker)})`,
-      `  time to sale at ${String(e.halfRate)}/s      p50 ${e.timeToSaleMs.p50} ms, p99 ${e.timeToSaleMs.p99} ms`,
+      `  time to sale at ${String(e.halfRate)}/s      p50 ${e.timeToSaleMs.p50} ms, p99 ${e.timeToSaleMs.p99} ms (evenly paced; intake answers p50 ${e.halfRateIntake.p50Ms} ms, p99 ${e.halfRateIntake.p99Ms} ms, ${e.halfRateIntake.non202} not 202)`,
+      `  p99 of each second         ${e.timeToSaleMs.p99BySecond.join(' ')} ms`,
       `  Redis memory per sold lead ${String(e.redisBytesPerSoldLead)} bytes`,
     );
   }
