@@ -6,8 +6,9 @@
  * express.json() answering 202 (the ceiling Express sets), then to LeadRouter's intake with dedupe,
  * idempotency and rate limiting on. End to end: a bare BullMQ + got worker as the ceiling, then
  * the all-in-one selling to a local mock buyer: sold per second, time to sale p50/p99 at half that
- * rate, Redis memory per sold lead. Everything runs on this machine, each server in its own
- * process; results are printed and written to bench-results/.
+ * rate (posted evenly paced), Redis memory per sold lead. Everything runs on this machine, each
+ * server in its own process; results are printed and written to bench-results/. `--profile` writes
+ * CPU profiles of the intake and of the all-in-one to bench-results/.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -267,7 +268,8 @@ async function main(): Promise<void> {
 
 async function endToEnd(redisUrl: string, configFile: string, client: Redis, bareWorkerPerSecond: number): Promise<Record<string, unknown>> {
   const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
-  const aio = spawn(process.execPath, ['--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
+  const profileArgs = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench-results')}`] : [];
+  const aio = spawn(process.execPath, [...profileArgs, '--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,
