@@ -318,7 +318,7 @@ async function endToEnd(redisUrl: string, configFile: string, client: Redis, bar
     .map(([c, s]) => ({ createdAt: Number(c), ms: Number(s) - Number(c) }));
   const times = pairs.map((p) => p.ms).sort((a, b) => a - b);
   // p99 of each second of the run, by arrival: tells a tail spread evenly from one made by a few stalls.
-  const firstAt = Math.min(...pairs.map((p) => p.createdAt));
+  const firstAt = pairs.reduce((min, p) => Math.min(min, p.createdAt), Infinity);
   const bySecond: number[][] = [];
   for (const p of pairs) (bySecond[Math.floor((p.createdAt - firstAt) / 1000)] ??= []).push(p.ms);
   const p99BySecond = bySecond.filter(Boolean).map((ms) => percentile(ms.sort((a, b) => a - b), 99));

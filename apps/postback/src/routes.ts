@@ -145,10 +145,15 @@ export function postbackRoutes(deps: PostbackRoutesDeps): Router {
       // The apply step left the notification in the outbox; it leaves the outbox once queued. On a
       // failure here the workers' housekeeping queues it a little later.
       const entry = outcome.outboxEntry;
-      await deps.notifier
+      const queuedNow = await deps.notifier
         .notify(outcome.supplier, p.leadId, p.status, notificationKey)
-        .then(() => (entry ? deps.outbox.done(entry) : undefined))
-        .catch((err: Error) => deps.logger.warn({ leadId: p.leadId, err: err.message }, 'could not queue the supplier notification: the outbox keeps it for the workers'));
+        .then(() => true)
+        .catch((err: Error) => {
+          deps.logger.warn({ leadId: p.leadId, err: err.message }, 'could not queue the supplier notification: the outbox keeps it for the workers');
+          return false;
+        });
+      // Left in the outbox, it would only be queued again (same job id) by a worker.
+      if (queuedNow && entry) await deps.outbox.done(entry).catch((err: Error) => deps.logger.warn({ leadId: p.leadId, err: err.message }, 'could not clear the outbox entry of a queued notification'));
     }
     res.status(200).json({ ok: true, leadId: p.leadId, status: outcome.status, changed });
   };

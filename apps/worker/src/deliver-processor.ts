@@ -30,10 +30,12 @@ export function createDeliverProcessor(deps: WorkerDeps) {
     const destinationId = plan.candidates[index] as string;
     const destination = deps.destinations.get(destinationId);
     if (loaded.status !== 'queued' || !destination) {
-      if (loaded.status === 'delivered' && loaded.destination === destinationId) {
-        // This very try sold the lead before a crash: its cap slot is the sale's. Make sure the
-        // supplier hears of it (the job id makes a second notification impossible).
-        await deps.notifier.notify(lead.supplier, leadId, 'delivered', `delivered.${plan.round ?? 0}`);
+      if (loaded.destination === destinationId) {
+        // The lead was sold to this destination (by this try, before a crash, or by another try of
+        // the same destination): the cap slot is the sale's, also after postbacks moved the status
+        // on. While it is still `delivered`, make sure the supplier hears of the sale (the job id
+        // makes a second notification impossible).
+        if (loaded.status === 'delivered') await deps.notifier.notify(lead.supplier, leadId, 'delivered', `delivered.${plan.round ?? 0}`);
         return;
       }
       // Sold elsewhere or ended meanwhile (a job left over from a crash): give back what this step held.

@@ -27,14 +27,19 @@ export interface HousekeepingOptions {
 export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobData>, options: HousekeepingOptions = {}): { stop(): void } {
   const everyMs = options.everyMs ?? EVERY_MS;
   let running = false;
-  // Jobs already reported as given up, so the log says it once per process, not every round.
+  // Failed jobs already reported as left for an operator: the log says it once an hour, not every round.
   const reportedFailures = new Set<string>();
+  let reportedSince = Date.now();
   const round = async (): Promise<void> => {
     if (running) return;
     running = true;
     try {
       for (const leadId of await deps.state.strandedPending(STRANDED_AFTER_MS, 500)) {
         await routeQueue.add('route', { leadId }, { ...ROUTE_JOB_OPTIONS, jobId: routeJobId(leadId, await deps.state.round(leadId)) });
+      }
+      if (Date.now() - reportedSince > 3_600_000) {
+        reportedFailures.clear();
+        reportedSince = Date.now();
       }
       await retryFailedJobs(deps, routeQueue, deps.deliverQueues.values(), options.retryFailedAfterMs, reportedFailures);
       await queueOwedNotifications(deps, options.owedNotificationAfterMs);

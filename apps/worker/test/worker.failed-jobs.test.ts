@@ -110,15 +110,14 @@ routes:
     }
   }, 30_000);
 
-  test('a failed job whose lead has ended is removed, not retried', async () => {
+  test('a failed job whose lead has ended is left for an operator (logged once), and removed once the lead has expired', async () => {
     const buyer = await server(acceptAll);
-    const yaml = oneBuyer(buyer.url);
-    const sys = await system(yaml, { worker: { housekeepingIntervalMs: 100, retryFailedAfterMs: 100 } });
+    const sys = await system(oneBuyer(buyer.url), { worker: { housekeepingIntervalMs: 100, retryFailedAfterMs: 100 } });
     const id = (await sys.post()).body.id as string;
     expect((await sys.final(id)).status).toBe('delivered');
 
     // A delivery job of this sold lead fails for good: its one attempt throws, since the lead's
-    // fields cannot be read.
+    // fields cannot be read. (Such a job may have failed while notifying the supplier of the sale.)
     const keys = redisKeys(sys.env.prefix);
     const fields = (await redis.get(keys.leadData(id))) as string;
     await redis.set(keys.leadData(id), '{not json');
@@ -128,11 +127,19 @@ routes:
       const jobId = deliverJobId(id, 0, 0, 7);
       await deliverQueue.add('deliver', { leadId: id, index: 0, attempt: 7, round: 0 }, { ...DELIVER_JOB_OPTIONS, attempts: 1, jobId });
       await waitFor(() => sys.logs.lines.find((l) => l.includes('"job failed"') && l.includes(jobId)), 10_000, 'the job to fail');
-      await waitFor(async () => ((await deliverQueue.getJob(jobId)) === undefined ? true : undefined), 5_000, 'the failed job to be removed');
       await redis.set(keys.leadData(id), fields);
-      expect((await sys.lead(id)).status).toBe('delivered');
-      expect(buyer.requests).toHaveLength(1);
+      const leftLog = (): string[] => sys.logs.lines.filter((l) => l.includes('after its lead ended') && l.includes(jobId));
+      await waitFor(() => (leftLog().length > 0 ? true : undefined), 5_000, 'the job to be left for an operator');
+      // Many rounds later: still failed, not revived, logged once, nothing sent again.
+      await new Promise((r) => setTimeout(r, 600));
+      expect(await deliverQueue.getJobState(jobId)).toBe('failed');
+      expect(leftLog()).toHaveLength(1);
       expect(sys.logs.lines.filter((l) => l.includes('retrying it'))).toHaveLength(0);
+      expect(buyer.requests).toHaveLength(1);
+
+      // The lead's records expire: the job has nothing left to do and is removed.
+      await redis.del(keys.lead(id), keys.leadData(id), keys.leadEvents(id));
+      await waitFor(async () => ((await deliverQueue.getJob(jobId)) === undefined ? true : undefined), 5_000, 'the failed job to be removed');
     } finally {
       await deliverQueue.close();
       queueConnection.disconnect();

@@ -38,7 +38,8 @@ export class Notifier {
       'notify',
       { leadId, status },
       {
-        jobId: `${leadId}.${key}`,
+        // The key may hold a buyer's event id (any text); BullMQ refuses ':' in a job id.
+        jobId: `${leadId}.${encodeURIComponent(key)}`,
         attempts: this.options.attempts ?? 8,
         backoff: { type: 'exponential', delay: this.options.backoffMs ?? 2000 },
         removeOnComplete: { age: 3600 },

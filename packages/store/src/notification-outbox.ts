@@ -45,9 +45,21 @@ export class NotificationOutbox {
     await this.redis.zrem(this.keys.notifyOutbox(), entry);
   }
 
-  /** Entries written more than `olderThanMs` ago, oldest first, with the supplier of each lead ('' once the lead has expired). */
-  async stale(olderThanMs: number, limit: number): Promise<Array<{ entry: string; notification?: OwedNotification; supplier: string }>> {
-    const entries = await this.redis.zrangebyscore(this.keys.notifyOutbox(), '-inf', Date.now() - olderThanMs, 'LIMIT', 0, limit);
+  /**
+   * Entries written more than `olderThanMs` ago by Redis's clock (the one they were scored by, so
+   * the hosts' clocks do not matter), oldest first, with their age and the supplier of each lead
+   * ('' once the lead has expired).
+   */
+  async stale(olderThanMs: number, limit: number): Promise<Array<{ entry: string; ageMs: number; notification?: OwedNotification; supplier: string }>> {
+    const [seconds, micros] = await this.redis.time();
+    const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    const scored = await this.redis.zrangebyscore(this.keys.notifyOutbox(), '-inf', now - olderThanMs, 'WITHSCORES', 'LIMIT', 0, limit);
+    const entries: string[] = [];
+    const ages: number[] = [];
+    for (let i = 0; i + 1 < scored.length; i += 2) {
+      entries.push(scored[i] as string);
+      ages.push(now - Number(scored[i + 1]));
+    }
     if (entries.length === 0) return [];
     const notifications = entries.map(parseEntry);
     const pipeline = this.redis.pipeline();
@@ -57,7 +69,7 @@ export class NotificationOutbox {
       const [err, supplier] = suppliers[i] ?? [null, null];
       if (err) throw err;
       const notification = notifications[i];
-      return { entry, ...(notification ? { notification } : {}), supplier: typeof supplier === 'string' ? supplier : '' };
+      return { entry, ageMs: ages[i] ?? 0, ...(notification ? { notification } : {}), supplier: typeof supplier === 'string' ? supplier : '' };
     });
   }
 }

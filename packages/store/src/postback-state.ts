@@ -62,7 +62,6 @@ export class PostbackState {
       this.retentionMs,
       this.priceKeep,
       outboxEntry,
-      Date.now(),
     );
     return {
       result: result as PostbackResult,

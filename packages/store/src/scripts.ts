@@ -102,13 +102,21 @@ do
   local shift = 0
   if lost[${after}] and not lost[${before}] then shift = 1 elseif lost[${before}] and not lost[${after}] then shift = -1 end
   if shift ~= 0 and redis.call('HGET', ${lead}, 'learnt') == '1' then
-    for _, prefix in ipairs({'', 'g:' .. ${geo} .. ':'}) do
+    for i, prefix in ipairs({'', 'g:' .. ${geo} .. ':'}) do
       local a = tonumber(redis.call('HGET', ${key}, prefix .. 'a')) or 1
       local b = tonumber(redis.call('HGET', ${key}, prefix .. 'b')) or 1
       -- Move one observation (or what there is above the prior's 1) from one count to the other,
-      -- so the total stays what the evidence was.
+      -- so the total stays what the evidence was. What a loss moved is kept on the lead, so that
+      -- withdrawing it moves back that much, not more.
+      local field = 'learnMoved' .. i
       local moved
-      if shift > 0 then moved = math.min(1, a - 1) else moved = -math.min(1, b - 1) end
+      if shift > 0 then
+        moved = math.min(1, a - 1)
+        redis.call('HSET', ${lead}, field, string.format('%.6f', moved))
+      else
+        moved = -math.min(tonumber(redis.call('HGET', ${lead}, field)) or 1, b - 1)
+        redis.call('HDEL', ${lead}, field)
+      end
       a = a - moved
       b = b + moved
       redis.call('HSET', ${key}, prefix .. 'a', string.format('%.6f', a), prefix .. 'b', string.format('%.6f', b))
@@ -280,7 +288,8 @@ return 1
  *       notification outbox (sorted set by time).
  * ARGV: 1 destination, 2 new status, 3 payout ('' = none), 4 event id ('' = none), 5 event JSON
  *       template (with __RESULT__ for the outcome), 6 retention ms, 7 learnt price keep factor,
- *       8 the outbox entry of this postback's notification, 9 now (ms).
+ *       8 the outbox entry of this postback's notification (scored by Redis's clock, which the
+ *       workers' sweep reads too).
  * Returns {result, status in force, old payout, new payout, lead source, lead supplier} where result is 'not_found',
  * 'pending' (the lead is still queued, with this destination in its plan: not sold yet), 'duplicate',
  * 'invalid_transition' or 'applied'.
@@ -337,7 +346,8 @@ end
 local geo = redis.call('HGET', KEYS[1], 'geo') or ''
 ` + LEARN_CORRECTION_LUA('KEYS[1]', 'KEYS[4]', 'geo', 'status', 'new', 'payout', 'newPayout', 'ARGV[7]') + `
 record('applied')
-redis.call('ZADD', KEYS[5], ARGV[9], ARGV[8])
+local now = redis.call('TIME')
+redis.call('ZADD', KEYS[5], tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000), ARGV[8])
 return {'applied', new, payout, newPayout, source, supplier}
 `;
 

@@ -125,6 +125,34 @@ describe('learnt figures (real Redis)', () => {
     expect(await learned('b', 'US')).toMatchObject({ a: 2, b: 2 });
   });
 
+  test('near the prior a correction moves only what there is, and withdrawing it moves back exactly that', async () => {
+    const { attempt, postback, learned } = setUp();
+    // A rejection, then a sale with keep 0.3: a = 1 + 0 + 1 = 2, b = 1 + 1 * 0.3 = 1.3.
+    await attempt('thin', 'rejected', 'US');
+    const sold = await attempt('thin', 'accepted', 'US', { keep: 0.3 });
+    const before = await learned('thin', 'US');
+    expect(before.a).toBeCloseTo(2, 6);
+    expect(before.b).toBeCloseTo(1.3, 6);
+    // Fade once more with a rejection of another lead: a = 1 + 1 * 0.3 = 1.3, b = 1 + 0.3 * 0.3 + 1 = 2.09.
+    await attempt('thin', 'rejected', 'US', { keep: 0.3 });
+    const faded = await learned('thin', 'US');
+    expect(faded.a).toBeCloseTo(1.3, 6);
+    expect(faded.b).toBeCloseTo(2.09, 6);
+
+    // The buyer rejects the sold lead: only the 0.3 above the prior can move, not a whole 1.
+    expect((await postback(sold, 'thin', 'rejected')).result).toBe('applied');
+    const rejected = await learned('thin', 'US');
+    expect(rejected.a).toBeCloseTo(1, 6);
+    expect(rejected.b).toBeCloseTo(2.39, 6);
+    // It withdraws the rejection: the same 0.3 moves back, and the counts are as before.
+    expect((await postback(sold, 'thin', 'accepted')).result).toBe('applied');
+    const restored = await learned('thin', 'US');
+    expect(restored.a).toBeCloseTo(faded.a, 6);
+    expect(restored.b).toBeCloseTo(faded.b, 6);
+    expect(restored.geoA).toBeCloseTo(faded.geoA, 6);
+    expect(restored.geoB).toBeCloseTo(faded.geoB, 6);
+  });
+
   test('the learnt price follows sales and payout corrections: a buyer that doubles its price is soon valued at it', async () => {
     const { attempt, postback, learned } = setUp(0.9);
     const leads: string[] = [];
