@@ -35,11 +35,15 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
   const { env, config, logger } = options;
   const keys = redisKeys(env.prefix);
   const redis = createRedis(env.redisUrl, 'producer');
+  // BullMQ's queues get a connection of their own: BullMQ defines its 64 scripts on the connection
+  // it is given, and ioredis copies every script of a connection into each pipeline it builds,
+  // which the store's and the rate limiter's auto-pipelined commands would pay on every lead.
+  const queueRedis = createRedis(env.redisUrl, 'producer');
   const subscriber = createRedis(env.redisUrl, 'consumer');
   // Give the first connection a moment, so a freshly started intake does not answer 503 to the
   // first leads; if Redis stays down, listen anyway and answer 503 until it is back.
   if (!(await waitForRedis(redis, options.redisWaitMs ?? 3000))) logger.warn('Redis unreachable: answering 503 until it is back');
-  const queue = new Queue<RouteJobData>(QUEUES.route, { connection: redis, prefix: env.prefix, ...QUEUE_OPTIONS });
+  const queue = new Queue<RouteJobData>(QUEUES.route, { connection: queueRedis, prefix: env.prefix, ...QUEUE_OPTIONS });
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   const store = new LeadStore(redis, keys, config.retentionMs);
   const metrics = options.metrics ?? createMetrics();
@@ -47,7 +51,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
   const boardQueues = [
     ...config.destinations.map((d) => deliverQueueName(d.id)),
     ...config.suppliers.filter((s) => s.postbackUrl).map((s) => notifyQueueName(s.id)),
-  ].map((name) => new Queue(name, { connection: redis, prefix: env.prefix, ...QUEUE_OPTIONS }));
+  ].map((name) => new Queue(name, { connection: queueRedis, prefix: env.prefix, ...QUEUE_OPTIONS }));
   // Their connection errors are the intake's own (already answered with 503s): no second report.
   for (const q of boardQueues) q.on('error', () => undefined);
   const waiter = new OutcomeWaiter(subscriber, keys.finalChannel(), store);
@@ -78,6 +82,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
       await closing;
       await Promise.all([queue, ...boardQueues].map((q) => q.close().catch(() => undefined)));
       redis.disconnect();
+      queueRedis.disconnect();
       subscriber.disconnect();
     },
   };
