@@ -126,7 +126,10 @@ routes:
     try {
       const jobId = deliverJobId(id, 0, 0, 7);
       await deliverQueue.add('deliver', { leadId: id, index: 0, attempt: 7, round: 0 }, { ...DELIVER_JOB_OPTIONS, attempts: 1, jobId });
-      await waitFor(() => sys.logs.lines.find((l) => l.includes('"job failed"') && l.includes(jobId)), 10_000, 'the job to fail');
+      const failedLine = await waitFor(() => sys.logs.lines.find((l) => l.includes('"job failed"') && l.includes(jobId)), 10_000, 'the job to fail');
+      // The parse error's message would quote the lead's stored text (its PII, in real data): withheld.
+      expect(failedLine).toContain('SyntaxError (message withheld');
+      expect(failedLine).not.toContain('not json');
       await redis.set(keys.leadData(id), fields);
       const leftLog = (): string[] => sys.logs.lines.filter((l) => l.includes('after its lead ended') && l.includes(jobId));
       await waitFor(() => (leftLog().length > 0 ? true : undefined), 5_000, 'the job to be left for an operator');
