@@ -1,11 +1,13 @@
 import type { Job } from 'bullmq';
-import { buildRequest, capPeriods, classifyReply, parseRetryAfter, retryDelayMs, type ReplyClass } from '@leadrouter/routing';
+import type { DestinationConfig } from '@leadrouter/config';
+import type { Lead } from '@leadrouter/lead';
+import { buildRequest, capPeriods, classifyReply, parseRetryAfter, retryDelayMs, type DeliveryRequest, type ReplyClass } from '@leadrouter/routing';
 import { deliverJobRound, type DeliverJobData } from '@leadrouter/redis';
 import type { AttemptAction } from '@leadrouter/store';
 import { advance, queueDelivery } from './advance.js';
 import { DELIVERY_DEFAULTS, type WorkerDeps } from './deps.js';
 import { countSale } from './outcomes.js';
-import { sendDelivery } from './send.js';
+import { ownFailure, sendDelivery } from './send.js';
 
 type Outcome = 'accepted' | 'rejected' | 'error' | 'timeout';
 
@@ -51,9 +53,13 @@ export function createDeliverProcessor(deps: WorkerDeps) {
       else await advance(deps, lead, plan, index + 1, step, true);
       return;
     }
-    const result = await sendDelivery(buildRequest(destination, lead), destination.timeoutMs ?? DELIVERY_DEFAULTS.timeoutMs);
+    const request = tryBuildRequest(destination, lead);
+    const result = typeof request === 'string' ? ownFailure(request) : await sendDelivery(request, destination.timeoutMs ?? DELIVERY_DEFAULTS.timeoutMs);
     const verdict: ReplyClass =
       result.kind === 'reply' ? classifyReply(destination.response, result.reply) : { outcome: 'error', error: result.error };
+    // A request we could not build or send never reached the buyer: it is not the buyer's failure
+    // (the circuit ignores it) and would fail the same way again (no retry: the next candidate).
+    const ownFault = result.kind === 'failure' && result.ownFault;
     const outcome: Outcome = result.kind === 'failure' && result.timeout ? 'timeout' : verdict.outcome;
     deps.metrics.deliveryAttempts.inc({ destination: destinationId, outcome });
     deps.metrics.deliveryDuration.observe({ destination: destinationId }, result.durationMs / 1000);
@@ -61,7 +67,7 @@ export function createDeliverProcessor(deps: WorkerDeps) {
     let action: AttemptAction = 'next';
     let delay: number | 'give_up' = 'give_up';
     if (verdict.outcome === 'accepted') action = 'sold';
-    else if (verdict.outcome === 'error' && attempt < (destination.retry?.attempts ?? DELIVERY_DEFAULTS.retryAttempts)) {
+    else if (verdict.outcome === 'error' && !ownFault && attempt < (destination.retry?.attempts ?? DELIVERY_DEFAULTS.retryAttempts)) {
       const retryAfterMs = result.kind === 'reply' ? parseRetryAfter(result.retryAfter) : undefined;
       delay = retryDelayMs(attempt + 1, destination.retry?.backoffMs ?? DELIVERY_DEFAULTS.backoffMs, deps.random, retryAfterMs);
       if (delay !== 'give_up') action = 'retry';
@@ -80,7 +86,7 @@ export function createDeliverProcessor(deps: WorkerDeps) {
         error: verdict.outcome === 'error' ? verdict.error : verdict.outcome === 'rejected' ? verdict.detail : null,
         try: attempt + 1,
       },
-      healthy: verdict.outcome !== 'error',
+      circuit: ownFault ? 'untouched' : verdict.outcome === 'error' ? 'failure' : 'success',
       action,
       circuitThreshold: destination.circuit?.failures ?? DELIVERY_DEFAULTS.circuitThreshold,
       circuitCooldownMs: destination.circuit?.cooldownMs ?? DELIVERY_DEFAULTS.circuitCooldownMs,
@@ -113,4 +119,13 @@ export function createDeliverProcessor(deps: WorkerDeps) {
     }
     await advance(deps, lead, plan, index + 1, step, true);
   };
+}
+
+/** The request, or why it could not be built (a template LeadRouter cannot fill is its own fault). */
+function tryBuildRequest(destination: DestinationConfig, lead: Lead): DeliveryRequest | string {
+  try {
+    return buildRequest(destination, lead);
+  } catch (err) {
+    return `request could not be built: ${(err as Error).message}`;
+  }
 }

@@ -44,7 +44,7 @@ async function simulate(strategy: 'best_revenue' | 'weighted', market: (lead: nu
         destination: first as string,
         payout: buyer.payout,
         event: { at: '', type: 'attempt' },
-        healthy: true,
+        circuit: 'success',
         action: 'next',
         circuitThreshold: 1000,
         circuitCooldownMs: 1000,

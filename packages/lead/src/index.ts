@@ -5,3 +5,4 @@ export { qualityScore, QUALITY_WEIGHTS, type QualitySignals } from './quality.js
 export { maskEmail, maskPhone } from './mask.js';
 export { newLeadId, isLeadId } from './lead-id.js';
 export { ISO_COUNTRIES, isCountryCode } from './countries.js';
+export { encodeUrlValue, hasLoneSurrogate, headerSafe, wellFormed } from './safe-text.js';

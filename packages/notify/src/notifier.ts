@@ -1,3 +1,4 @@
+import { encodeUrlValue } from '@leadrouter/lead';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { SupplierConfig } from '@leadrouter/config';
@@ -39,7 +40,7 @@ export class Notifier {
       { leadId, status },
       {
         // The key may hold a buyer's event id (any text); BullMQ refuses ':' in a job id.
-        jobId: `${leadId}.${encodeURIComponent(key)}`,
+        jobId: `${leadId}.${encodeUrlValue(key)}`,
         attempts: this.options.attempts ?? 8,
         backoff: { type: 'exponential', delay: this.options.backoffMs ?? 2000 },
         removeOnComplete: { age: 3600 },

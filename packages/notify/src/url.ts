@@ -1,3 +1,4 @@
+import { encodeUrlValue } from '@leadrouter/lead';
 import type { SupplierConfig } from '@leadrouter/config';
 
 /** Statuses a supplier hears about when its config has no `postbackOn` (contract §6). */
@@ -33,6 +34,6 @@ export function notificationUrl(supplier: SupplierConfig, lead: NotifiedLead, st
     geo: lead.geo,
   };
   return (supplier.postbackUrl ?? '').replace(/\{(lead_id|click_id|status|payout|source|geo)\}/g, (_m, name: string) =>
-    encodeURIComponent(values[name] ?? ''),
+    encodeUrlValue(values[name] ?? ''),
   );
 }

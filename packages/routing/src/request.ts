@@ -1,5 +1,5 @@
 import type { DestinationConfig } from '@leadrouter/config';
-import type { Lead, ScalarValue } from '@leadrouter/lead';
+import { encodeUrlValue, headerSafe, type Lead, type ScalarValue } from '@leadrouter/lead';
 
 export interface DeliveryRequest {
   method: 'POST' | 'PUT' | 'GET';
@@ -75,10 +75,10 @@ export function buildRequest(destination: DestinationConfig, lead: Lead): Delive
   const values = templateValues(lead);
   const method = destination.method ?? 'POST';
   const format = destination.format ?? 'json';
-  let url = String(renderTemplate(destination.url, values, encodeURIComponent));
+  let url = String(renderTemplate(destination.url, values, encodeUrlValue));
   const headers: Record<string, string> = {};
   for (const [name, template] of Object.entries(destination.headers ?? {})) {
-    headers[name.toLowerCase()] = String(renderTemplate(template, values)).replace(/[\r\n]+/g, ' ');
+    headers[name.toLowerCase()] = String(renderTemplate(template, values, headerSafe));
   }
   headers['idempotency-key'] = lead.id;
   headers['x-lead-id'] = lead.id;

@@ -1,3 +1,4 @@
+import { validateHeaderValue } from 'node:http';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import type { DestinationConfig } from '@leadrouter/config';
 import type { Lead } from '@leadrouter/lead';
@@ -315,5 +316,36 @@ describe('buildRequest: URL and headers', () => {
     }
     const other = buildRequest(dest(), lead({ id: '01JD3W6Z8Q4X5Y6Z7A8B9C0D1F' }));
     expect(other.headers['idempotency-key']).toBe('01JD3W6Z8Q4X5Y6Z7A8B9C0D1F');
+  });
+
+  // Contract §4: any lead that intake accepted can be delivered. Node refuses a header value with
+  // a non-Latin-1 or control character (ERR_INVALID_CHAR), and encodeURIComponent throws on a lone
+  // surrogate: both would fail every retry of the lead.
+  const HOSTILE_NAMES = ['Иван Петров', '李雷', 'Zoë 🚀 Smith', 'Ann\ud800', 'Bob\udc00 Lee', 'tab\there\u0000nul\u007fdel', 'Ünïcödé\r\nX-Evil: 1'];
+
+  test.each(HOSTILE_NAMES)('a header with %j is a value Node accepts, with non-ASCII percent-encoded', (name) => {
+    const req = buildRequest(dest({ headers: { 'X-Name': '{{name}}', 'X-First': 'first={{first_name}}' } }), lead({ name }));
+    for (const value of Object.values(req.headers)) {
+      expect(() => validateHeaderValue('x-test', value)).not.toThrow();
+      expect(value).toMatch(/^[\x20-\x7e]*$/);
+    }
+  });
+
+  test('a non-ASCII header value decodes back to the name', () => {
+    const req = buildRequest(dest({ headers: { 'X-Name': '{{name}}' } }), lead({ name: 'Иван Петров' }));
+    expect(req.headers['x-name']).toBe('%D0%98%D0%B2%D0%B0%D0%BD %D0%9F%D0%B5%D1%82%D1%80%D0%BE%D0%B2');
+    expect(decodeURIComponent(req.headers['x-name'] as string)).toBe('Иван Петров');
+  });
+
+  test('control characters are removed from header values', () => {
+    const req = buildRequest(dest({ headers: { 'X-Name': '{{name}}' } }), lead({ name: 'a\u0000b\u0007c\u007fd' }));
+    expect(req.headers['x-name']).toBe('abcd');
+  });
+
+  test.each(HOSTILE_NAMES)('a URL template with %j builds a valid URL that keeps the rest of the value', (name) => {
+    const req = buildRequest(dest({ url: 'https://buyer-a.example/leads?name={{name}}' }), lead({ name }));
+    const url = new URL(req.url);
+    // The two lone surrogates of the list become U+FFFD; everything else arrives as it was.
+    expect(url.searchParams.get('name')).toBe(name.replace(/\ud800|\udc00/g, '\ufffd'));
   });
 });

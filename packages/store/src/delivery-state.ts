@@ -53,8 +53,11 @@ export interface AttemptRecord {
   leadId: string;
   destination: string;
   event: LeadEvent;
-  /** Whether the destination answered in a way that proves it healthy (accept or reject). */
-  healthy: boolean;
+  /**
+   * What the try tells of the destination's health: 'success' (it answered: accept or reject),
+   * 'failure' (its error or timeout), or 'untouched' (the request never reached it: our fault).
+   */
+  circuit: 'success' | 'failure' | 'untouched';
   action: AttemptAction;
   circuitThreshold: number;
   circuitCooldownMs: number;
@@ -145,7 +148,7 @@ export class DeliveryState {
       this.keys.destinationDay(r.destination, r.day),
       this.keys.learned(r.destination),
       JSON.stringify(r.event),
-      r.healthy ? 'ok' : 'fail',
+      r.circuit === 'success' ? 'ok' : r.circuit === 'failure' ? 'fail' : 'untouched',
       Date.now(),
       r.circuitThreshold,
       r.circuitCooldownMs,

@@ -28,7 +28,7 @@ describe('learnt figures (real Redis)', () => {
         leadId,
         destination,
         event: { at: '', type: 'attempt' },
-        healthy: outcome !== 'error',
+        circuit: outcome === 'error' ? 'failure' : 'success',
         action: outcome === 'accepted' ? 'sold' : 'next',
         circuitThreshold: 1000,
         circuitCooldownMs: 1000,
