@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import type { DestinationConfig } from '@leadrouter/config';
 
 type ResponseRules = NonNullable<DestinationConfig['response']>;
@@ -17,10 +18,12 @@ export type ReplyClass =
 
 /**
  * Contract §4: an explicit `accept` rule, then an explicit `reject` rule (an accept rule without
- * `status` applies to 2xx, a reject rule without `status` to any status). A status listed in a
- * rule's `status` whose body no rule confirms is an error ("a body that no rule can read"), and so
- * is a 2xx when an accept rule exists but does not hold. Otherwise the defaults: 2xx accepts, 4xx
- * other than 408 and 429 rejects, anything else (3xx, 5xx, 408, 429) is an error.
+ * `status` applies to 2xx, a reject rule without `status` to any status). A reply that the accept
+ * rule covers, whose body was read (and parsed, where the rule has a `path`) but does not satisfy
+ * the rule, is a rejection: the buyer answered and did not say yes. A covered reply whose body
+ * could not be read (not JSON, cut at 64 KiB) is an error, and so is a status listed only in the
+ * reject rule whose body that rule cannot confirm. Otherwise the defaults: 2xx accepts, 4xx other
+ * than 408 and 429 rejects, anything else (3xx, 5xx, 408, 429) is an error.
  */
 export function classifyReply(rules: ResponseRules | undefined, reply: Reply): ReplyClass {
   const { status } = reply;
@@ -41,6 +44,9 @@ export function classifyReply(rules: ResponseRules | undefined, reply: Reply): R
   if (applies(accept, is2xx) && ruleHolds(accept as Rule, body)) return { outcome: 'accepted' };
   if (applies(reject, () => true) && ruleHolds(reject as Rule, body)) return { outcome: 'rejected', detail: `HTTP ${status} matched the reject rule` };
   if (status >= 300 && status < 400) return { outcome: 'error', error: `redirect (HTTP ${status}) not followed` };
+  if (applies(accept, is2xx) && (accept as Rule).path !== undefined && body().parsed) {
+    return { outcome: 'rejected', detail: `HTTP ${status}: the reply did not satisfy the accept rule` };
+  }
   // A status listed in a rule is one the buyer answers with a body to read: if no rule could read it, that is an error.
   if (accept?.status?.includes(status) || reject?.status?.includes(status)) {
     return { outcome: 'error', error: `HTTP ${status}: reply matched no accept or reject rule` };
@@ -64,7 +70,7 @@ function ruleHolds(rule: Rule, body: () => { parsed: boolean; value?: unknown })
   if (found === undefined) return false;
   if ('equals' in rule) return sameScalar(found, rule.equals);
   if (rule.in) return rule.in.some((option) => sameScalar(found, option));
-  if (rule.matches !== undefined) return typeof found !== 'object' && new RegExp(rule.matches).test(String(found));
+  if (rule.matches !== undefined) return typeof found !== 'object' && compiled(rule.matches).matcher(String(found)).find();
   return true;
 }
 
@@ -82,4 +88,30 @@ function sameScalar(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (a === null || b === null || typeof a === 'object' || typeof b === 'object') return false;
   return String(a) === String(b);
+}
+
+const patterns = new Map<string, RE2JS>();
+
+/**
+ * `matches` runs on what a buyer sends back, so it runs on RE2 (re2js): linear time in the reply,
+ * whatever the pattern, where JavaScript's backtracking RegExp can take for ever on `^(a+)+$`.
+ * Patterns come from the config (checked at load, see `regexProblem`) and are compiled once.
+ */
+function compiled(pattern: string): RE2JS {
+  let regex = patterns.get(pattern);
+  if (!regex) {
+    regex = RE2JS.compile(pattern);
+    patterns.set(pattern, regex);
+  }
+  return regex;
+}
+
+/** Why `pattern` cannot be a `matches` rule (RE2 syntax: no backreferences or lookaround), or undefined. */
+export function regexProblem(pattern: string): string | undefined {
+  try {
+    RE2JS.compile(pattern);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }

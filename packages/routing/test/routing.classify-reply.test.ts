@@ -61,8 +61,9 @@ describe('classifyReply: the contract example rules', () => {
     ['201 success', 'accepted', reply(201, { result: 'success' })],
     ['200 duplicate', 'rejected', reply(200, { result: 'duplicate' })],
     ['200 rejected', 'rejected', reply(200, { result: 'rejected' })],
-    ['200 error', 'error', reply(200, { result: 'error' })],
-    ['200 no result field', 'error', reply(200, { ok: true })],
+    // The body was read and the buyer did not say yes: a rejection (contract §4), sent once.
+    ['200 error', 'rejected', reply(200, { result: 'error' })],
+    ['200 no result field', 'rejected', reply(200, { ok: true })],
     ['200 HTML', 'error', reply(200, HTML)],
     ['200 empty body', 'error', reply(200, '')],
     ['202 success (status outside the accept rule)', 'error', reply(202, { result: 'success' })],
@@ -86,14 +87,14 @@ describe('classifyReply: rule forms', () => {
     const rules: Rules = { accept: { status: [200], path: 'code', equals: 1 } };
     expect(outcome(classifyReply(rules, reply(200, { code: 1 })))).toBe('accepted');
     expect(outcome(classifyReply(rules, reply(200, { code: '1' })))).toBe('accepted');
-    expect(outcome(classifyReply(rules, reply(200, { code: 2 })))).toBe('error');
-    expect(outcome(classifyReply(rules, reply(200, { code: [1] })))).toBe('error');
-    expect(outcome(classifyReply(rules, reply(200, { code: { v: 1 } })))).toBe('error');
+    expect(outcome(classifyReply(rules, reply(200, { code: 2 })))).toBe('rejected');
+    expect(outcome(classifyReply(rules, reply(200, { code: [1] })))).toBe('rejected');
+    expect(outcome(classifyReply(rules, reply(200, { code: { v: 1 } })))).toBe('rejected');
   });
 
   test('equals: true / false / null', () => {
     expect(outcome(classifyReply({ accept: { path: 'ok', equals: true } }, reply(200, { ok: true })))).toBe('accepted');
-    expect(outcome(classifyReply({ accept: { path: 'ok', equals: true } }, reply(200, { ok: false })))).toBe('error');
+    expect(outcome(classifyReply({ accept: { path: 'ok', equals: true } }, reply(200, { ok: false })))).toBe('rejected');
     expect(outcome(classifyReply({ reject: { status: [200], path: 'id', equals: null } }, reply(200, { id: null })))).toBe('rejected');
     expect(outcome(classifyReply({ reject: { status: [200], path: 'id', equals: null } }, reply(200, { id: 'x' })))).toBe('error');
   });
@@ -105,22 +106,22 @@ describe('classifyReply: rule forms', () => {
     };
     expect(outcome(classifyReply(rules, reply(200, { message: 'accepted lead 42' })))).toBe('accepted');
     expect(outcome(classifyReply(rules, reply(200, { message: 'ok' })))).toBe('accepted');
-    expect(outcome(classifyReply(rules, reply(200, { message: 'not ok' })))).toBe('error');
+    expect(outcome(classifyReply(rules, reply(200, { message: 'not ok' })))).toBe('rejected');
     expect(outcome(classifyReply(rules, reply(200, { message: 'lead is a duplicate' })))).toBe('rejected');
-    expect(outcome(classifyReply(rules, reply(200, { message: { text: 'ok' } })))).toBe('error');
+    expect(outcome(classifyReply(rules, reply(200, { message: { text: 'ok' } })))).toBe('rejected');
     expect(outcome(classifyReply({ accept: { path: 'n', matches: '^4\\d$' } }, reply(200, { n: 42 })))).toBe('accepted');
   });
 
   test('nested path data.status and array index', () => {
     const rules: Rules = { accept: { status: [200], path: 'data.status', in: ['ok', 'queued'] } };
     expect(outcome(classifyReply(rules, reply(200, { data: { status: 'queued' } })))).toBe('accepted');
-    expect(outcome(classifyReply(rules, reply(200, { data: { status: 'failed' } })))).toBe('error');
-    expect(outcome(classifyReply(rules, reply(200, { status: 'ok' })))).toBe('error');
-    expect(outcome(classifyReply(rules, reply(200, { data: 'ok' })))).toBe('error');
-    expect(outcome(classifyReply(rules, reply(200, { data: null })))).toBe('error');
+    expect(outcome(classifyReply(rules, reply(200, { data: { status: 'failed' } })))).toBe('rejected');
+    expect(outcome(classifyReply(rules, reply(200, { status: 'ok' })))).toBe('rejected');
+    expect(outcome(classifyReply(rules, reply(200, { data: 'ok' })))).toBe('rejected');
+    expect(outcome(classifyReply(rules, reply(200, { data: null })))).toBe('rejected');
     const indexed: Rules = { accept: { path: 'items.0.state', equals: 'ok' } };
     expect(outcome(classifyReply(indexed, reply(200, { items: [{ state: 'ok' }] })))).toBe('accepted');
-    expect(outcome(classifyReply(indexed, reply(200, { items: [] })))).toBe('error');
+    expect(outcome(classifyReply(indexed, reply(200, { items: [] })))).toBe('rejected');
   });
 
   test('prototype paths never match', () => {
@@ -135,7 +136,8 @@ describe('classifyReply: rule forms', () => {
       { path: 'hasOwnProperty.name', equals: 'hasOwnProperty' },
     ];
     for (const accept of cases) {
-      expect(outcome(classifyReply({ accept }, reply(200, body)))).toBe('error');
+      // Never an acceptance: the parsed body does not satisfy the rule, so the buyer said no.
+      expect(outcome(classifyReply({ accept }, reply(200, body)))).toBe('rejected');
       expect(outcome(classifyReply({ reject: { status: [200], ...accept } }, reply(200, body)))).toBe('error');
     }
   });
@@ -143,7 +145,7 @@ describe('classifyReply: rule forms', () => {
   test('a rule without status covers 2xx (accept)', () => {
     const rules: Rules = { accept: { path: 'result', equals: 'success' } };
     expect(outcome(classifyReply(rules, reply(202, { result: 'success' })))).toBe('accepted');
-    expect(outcome(classifyReply(rules, reply(200, { result: 'nope' })))).toBe('error');
+    expect(outcome(classifyReply(rules, reply(200, { result: 'nope' })))).toBe('rejected');
     // outside 2xx the accept rule does not apply: defaults
     expect(outcome(classifyReply(rules, reply(400, { result: 'success' })))).toBe('rejected');
     expect(outcome(classifyReply(rules, reply(500, { result: 'success' })))).toBe('error');
@@ -180,10 +182,28 @@ describe('classifyReply: a rule without status', () => {
     expect(classifyReply(rules, reply(200, { result: 'duplicate' })).outcome).toBe('rejected');
   });
 
-  test('an accept rule without status covers 2xx only: an unreadable 2xx is an error', () => {
+  test('an accept rule without status covers 2xx only: a readable no is a rejection, an unreadable 2xx an error', () => {
     const accept: DestinationConfig['response'] = { accept: { path: 'ok', equals: true } };
     expect(classifyReply(accept, reply(201, { ok: true }))).toEqual({ outcome: 'accepted' });
-    expect(classifyReply(accept, reply(200, { ok: false })).outcome).toBe('error');
+    expect(classifyReply(accept, reply(200, { ok: false })).outcome).toBe('rejected');
+    expect(classifyReply(accept, reply(200, HTML)).outcome).toBe('error');
+    expect(classifyReply(accept, reply(200, { ok: true }, true)).outcome).toBe('error');
     expect(classifyReply(accept, reply(422, { ok: true })).outcome).toBe('rejected');
+  });
+});
+
+describe('classifyReply: the contract example of a buyer that says no in a 200', () => {
+  test('200 {"result":"rejected"} against accept {path: result, equals: success} is a rejection with a description', () => {
+    const c = classifyReply({ accept: { path: 'result', equals: 'success' } }, reply(200, { result: 'rejected' }));
+    expect(c).toEqual({ outcome: 'rejected', detail: expect.stringContaining('accept rule') });
+  });
+});
+
+describe('classifyReply: matches runs in linear time (a buyer cannot freeze the worker)', () => {
+  test('^(a+)+$ against 64 KiB of a buyer reply answers, and the answer is right', () => {
+    const rules: Rules = { accept: { path: 'm', matches: '^(a+)+$' } };
+    // JavaScript's RegExp backtracks exponentially here: 27 characters take seconds, 64 KiB for ever.
+    expect(outcome(classifyReply(rules, reply(200, { m: `${'a'.repeat(64 * 1024 - 16)}!` })))).toBe('rejected');
+    expect(outcome(classifyReply(rules, reply(200, { m: 'a'.repeat(1000) })))).toBe('accepted');
   });
 });
