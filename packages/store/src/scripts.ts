@@ -160,7 +160,8 @@ return ARGV[1]
  */
 export const ADVANCE = `
 local previous = redis.call('HGET', KEYS[1], ARGV[1])
-if previous then return previous end
+-- 'next' is RECORD_ATTEMPT's mark that the try ended and the chain moves on: the choice is still to make.
+if previous and previous ~= 'next' then return previous end
 local now = tonumber(ARGV[2])
 local chosen = 'unsold'
 for c = 0, (#KEYS - 1) / 5 - 1 do
@@ -205,11 +206,12 @@ return chosen
  * - 'sold': the lead becomes `delivered` if it is still `queued` (so it is sold at most once), with
  *   its `delivered` event and a message on the final channel;
  * - 'retry': the decision to retry this destination is recorded for the step (first writer wins);
- * - 'next': the lead's cap slot at this destination is given back.
+ * - 'next': the step is marked 'next' (tried, chain moves on) and the lead's cap slot at this
+ *   destination is given back.
  * It also counts the destination's sold and rejected leads of the day (admin view).
  * Accepted and rejected tries are also learnt (best_revenue).
  * KEYS: 1 lead, 2 events, 3 circuit, 4 probe lock, 5 the destination's counters of the day, 6 its learnt acceptance.
- * ARGV: 1 attempt event JSON, 2 'ok' or 'fail' (circuit), 3 now ms, 4 threshold, 5 cooldown ms,
+ * ARGV: 1 attempt event JSON, 2 'ok', 'fail' or 'untouched' (circuit), 3 now ms, 4 threshold, 5 cooldown ms,
  *       6 action, 7 destination, 8 payout, 9 delivered event JSON, 10 channel, 11 publish JSON,
  *       12 route, 13 step field, 14 the try's outcome (accepted, rejected, error), 15 lead geo,
  *       16 learning keep factor, 17 learnt price keep factor.
@@ -223,6 +225,9 @@ local change = 0
 if ARGV[2] == 'ok' then
   if redis.call('HEXISTS', KEYS[3], 'openUntil') == 1 then change = -1 end
   redis.call('DEL', KEYS[3], KEYS[4])
+elseif ARGV[2] == 'untouched' then
+  -- The request never reached the buyer: no verdict on its health; let another lead probe.
+  redis.call('DEL', KEYS[4])
 else
   local failures = redis.call('HINCRBY', KEYS[3], 'failures', 1)
   local openUntil = redis.call('HGET', KEYS[3], 'openUntil')
@@ -256,6 +261,10 @@ if action == 'retry' then
   redis.call('HSET', KEYS[1], ARGV[13], 'retry')
   return {change, 'retry'}
 end
+-- 'next': the step is marked tried before its cap slot is given back, so a re-run of this try after
+-- a crash (before ADVANCE records where the chain goes) resumes the chain and never sends the lead
+-- to this buyer again, now without a cap slot.
+redis.call('HSETNX', KEYS[1], ARGV[13], 'next')
 ` + CAP_RELEASE_LUA('KEYS[1]', 'ARGV[7]') + `
 return {change, 'released'}
 `;
