@@ -1,6 +1,6 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Logger } from '@leadrouter/logging';
-import { BodyError, healthRoutes, httpMetrics, requestLog, type Readiness } from '@leadrouter/service';
+import { BodyError, clientError, healthRoutes, httpMetrics, requestLog, type Readiness } from '@leadrouter/service';
 import { adminRoutes, type AdminRoutesDeps } from './routes/admin.js';
 import { leadRoutes, type LeadRoutesDeps } from './routes/leads.js';
 
@@ -28,7 +28,7 @@ export function createIntakeApp(deps: IntakeAppDeps): Express {
   return app;
 }
 
-/** Maps refused bodies to the answers of contract §3; anything else is a 500 that is logged. */
+/** Maps refused bodies and malformed requests to 4xx answers (contract §3); anything else is a 500 that is logged. */
 function bodyErrors(deps: IntakeAppDeps): ErrorRequestHandler {
   return (err: Error, req, res, _next) => {
     if (err instanceof BodyError) {
@@ -43,7 +43,16 @@ function bodyErrors(deps: IntakeAppDeps): ErrorRequestHandler {
       res.status(err.status).json(body);
       return;
     }
-    deps.logger.error({ err: err.message }, 'unexpected error');
+    const refused = clientError(err);
+    if (refused) {
+      // The admin endpoints answer in their own shape; the lead API in contract §3's.
+      const errors = [{ field: refused.field, message: refused.message }];
+      const body = req.path.startsWith('/v1/admin/') ? { ok: false, reason: refused.reason, errors } : { status: 'rejected', reason: refused.reason, errors };
+      res.status(refused.status).json(body);
+      return;
+    }
+    // The name only: a message can quote the request (a JSON SyntaxError quotes its input).
+    deps.logger.error({ err: err.name }, 'unexpected error');
     if (!res.headersSent) res.status(500).json({ status: 'rejected', reason: 'internal_error' });
   };
 }

@@ -38,12 +38,17 @@ export function verifySignature(secret: string, req: SignedRequest, nowSeconds =
 
 export type PostbackAuth = { ok: true; eventId?: string } | { ok: false };
 
+/** A request that authenticates by signature: the destination has a secret and a signature came. */
+export function isSignedRequest(destination: DestinationConfig, signatureHeader: string | undefined): boolean {
+  return destination.postback?.secret !== undefined && signatureHeader !== undefined;
+}
+
 /** A destination's token (parameter or header), or its Standard Webhooks signature when it has a secret. */
 export function authenticate(destination: DestinationConfig, token: string | undefined, signed: SignedRequest): PostbackAuth {
   const config = destination.postback;
   if (!config) return { ok: false };
-  if (config.secret && signed.signature !== undefined) {
-    return verifySignature(config.secret, signed) === undefined ? { ok: true, ...(signed.id ? { eventId: signed.id } : {}) } : { ok: false };
+  if (isSignedRequest(destination, signed.signature)) {
+    return verifySignature(config.secret as string, signed) === undefined ? { ok: true, ...(signed.id ? { eventId: signed.id } : {}) } : { ok: false };
   }
   if (config.token && token !== undefined && sameSecret(token, config.token)) return { ok: true };
   return { ok: false };

@@ -1,11 +1,12 @@
 import { Router, type Request, type Response } from 'express';
 import type { DestinationConfig, ResolvedConfig } from '@leadrouter/config';
+import { isLeadId } from '@leadrouter/lead';
 import type { Logger } from '@leadrouter/logging';
 import { sourceLabel, type Metrics } from '@leadrouter/metrics';
 import type { Notifier } from '@leadrouter/notify';
 import { readBodyLimited } from '@leadrouter/service';
 import type { NotificationOutbox, PostbackState } from '@leadrouter/store';
-import { authenticate } from './auth.js';
+import { authenticate, isSignedRequest } from './auth.js';
 import { checkParams, POSTBACK_STATUSES } from './params.js';
 
 export interface PostbackRoutesDeps {
@@ -26,11 +27,17 @@ const SALE_GRACE_MS = 5000;
 const SALE_POLL_MS = 100;
 
 const MAX_BODY_BYTES = 64 * 1024;
+/** How much of a refused postback's status the lead's history keeps. */
+const MAX_RECORDED_STATUS = 64;
 
-/** Query, then the body (JSON or form) on top: wherever a tracker puts its parameters. */
-function collectParams(req: Request): Record<string, unknown> | undefined {
+/**
+ * Where a tracker puts its parameters: the query, then the body (JSON or form) on top. For a
+ * signed request (Standard Webhooks) only the signed body counts: a query string is outside the
+ * signature, so anything in it could have been added by anyone who saw one signed request.
+ */
+function collectParams(req: Request, signedOnly: boolean): Record<string, unknown> | undefined {
   const params: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  for (const [key, value] of Object.entries(req.query)) params[key] = value;
+  if (!signedOnly) for (const [key, value] of Object.entries(req.query)) params[key] = value;
   const raw = Buffer.isBuffer(req.body) ? req.body : undefined;
   if (!raw || raw.length === 0) return params;
   const type = (req.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
@@ -63,11 +70,12 @@ export function postbackRoutes(deps: PostbackRoutesDeps): Router {
       res.status(404).json({ ok: false, reason: 'not_found' });
       return;
     }
-    const params = collectParams(req);
     const header = (name: string): string | undefined => {
       const value = req.headers[name];
       return typeof value === 'string' ? value : undefined;
     };
+    const signed = isSignedRequest(destination, header('webhook-signature'));
+    const params = collectParams(req, signed);
     const token = typeof params?.token === 'string' ? params.token : header('x-postback-token');
     const auth = authenticate(destination, token, {
       id: header('webhook-id'),
@@ -85,13 +93,24 @@ export function postbackRoutes(deps: PostbackRoutesDeps): Router {
       res.status(400).json({ ok: false, reason: 'invalid', errors: [{ field: 'body', message: 'must be a JSON object, form fields or a query string' }] });
       return;
     }
-    if (auth.eventId !== undefined && params.event_id === undefined) params.event_id = auth.eventId;
+    // A signed request's webhook-id is its dedupe key, whatever the body says: a replay of a signed
+    // request keeps its webhook-id (the signature covers it), so it is always seen as the repeat it is.
+    if (auth.eventId !== undefined) params.event_id = auth.eventId;
     const at = new Date().toISOString();
     const checked = checkParams(params, destination);
+    const leadId = checked.ok ? checked.params.leadId : checked.leadId;
+    if (leadId !== undefined && !isLeadId(leadId)) {
+      // Not one of our ids (`<id>:events` would even name another key): no such lead, and Redis is not asked.
+      count(destination.id, 'unknown', statusLabel(params.status), 'not_found');
+      res.status(404).json({ ok: false, reason: 'not_found' });
+      return;
+    }
     if (!checked.ok) {
-      // Recorded on the lead when the lead is this destination's: every postback is in its history.
+      // Recorded on the lead when the lead is this destination's, cut to a bounded size: every
+      // postback is in its history, but a buyer cannot grow that history without limit.
+      const received = typeof params.status === 'string' ? params.status.slice(0, MAX_RECORDED_STATUS) : null;
       const source = checked.leadId
-        ? await deps.state.recordRefused(checked.leadId, destination.id, { at, type: 'postback', destination: destination.id, received: params.status ?? null, result: 'invalid', errors: checked.errors })
+        ? await deps.state.recordRefused(checked.leadId, destination.id, { at, type: 'postback', destination: destination.id, received, result: 'invalid', errors: checked.errors })
         : undefined;
       count(destination.id, source ? sourceLabel(source, deps.config.routedSources) : 'unknown', statusLabel(params.status), 'invalid');
       res.status(400).json({ ok: false, reason: 'invalid', errors: checked.errors });

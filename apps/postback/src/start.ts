@@ -5,7 +5,7 @@ import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
 import { Notifier, type NotifierOptions } from '@leadrouter/notify';
 import { createRedis, redisKeys, waitForRedis } from '@leadrouter/redis';
-import { boundPort, BodyError, closeServer, healthRoutes, httpMetrics, listen, requestLog, redisReadiness } from '@leadrouter/service';
+import { boundPort, BodyError, clientError, closeServer, healthRoutes, httpMetrics, listen, requestLog, redisReadiness } from '@leadrouter/service';
 import { NotificationOutbox, PostbackState } from '@leadrouter/store';
 import { postbackRoutes } from './routes.js';
 
@@ -79,6 +79,12 @@ function postbackErrors(logger: Logger): ErrorRequestHandler {
       res.setHeader('Connection', 'close');
       res.on('finish', () => setImmediate(() => req.destroy()));
       res.status(err.status).json({ ok: false, reason: err.reason === 'too_large' ? 'too_large' : 'invalid', errors: [{ field: 'body', message: err.message }] });
+      return;
+    }
+    const refused = clientError(err);
+    if (refused) {
+      // The buyer's mistake (a malformed path): a 4xx, never a 503 that invites retries for ever.
+      res.status(refused.status).json({ ok: false, reason: refused.reason, errors: [{ field: refused.field, message: refused.message }] });
       return;
     }
     logger.warn({ err: err.message }, 'postback not processed');

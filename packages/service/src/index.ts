@@ -5,3 +5,4 @@ export { listen, closeServer, onShutdownSignal, boundPort } from './lifecycle.js
 export { runRole, type RoleContext } from './role.js';
 export { readBodyLimited, BodyError } from './read-body.js';
 export { requestLog } from './request-log.js';
+export { clientError, type ClientError } from './client-errors.js';

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { RedisKeys } from '@leadrouter/redis';
 import type { LeadEvent } from './lead-store.js';
 import { notificationEntry } from './notification-outbox.js';
-import { POSTBACK } from './scripts.js';
+import { POSTBACK, RECORD_REFUSED_POSTBACK } from './scripts.js';
 
 /** `pending`: the lead is still queued with this destination in its plan: not sold to it (yet). */
 export type PostbackResult = 'not_found' | 'pending' | 'duplicate' | 'invalid_transition' | 'applied';
@@ -21,10 +21,19 @@ export interface PostbackOutcome {
 }
 
 type Script = (...args: (string | number)[]) => Promise<[string, string, string, string, string, string]>;
+type RefusedScript = (...args: (string | number)[]) => Promise<string | null>;
+
+/**
+ * Refused postbacks (invalid, repeats, disallowed changes) a lead's history records at most: a
+ * buyer retrying a bad postback for ever must not grow the lead without limit. Applied postbacks
+ * are always recorded; the metrics count every postback.
+ */
+export const MAX_REFUSED_POSTBACKS_PER_LEAD = 100;
 
 /** Applies postbacks to leads with the state machine of contract §5, in one atomic step each. */
 export class PostbackState {
   private readonly script: Script;
+  private readonly refusedScript: RefusedScript;
 
   constructor(
     private readonly redis: Redis,
@@ -35,6 +44,8 @@ export class PostbackState {
   ) {
     if (!('lrPostback' in redis)) redis.defineCommand('lrPostback', { numberOfKeys: 5, lua: POSTBACK });
     this.script = (redis as unknown as { lrPostback: Script }).lrPostback.bind(redis);
+    if (!('lrRecordRefusedPostback' in redis)) redis.defineCommand('lrRecordRefusedPostback', { numberOfKeys: 2, lua: RECORD_REFUSED_POSTBACK });
+    this.refusedScript = (redis as unknown as { lrRecordRefusedPostback: RefusedScript }).lrRecordRefusedPostback.bind(redis);
   }
 
   async apply(
@@ -62,6 +73,7 @@ export class PostbackState {
       this.retentionMs,
       this.priceKeep,
       outboxEntry,
+      MAX_REFUSED_POSTBACKS_PER_LEAD,
     );
     return {
       result: result as PostbackResult,
@@ -74,11 +86,9 @@ export class PostbackState {
     };
   }
 
-  /** For a postback refused as invalid: records it on the lead when the lead is this destination's. */
+  /** For a postback refused as invalid: records it on the lead when the lead is this destination's (up to the bound); returns the lead's source then. */
   async recordRefused(leadId: string, destination: string, event: LeadEvent): Promise<string | undefined> {
-    const [owner, source] = await this.redis.hmget(this.keys.lead(leadId), 'destination', 'source');
-    if (owner !== destination) return undefined;
-    await this.redis.rpush(this.keys.leadEvents(leadId), JSON.stringify(event));
-    return source ?? '';
+    const source = await this.refusedScript(this.keys.lead(leadId), this.keys.leadEvents(leadId), destination, JSON.stringify(event), MAX_REFUSED_POSTBACKS_PER_LEAD);
+    return source ?? undefined;
   }
 }

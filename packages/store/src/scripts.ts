@@ -298,7 +298,7 @@ return 1
  * ARGV: 1 destination, 2 new status, 3 payout ('' = none), 4 event id ('' = none), 5 event JSON
  *       template (with __RESULT__ for the outcome), 6 retention ms, 7 learnt price keep factor,
  *       8 the outbox entry of this postback's notification (scored by Redis's clock, which the
- *       workers' sweep reads too).
+ *       workers' sweep reads too), 9 how many refused postbacks a lead's history records at most.
  * Returns {result, status in force, old payout, new payout, lead source, lead supplier} where result is 'not_found',
  * 'pending' (the lead is still queued, with this destination in its plan: not sold yet), 'duplicate',
  * 'invalid_transition' or 'applied'.
@@ -323,7 +323,10 @@ end
 local payout = redis.call('HGET', KEYS[1], 'payout') or '0'
 local source = redis.call('HGET', KEYS[1], 'source') or ''
 local supplier = redis.call('HGET', KEYS[1], 'supplier') or ''
+-- Refused postbacks (repeats, disallowed changes) are recorded up to a bound per lead, so a buyer
+-- that repeats itself cannot grow the lead's history without limit; applied ones always are.
 local function record(result)
+  if result ~= 'applied' and redis.call('HINCRBY', KEYS[1], 'refusedPostbacks', 1) > tonumber(ARGV[9]) then return end
   redis.call('RPUSH', KEYS[2], (string.gsub(ARGV[5], '__RESULT__', result)))
 end
 if ARGV[4] ~= '' and redis.call('SISMEMBER', KEYS[3], ARGV[4]) == 1 then
@@ -358,6 +361,20 @@ record('applied')
 local now = redis.call('TIME')
 redis.call('ZADD', KEYS[5], tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000), ARGV[8])
 return {'applied', new, payout, newPayout, source, supplier}
+`;
+
+/**
+ * Records a postback refused as invalid on the lead, when the lead is the destination's, up to the
+ * bound on refused postbacks per lead (shared with POSTBACK's repeats and disallowed changes).
+ * KEYS: 1 lead, 2 events. ARGV: 1 destination, 2 event JSON, 3 bound.
+ * Returns the lead's source, or nil when the lead is not this destination's.
+ */
+export const RECORD_REFUSED_POSTBACK = `
+if redis.call('HGET', KEYS[1], 'destination') ~= ARGV[1] then return false end
+if redis.call('HINCRBY', KEYS[1], 'refusedPostbacks', 1) <= tonumber(ARGV[3]) then
+  redis.call('RPUSH', KEYS[2], ARGV[2])
+end
+return redis.call('HGET', KEYS[1], 'source') or ''
 `;
 
 /**
