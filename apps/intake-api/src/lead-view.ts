@@ -3,7 +3,7 @@ import type { LeadRecord } from '@leadrouter/store';
 
 /**
  * `GET /v1/leads/:id` body. Phone and email are masked for everyone; `destination` and `payout`
- * are shown to the admin only (contract §3).
+ * are shown to the admin only (contract §3), and so are the buyers and money inside the events.
  */
 export function leadView(record: LeadRecord, admin: boolean): Record<string, unknown> {
   const { lead } = record;
@@ -32,13 +32,13 @@ export function leadView(record: LeadRecord, admin: boolean): Record<string, unk
 }
 
 /**
- * Money and the buyer that took the lead are the admin's to see: a supplier's view of the events
- * drops `payout` everywhere and the destination of the `delivered` event. Tries keep their
- * destination, as the contract lists it for every `attempt`.
+ * What a supplier's view of an event leaves out: which buyers a lead went to and what they pay are
+ * the business's, never the supplier's. `destination` names a buyer (attempts, the sale,
+ * postbacks), `candidates` lists them, `estimates` holds each buyer's expected revenue and payout
+ * (best_revenue), `payout` is money.
  */
+const NOT_FOR_SUPPLIERS: ReadonlySet<string> = new Set(['destination', 'candidates', 'estimates', 'payout']);
+
 function forSupplier(event: LeadRecord['events'][number]): LeadRecord['events'][number] {
-  if (!('payout' in event) && event.type !== 'delivered') return event;
-  const { payout: _payout, ...rest } = event;
-  if (event.type === 'delivered') delete rest.destination;
-  return rest as LeadRecord['events'][number];
+  return Object.fromEntries(Object.entries(event).filter(([key]) => !NOT_FOR_SUPPLIERS.has(key))) as LeadRecord['events'][number];
 }

@@ -46,6 +46,10 @@ routes:
     expect(supplierView).not.toHaveProperty('payout');
     expect(supplierView).not.toHaveProperty('destination');
     expect(supplierView.events.find((e) => e.type === 'delivered')).toEqual({ at: expect.any(String), type: 'delivered' });
+    // No buyer id and no money anywhere in it: not in the plan, the tries or the sale.
+    expect(JSON.stringify(supplierView)).not.toContain('buyer-a');
+    expect(JSON.stringify(supplierView)).not.toContain('12.5');
+    expect(supplierView.events.find((e) => e.type === 'attempt')).toMatchObject({ outcome: 'accepted', httpStatus: 200 });
     const metrics = await sys.metrics();
     expect(metrics).toContain('leadrouter_leads_sold_total{destination="buyer-a",supplier="acme",route="all",source="other"} 1');
     expect(metrics).toContain('leadrouter_delivery_attempts_total{destination="buyer-a",outcome="accepted"} 1');
@@ -192,5 +196,28 @@ routes:
     const metrics = await sys.metrics();
     expect(metrics).toContain('leadrouter_leads_unsold_total{reason="no_route",route="none"} 1');
     expect(metrics).toContain('leadrouter_leads_unsold_total{reason="all_rejected",route="rejecting"} 1');
+  });
+});
+
+describe("the supplier's view of a best_revenue lead", () => {
+  test('shows no candidate buyer, estimate or payout, while the admin view explains the choice', async () => {
+    const pricey = await server(ok);
+    const cheap = await server(ok);
+    const sys = await system(
+      systemYaml(`
+destinations:
+  - { id: pricey-buyer, url: "${pricey.url}/", payout: 7.25 }
+  - { id: cheap-buyer, url: "${cheap.url}/", payout: 3.75 }
+routes:
+  - { id: learn, strategy: best_revenue, destinations: [{ id: pricey-buyer }, { id: cheap-buyer }] }
+`),
+    );
+    const res = await sys.post();
+    const admin = await sys.final(res.body.id as string);
+    expect(admin.events.find((e) => e.type === 'routed')).toMatchObject({ estimates: { 'pricey-buyer': { payout: 7.25 }, 'cheap-buyer': { payout: 3.75 } } });
+    const view = (await (await fetch(`http://127.0.0.1:${sys.intake.port}/v1/leads/${admin.id}`, { headers: { 'x-api-key': KEY } })).json()) as LeadBody;
+    const text = JSON.stringify(view);
+    for (const secret of ['pricey-buyer', 'cheap-buyer', '7.25', '3.75', 'estimates', 'candidates']) expect(text).not.toContain(secret);
+    expect(view.events.map((e) => e.type)).toEqual(['received', 'routed', 'attempt', 'delivered']);
   });
 });
