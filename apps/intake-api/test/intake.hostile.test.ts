@@ -297,6 +297,28 @@ describe('intake under hostile input: every answer is a 4xx and nothing is store
     });
   });
 
+  describe('text and numbers JSON can carry but a lead cannot', () => {
+    // "\\ud800" in JSON is a lone UTF-16 surrogate: no character, unencodable in UTF-8, URLs or headers.
+    const withRaw = (fields: string): string => `{"name":"Jane Roe","phone":"(415) 555-2671","geo":"US","source":"Facebook",${fields}}`;
+
+    test('a lone surrogate in the name is a 400 naming the name only', async () => {
+      await expectInvalid(await intake.post('{"name":"Ann\\ud800","phone":"(415) 555-2671","geo":"US","source":"Facebook"}'), ['name']);
+    });
+
+    test('a lone surrogate in click_id, source and an extra field is a 400 naming all three', async () => {
+      const body = '{"name":"Jane Roe","phone":"(415) 555-2671","geo":"US","source":"Face\\udc00book","click_id":"c\\ud800","note":"x\\udfff"}';
+      await expectInvalid(await intake.post(body), ['source', 'click_id', 'note']);
+    });
+
+    test('1e400 in an extra field is a 400 naming the field, not a silent null', async () => {
+      await expectInvalid(await intake.post(withRaw('"score":1e400')), ['score']);
+    });
+
+    test('-1e400 in an extra field is a 400 naming the field', async () => {
+      await expectInvalid(await intake.post(withRaw('"score":-1e400')), ['score']);
+    });
+  });
+
   describe('types and values', () => {
     test('numbers where strings belong are a 400 listing both fields', async () => {
       await expectInvalid(await intake.post(validLead({ name: 123, phone: 4155552671 })), ['name', 'phone']);
@@ -357,6 +379,22 @@ describe('intake under hostile input: every answer is a 4xx and nothing is store
     expect(res.status).toBe(202);
     expect(await intake.storedLeadCount()).toBe(1);
     expect(await intake.queuedJobCount()).toBe(1);
+  });
+});
+
+describe('intake and well-formed text written as escapes', () => {
+  let intake: TestIntake;
+  beforeAll(async () => {
+    intake = await startTestIntake();
+  });
+  afterAll(async () => {
+    await intake.close();
+  });
+
+  test('a surrogate pair written as JSON escapes (an emoji) is text: 202, stored once', async () => {
+    const res = await intake.post('{"name":"Jane \\ud83d\\ude80 Roe","phone":"(415) 555-2671","geo":"US","source":"Facebook"}');
+    expect(res.status).toBe(202);
+    expect(await intake.storedLeadCount()).toBe(1);
   });
 });
 

@@ -3,6 +3,7 @@ import addFormats from 'ajv-formats';
 import { isCountryCode } from './countries.js';
 import type { FieldError, LeadInput, ScalarValue } from './lead.js';
 import { checkPhone } from './phone.js';
+import { hasLoneSurrogate } from './safe-text.js';
 import { qualityScore } from './quality.js';
 
 export const MAX_EXTRA_FIELDS = 50;
@@ -75,12 +76,21 @@ export function validateLead(body: unknown): LeadValidation {
       extraCount++;
     }
     if ((value === null || value === '') && !['name', 'phone', 'geo', 'source'].includes(key)) continue;
+    const unfit = unfitScalar(value);
+    if (unfit !== undefined) {
+      errors.push({ field: key, message: unfit });
+      continue;
+    }
     Object.defineProperty(input, key, { value, enumerable: true, writable: true, configurable: true });
   }
   if (extraCount > MAX_EXTRA_FIELDS) {
     errors.push({ field: 'body', message: `at most ${MAX_EXTRA_FIELDS} extra fields are allowed, got ${extraCount}` });
   }
-  if (!validateShape(input)) errors.push(...shapeErrors(validateShape.errors ?? []));
+  if (!validateShape(input)) {
+    // A field refused above is left out of `input`: its own message says more than "is required".
+    const named = new Set(errors.map((e) => e.field));
+    errors.push(...shapeErrors(validateShape.errors ?? []).filter((e) => !named.has(e.field)));
+  }
 
   const failed = new Set(errors.map((e) => e.field));
   const geo = typeof input.geo === 'string' ? input.geo.toUpperCase() : undefined;
@@ -121,6 +131,17 @@ export function validateLead(body: unknown): LeadValidation {
     clickId: lead.click_id !== undefined,
   });
   return { ok: true, lead, quality, phoneNational: phone.national };
+}
+
+/**
+ * What JSON can carry but a lead cannot: a number out of range (`1e400` parses as Infinity, and
+ * would be stored as null), and text with a lone UTF-16 surrogate (`"\\ud800"` is no character:
+ * it cannot be encoded as UTF-8, in a URL or in a header, so no buyer could be sent it).
+ */
+function unfitScalar(value: unknown): string | undefined {
+  if (typeof value === 'number' && !Number.isFinite(value)) return 'must be a finite number';
+  if (typeof value === 'string' && hasLoneSurrogate(value)) return 'is not valid text: it holds a lone UTF-16 surrogate';
+  return undefined;
 }
 
 function shapeErrors(errors: ErrorObject[]): FieldError[] {
