@@ -69,13 +69,31 @@ export interface ChangeCheck {
   ok: boolean;
 }
 
+/** Leads on each side of a market change over which its check compares the changed buyer's share. */
+export const CHANGE_WINDOW = 1000;
+
 /** For each change: the share in the 1,000 leads before it and the 1,000 after; it must move the expected way. */
-export function checkChanges(result: StrategyResult, draws: LeadDraw[], market: Market, window = 1000): ChangeCheck[] {
+export function checkChanges(result: StrategyResult, draws: LeadDraw[], market: Market, window = CHANGE_WINDOW): ChangeCheck[] {
   return market.changes.map((change) => {
     const before = firstOfferShare(result.outcomes, draws, change, change.at - window, change.at);
     const after = firstOfferShare(result.outcomes, draws, change, change.at, change.at + window);
     return { change, before, after, ok: change.expect === 'down' ? after < before : after > before };
   });
+}
+
+/**
+ * Whether every change's windows lie inside the run and clear of the other changes. The changes sit
+ * at fixed fractions of the run, so in a short run the "before" window of one change holds the
+ * previous change too (steady going down and coming back are 12.5 % of the run apart): a share that
+ * moves then says nothing about the change, either way, and its check is not a check.
+ */
+export function changeWindowsFit(market: Market, leads: number, window = CHANGE_WINDOW): boolean {
+  return market.changes.every(
+    (change) =>
+      change.at - window >= 0 &&
+      change.at + window <= leads &&
+      market.changes.every((other) => other === change || other.at <= change.at - window || other.at >= change.at + window),
+  );
 }
 
 export function toCsv(results: StrategyResult[], market: Market): string {
