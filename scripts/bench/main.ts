@@ -17,6 +17,7 @@ import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { freePort, startRedisServer } from '@leadrouter/redis';
+import { metricsHeaders } from '../lib/system.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const args = parseArgs(process.argv.slice(2));
@@ -288,7 +289,7 @@ async function endToEnd(redisUrl: string, configFile: string, client: Redis, bar
   await waitReady(`http://127.0.0.1:${intakePort}/readyz`);
   const memoryBefore = Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
   const soldCount = async (): Promise<number> => {
-    const text = await (await fetch(`http://127.0.0.1:${workerPort}/metrics`)).text();
+    const text = await (await fetch(`http://127.0.0.1:${workerPort}/metrics`, { headers: metricsHeaders() })).text();
     return Number(/leadrouter_leads_sold_total\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
   };
   const ids: string[] = [];

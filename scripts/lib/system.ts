@@ -71,11 +71,17 @@ async function waitReady(url: string): Promise<void> {
   throw new Error(`${url} never became ready`);
 }
 
+/** The header that opens `/metrics` when the system runs with METRICS_TOKEN (contract §1). */
+export function metricsHeaders(): Record<string, string> {
+  const token = process.env.METRICS_TOKEN;
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 /** Sum of a counter's samples over the given /metrics endpoints. */
 export async function counterTotal(baseUrls: string[], name: string): Promise<number> {
   let total = 0;
   for (const base of baseUrls) {
-    const text = await (await fetch(`${base}/metrics`)).text();
+    const text = await (await fetch(`${base}/metrics`, { headers: metricsHeaders() })).text();
     for (const line of text.split('\n')) {
       if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) total += Number(line.slice(line.lastIndexOf(' ') + 1));
     }

@@ -7,6 +7,8 @@ import { leadRoutes, type LeadRoutesDeps } from './routes/leads.js';
 export interface IntakeAppDeps extends LeadRoutesDeps {
   logger: Logger;
   readiness: Readiness;
+  /** METRICS_TOKEN: when set, /metrics answers only its bearer token. */
+  metricsToken: string | undefined;
   admin: Omit<AdminRoutesDeps, 'config' | 'adminApiKey'>;
 }
 
@@ -18,7 +20,7 @@ export function createIntakeApp(deps: IntakeAppDeps): Express {
   app.set('query parser', 'simple');
   app.use(httpMetrics(deps.metrics, 'intake'));
   app.use(requestLog(deps.logger));
-  app.use(healthRoutes(deps.metrics.registry, deps.readiness));
+  app.use(healthRoutes(deps.metrics.registry, deps.readiness, deps.metricsToken));
   app.use(leadRoutes(deps));
   app.use(adminRoutes({ ...deps.admin, config: deps.config, adminApiKey: deps.adminApiKey }));
   app.use((_req, res) => {

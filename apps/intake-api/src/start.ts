@@ -65,6 +65,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
     rateLimits: new SupplierRateLimits(redis, keys.rateLimitPrefix(), config.suppliers),
     waiter,
     adminApiKey: env.adminApiKey,
+    metricsToken: env.metricsToken,
     readiness: redisReadiness(redis, logger),
     admin: { state: new DeliveryState(redis, keys), queues: [queue, ...boardQueues], routeQueue: queue },
   });

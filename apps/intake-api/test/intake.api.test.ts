@@ -239,7 +239,8 @@ describe('metrics, health and readiness', () => {
       expect(ready.status).toBe(200);
       const body = (await ready.json()) as { ok: boolean; warnings: string[] };
       expect(body.ok).toBe(true);
-      expect(body.warnings).toEqual([expect.stringContaining('no persistence')]);
+      // And the open /metrics (no METRICS_TOKEN in this test).
+      expect(body.warnings).toEqual([expect.stringContaining('no persistence'), expect.stringContaining('METRICS_TOKEN is unset')]);
       expect(intake.logs.text()).toContain('UNSAFE: Redis has no persistence');
     } finally {
       await intake.close();
@@ -260,9 +261,9 @@ describe('Redis unavailable', () => {
   });
 
   test('503 with Retry-After while Redis is down (never 202), readyz 503; back to 202 when it returns', async () => {
-    const intake = await startTestIntake(intakeConfigYaml(), { redisUrl: server.url });
+    const intake = await startTestIntake(intakeConfigYaml(), { redisUrl: server.url, metricsToken: 'metrics-token' });
     try {
-      // AOF on and noeviction: nothing to warn about.
+      // AOF on and noeviction, and /metrics behind a token: nothing to warn about.
       expect(((await (await fetch(`${intake.url}/readyz`)).json()) as { warnings: string[] }).warnings).toEqual([]);
       const before = await intake.post(validLead());
       expect(before.status).toBe(202);

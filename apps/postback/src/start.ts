@@ -42,7 +42,7 @@ export async function startPostback(options: StartPostbackOptions): Promise<Post
   app.set('query parser', 'simple');
   app.use(httpMetrics(metrics, 'postback'));
   app.use(requestLog(logger));
-  app.use(healthRoutes(metrics.registry, redisReadiness(redis, logger)));
+  app.use(healthRoutes(metrics.registry, redisReadiness(redis, logger), env.metricsToken));
   app.use(
     postbackRoutes({
       config: options.config,

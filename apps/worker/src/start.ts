@@ -132,7 +132,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   const app = express();
   app.disable('x-powered-by');
   app.use(httpMetrics(metrics, 'worker'));
-  app.use(healthRoutes(metrics.registry, redisReadiness(redis, logger)));
+  app.use(healthRoutes(metrics.registry, redisReadiness(redis, logger), env.metricsToken));
   app.use(demoBuyerRoutes());
   const server = await listen(app, env.host, options.port ?? env.workerPort);
   const port = boundPort(server);

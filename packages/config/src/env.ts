@@ -12,6 +12,8 @@ export interface ServiceEnv {
   postbackPort: number;
   workerPort: number;
   adminApiKey: string | undefined;
+  /** When set, every `/metrics` answers only `Authorization: Bearer <token>` (contract §1). */
+  metricsToken: string | undefined;
   logLevel: string;
 }
 
@@ -39,6 +41,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
     postbackPort: port('POSTBACK_PORT', 3001),
     workerPort: port('WORKER_PORT', 3002),
     adminApiKey: env.ADMIN_API_KEY || undefined,
+    metricsToken: env.METRICS_TOKEN || undefined,
     logLevel,
   };
   if (problems.length > 0) throw new Error(`invalid environment:\n  ${problems.join('\n  ')}`);

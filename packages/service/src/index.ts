@@ -1,5 +1,5 @@
 export { httpMetrics } from './http-metrics.js';
-export { healthRoutes, type Readiness } from './health.js';
+export { healthRoutes, METRICS_OPEN_WARNING, type Readiness } from './health.js';
 export { redisReadiness } from './redis-readiness.js';
 export { listen, closeServer, onShutdownSignal, boundPort } from './lifecycle.js';
 export { runRole, type RoleContext } from './role.js';
