@@ -1,8 +1,9 @@
 /**
- * `npm run config:check -- FILE`: validates a config file and prints every problem with its path.
+ * `npm run config:check -- FILE`: validates a config file and prints every problem (schema and
+ * cross-checks together) with its path and, for a file, its line.
  * Exits 0 when the file is usable, 1 when it is not, 2 on a usage error.
  */
-import { configPathFromEnv, ConfigError, loadConfigFile } from './index.js';
+import { configPathFromEnv, ConfigError, formatProblem, loadConfigFile } from './index.js';
 
 const args = process.argv.slice(2).filter((a) => a !== '--');
 if (args.length > 1 || args[0] === '-h' || args[0] === '--help') {
@@ -18,6 +19,6 @@ try {
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;
   console.error(`${file}: ${err.problems.length} problem${err.problems.length === 1 ? '' : 's'}`);
-  for (const p of err.problems) console.error(`${p.path || '(root)'}: ${p.message}`);
+  for (const p of err.problems) console.error(formatProblem(p));
   process.exit(1);
 }

@@ -1,23 +1,33 @@
 import { joinPath, type ConfigProblem } from './errors.js';
+import type { Pruned } from './prune.js';
 import { keyDigest } from './resolve.js';
 import type { LeadRouterConfig } from './schema.js';
 
+/** The config as the cross-checks see it: what the schema accepted, any value possibly missing. */
+type Checkable = Pruned<LeadRouterConfig>;
+
 /**
  * Checks that the schema cannot express: references between sections, unique ids and keys,
- * timezones. Appends every problem found to `problems`.
+ * timezones. Appends every problem found to `problems`. Runs on a config the schema rejected too,
+ * with the rejected values taken out, and checks whatever is left (undefined: nothing to check).
  */
-export function crossCheck(config: LeadRouterConfig, problems: ConfigProblem[]): void {
-  checkUniqueIds('suppliers', config.suppliers, problems);
-  checkUniqueIds('destinations', config.destinations, problems);
-  checkUniqueIds('routes', config.routes, problems);
+export function crossCheck(config: Checkable | undefined, problems: ConfigProblem[]): void {
+  if (config === undefined) return;
+  checkUniqueIds('suppliers', config.suppliers ?? [], problems);
+  checkUniqueIds('destinations', config.destinations ?? [], problems);
+  checkUniqueIds('routes', config.routes ?? [], problems);
   checkApiKeys(config, problems);
   checkDestinations(config, problems);
   checkRoutes(config, problems);
 }
 
-function checkUniqueIds(section: string, items: ReadonlyArray<{ id: string }>, problems: ConfigProblem[]): void {
+/** Any section's items, as far as ids go. */
+type WithIds = ReadonlyArray<{ readonly id?: string | undefined } | undefined>;
+
+function checkUniqueIds(section: string, items: WithIds, problems: ConfigProblem[]): void {
   const seen = new Map<string, number>();
   items.forEach((item, i) => {
+    if (item?.id === undefined) return;
     const first = seen.get(item.id);
     if (first !== undefined) {
       problems.push({ path: `${section}[${i}].id`, message: `duplicate id "${item.id}" (also ${section}[${first}])` });
@@ -27,10 +37,14 @@ function checkUniqueIds(section: string, items: ReadonlyArray<{ id: string }>, p
   });
 }
 
-function checkApiKeys(config: LeadRouterConfig, problems: ConfigProblem[]): void {
+function checkApiKeys(config: Checkable, problems: ConfigProblem[]): void {
   const owners = new Map<string, string>();
-  config.suppliers.forEach((supplier, i) => {
-    supplier.apiKeys.forEach((key, k) => {
+  (config.suppliers ?? []).forEach((supplier, i) => {
+    if (supplier === undefined) return;
+    // A supplier whose id the schema rejected is still a key's owner: name it by its place.
+    const owner = supplier.id === undefined ? `suppliers[${i}]` : `supplier "${supplier.id}"`;
+    (supplier.apiKeys ?? []).forEach((key, k) => {
+      if (key === undefined) return;
       const path = `suppliers[${i}].apiKeys[${k}]`;
       if (key.startsWith('sha256:') && !/^sha256:[0-9a-fA-F]{64}$/.test(key)) {
         problems.push({ path, message: 'a hashed key must be "sha256:" followed by 64 hex digits' });
@@ -38,25 +52,26 @@ function checkApiKeys(config: LeadRouterConfig, problems: ConfigProblem[]): void
       }
       // Compare digests: a plain key and its `sha256:` form (in either hex case) are the same key.
       const digest = keyDigest(key).toString('hex');
-      const owner = owners.get(digest);
-      if (owner !== undefined) problems.push({ path, message: `API key is also used by supplier "${owner}"` });
-      else owners.set(digest, supplier.id);
+      const firstOwner = owners.get(digest);
+      if (firstOwner !== undefined) problems.push({ path, message: `API key is also used by ${firstOwner}` });
+      else owners.set(digest, owner);
     });
     if (supplier.postbackUrl !== undefined && !isUrl(supplier.postbackUrl)) {
       problems.push({ path: `suppliers[${i}].postbackUrl`, message: 'not a valid URL' });
     }
     const { rateLimit } = supplier;
-    if (rateLimit?.burst !== undefined && rateLimit.burst < rateLimit.perSecond) {
+    if (rateLimit?.burst !== undefined && rateLimit.perSecond !== undefined && rateLimit.burst < rateLimit.perSecond) {
       problems.push({ path: `suppliers[${i}].rateLimit.burst`, message: 'burst must be at least perSecond' });
     }
   });
 }
 
-function checkDestinations(config: LeadRouterConfig, problems: ConfigProblem[]): void {
-  config.destinations.forEach((destination, i) => {
+function checkDestinations(config: Checkable, problems: ConfigProblem[]): void {
+  (config.destinations ?? []).forEach((destination, i) => {
+    if (destination === undefined) return;
     const base = `destinations[${i}]`;
     // `{{field}}` templates may stand in the URL; they are filled per lead, so check the shape only.
-    if (!isUrl(destination.url.replace(/\{\{[^}]*\}\}/g, 'x'))) {
+    if (destination.url !== undefined && !isUrl(destination.url.replace(/\{\{[^}]*\}\}/g, 'x'))) {
       problems.push({ path: `${base}.url`, message: 'not a valid URL' });
     }
     const timezone = destination.schedule?.timezone;
@@ -67,10 +82,12 @@ function checkDestinations(config: LeadRouterConfig, problems: ConfigProblem[]):
       const rule = destination.response?.[side];
       if (!rule) continue;
       const tests = ['equals', 'in', 'matches'].filter((k) => k in rule);
-      if (rule.path !== undefined && tests.length === 0) {
+      // `in`, not `!== undefined`: a path the schema rejected is still written, so not "missing".
+      const hasPath = 'path' in rule;
+      if (hasPath && tests.length === 0) {
         problems.push({ path: `${base}.response.${side}`, message: 'a path needs one of equals, in or matches' });
       }
-      if (tests.length > 0 && rule.path === undefined) {
+      if (tests.length > 0 && !hasPath) {
         problems.push({ path: `${base}.response.${side}`, message: `${tests.join(', ')} needs a path` });
       }
       if (tests.length > 1) {
@@ -83,22 +100,27 @@ function checkDestinations(config: LeadRouterConfig, problems: ConfigProblem[]):
   });
 }
 
-function checkRoutes(config: LeadRouterConfig, problems: ConfigProblem[]): void {
-  const known = new Set(config.destinations.map((d) => d.id));
-  const knownSuppliers = new Set(config.suppliers.map((s) => s.id));
-  config.routes.forEach((route, r) => {
+function checkRoutes(config: Checkable, problems: ConfigProblem[]): void {
+  // A section the schema rejected as a whole leaves nothing to compare with: no "unknown" for each reference to it.
+  const known = knownIds(config.destinations);
+  const knownSuppliers = knownIds(config.suppliers);
+  (config.routes ?? []).forEach((route, r) => {
+    if (route === undefined) return;
     const base = `routes[${r}]`;
-    const strategy = route.strategy ?? 'priority';
+    // A strategy the schema rejected is no strategy at all: then nothing can be said about weights.
+    const strategy = 'strategy' in route ? route.strategy : 'priority';
     const listed = new Set<string>();
-    const check = (id: string, path: string, once: boolean): void => {
+    const check = (id: string | undefined, path: string, once: boolean): void => {
+      if (id === undefined || known === undefined) return;
       if (!known.has(id)) problems.push({ path, message: `unknown destination "${id}"` });
       else if (once && listed.has(id)) problems.push({ path, message: `destination "${id}" is listed twice in this route` });
       listed.add(id);
     };
-    route.destinations.forEach((entry, d) => {
+    (route.destinations ?? []).forEach((entry, d) => {
+      if (entry === undefined) return;
       const path = joinPath(`${base}.destinations[${d}]`, 'id');
       check(entry.id, path, true);
-      if (entry.weight !== undefined && strategy !== 'weighted') {
+      if (entry.weight !== undefined && strategy !== undefined && strategy !== 'weighted') {
         problems.push({
           path: `${base}.destinations[${d}].weight`,
           message: `weight is only used by strategy "weighted" (this route's strategy is "${strategy}")`,
@@ -108,9 +130,16 @@ function checkRoutes(config: LeadRouterConfig, problems: ConfigProblem[]): void 
     // A fallback may repeat one of the route's destinations: it is then simply not tried twice.
     (route.fallback ?? []).forEach((id, f) => check(id, `${base}.fallback[${f}]`, false));
     (route.match?.supplier ?? []).forEach((id, s) => {
+      if (id === undefined || knownSuppliers === undefined) return;
       if (!knownSuppliers.has(id)) problems.push({ path: `${base}.match.supplier[${s}]`, message: `unknown supplier "${id}"` });
     });
   });
+}
+
+/** The ids a section defines, or undefined when the section itself is gone (missing or rejected). */
+function knownIds(items: WithIds | undefined): Set<string> | undefined {
+  if (items === undefined) return undefined;
+  return new Set(items.flatMap((item) => (item?.id === undefined ? [] : [item.id])));
 }
 
 function isUrl(value: string): boolean {

@@ -2,6 +2,14 @@
 export interface ConfigProblem {
   path: string;
   message: string;
+  /** 1-based line in the file where the value (or its nearest written parent) is; only for text input. */
+  line?: number;
+}
+
+/** `destinations[2].timeoutMs: must be integer (line 14)`: the one form the CLI and startup errors print. */
+export function formatProblem(problem: ConfigProblem): string {
+  const where = problem.line === undefined ? '' : ` (line ${problem.line})`;
+  return `${problem.path || '(root)'}: ${problem.message}${where}`;
 }
 
 /** Thrown when a config cannot be used; carries every problem found, not just the first. */
@@ -13,8 +21,7 @@ export class ConfigError extends Error {
     readonly file?: string,
   ) {
     super(
-      `invalid config${file ? ` ${file}` : ''}:\n` +
-        problems.map((p) => `  ${p.path || '(root)'}: ${p.message}`).join('\n'),
+      `invalid config${file ? ` ${file}` : ''}:\n` + problems.map((p) => `  ${formatProblem(p)}`).join('\n'),
     );
   }
 }

@@ -1,5 +1,5 @@
 export { configSchema, type LeadRouterConfig, type SupplierConfig, type DestinationConfig, type RouteConfig } from './schema.js';
-export { ConfigError, type ConfigProblem } from './errors.js';
+export { ConfigError, formatProblem, type ConfigProblem } from './errors.js';
 export { parseDurationMs } from './duration.js';
 export { BUNDLED_CONFIG_PATH, configPathFromEnv, loadConfigFile, parseConfigText, validateConfig, type LoadedConfig } from './load.js';
 export { resolveConfig, sha256Hex, keyDigest, type ResolvedConfig, type ResolvedSupplier } from './resolve.js';

@@ -1,7 +1,8 @@
 /**
  * The JSON Schema of LeadRouter's config file: the one source of truth. The TypeScript type
  * `LeadRouterConfig` is derived from it (json-schema-to-ts), so the two cannot drift apart.
- * Contract §2; every key of `leadrouter.example.yaml` is described here.
+ * Contract §2; every key of `leadrouter.example.yaml` is described here, and the example shows
+ * every key described here but the `deprecated` ones (test/config.example-coverage.test.ts).
  */
 import type { FromSchema } from 'json-schema-to-ts';
 
@@ -68,8 +69,9 @@ export const configSchema = {
         geoPrior: { type: 'number', minimum: 0, maximum: 100000 },
         priceMemory: { type: 'integer', minimum: 1, maximum: 100000 },
         // Replaced by geoPrior (a hard switch became a blend); still accepted so that older
-        // configs load, and ignored.
-        geoMinObservations: { type: 'integer', minimum: 0, maximum: 100000 },
+        // configs load, and ignored. `deprecated` keeps it out of the example config and of
+        // "did you mean" suggestions.
+        geoMinObservations: { type: 'integer', minimum: 0, maximum: 100000, deprecated: true },
       },
     },
     suppliers: {

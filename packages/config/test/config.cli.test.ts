@@ -58,8 +58,33 @@ routes:
     expect(stdout).toEqual([]);
     expect(stderr).toEqual([
       `${file}: 2 problems`,
-      'destinations[0].schedule.timezone: unknown timezone "Nowhere/City"',
-      'routes[1].destinations[0].id: unknown destination "buyer-z"',
+      'destinations[0].schedule.timezone: unknown timezone "Nowhere/City" (line 3)',
+      'routes[1].destinations[0].id: unknown destination "buyer-z" (line 6)',
+    ]);
+    expect(status).toBe(1);
+  });
+
+  test('schema errors and cross-check problems together: all listed with lines, exit 1', () => {
+    const file = join(dir, 'typo.yaml');
+    writeFileSync(
+      file,
+      `suppliers: [{ id: acme, apiKeys: [k1] }]
+destinations:
+  - id: buyer-a
+    url: "https://buyer-a.example/"
+    timeoutMS: 8000
+    schedule: { timezone: Nowhere/City }
+routes:
+  - { id: main, destinations: [{ id: buyer-z }] }
+`,
+    );
+    const { status, stdout, stderr } = runCli(file);
+    expect(stdout).toEqual([]);
+    expect(stderr).toEqual([
+      `${file}: 3 problems`,
+      'destinations[0].timeoutMS: unknown key, did you mean "timeoutMs"? (line 5)',
+      'destinations[0].schedule.timezone: unknown timezone "Nowhere/City" (line 6)',
+      'routes[0].destinations[0].id: unknown destination "buyer-z" (line 8)',
     ]);
     expect(status).toBe(1);
   });

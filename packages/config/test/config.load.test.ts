@@ -45,6 +45,7 @@ describe('example config (contract copy)', () => {
     expect(buyerB?.url).toBe('https://buyer-b.example/leads?key=bkey-789');
     expect(buyerB?.postback?.token).toBe('pb-b-012');
     expect(buyerC?.url).toBe('https://buyer-c.example/intake');
+    expect(buyerC?.postback?.secret).toBe('whsec_c2VjcmV0LWM=');
     // `{{field}}` templates are not env references and stay as written.
     expect(buyerA?.body).toEqual({ full_name: '{{name}}', phone_number: '{{phone}}', country: '{{geo}}', sub_id: '{{id}}' });
     // The supplier's key is substituted before hashing.
@@ -57,6 +58,7 @@ describe('example config (contract copy)', () => {
     expect(config.retentionMs).toBe(30 * 86_400_000);
     expect(config.routes.map((r) => [r.id, r.strategy])).toEqual([
       ['north-america-social', 'weighted'],
+      ['acme-solar', 'round_robin'],
       ['everything-else', 'best_revenue'],
     ]);
     expect(config.routes[0]?.destinations).toEqual([
@@ -81,9 +83,11 @@ describe('example config (contract copy)', () => {
       'destinations[0].postback.token: environment variable BUYER_A_POSTBACK_TOKEN is not set',
       'destinations[1].url: environment variable BUYER_B_KEY is not set',
       'destinations[1].postback.token: environment variable BUYER_B_POSTBACK_TOKEN is not set',
+      'destinations[2].postback.secret: environment variable BUYER_C_WEBHOOK_SECRET is not set',
       'suppliers[0].apiKeys[0]: must NOT have fewer than 1 characters',
       'destinations[0].postback.token: must NOT have fewer than 1 characters',
       'destinations[1].postback.token: must NOT have fewer than 1 characters',
+      'destinations[2].postback.secret: must match pattern "^whsec_"',
     ]);
   });
 
@@ -98,7 +102,10 @@ describe('example config (contract copy)', () => {
     const err = caught as ConfigError;
     expect(err.code).toBe('LR_ERR_CONFIG');
     expect(err.file).toBe(EXAMPLE_PATH);
-    expect(err.message).toBe(`invalid config ${EXAMPLE_PATH}:\n  destinations[1].url: environment variable BUYER_B_KEY is not set`);
+    // Line 56 of the example is buyer-b's `url:`.
+    expect(err.message).toBe(
+      `invalid config ${EXAMPLE_PATH}:\n  destinations[1].url: environment variable BUYER_B_KEY is not set (line 56)`,
+    );
   });
 });
 

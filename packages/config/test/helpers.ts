@@ -30,6 +30,7 @@ export const EXAMPLE_ENV = {
   BUYER_A_POSTBACK_TOKEN: 'pb-a-456',
   BUYER_B_KEY: 'bkey-789',
   BUYER_B_POSTBACK_TOKEN: 'pb-b-012',
+  BUYER_C_WEBHOOK_SECRET: 'whsec_c2VjcmV0LWM=',
 } as const;
 
 export const ID_PATTERN_MESSAGE = 'must match pattern "^[a-z0-9][a-z0-9_-]{0,63}$"';
