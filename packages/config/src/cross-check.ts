@@ -1,3 +1,4 @@
+import { RE2JS } from 're2js';
 import { joinPath, type ConfigProblem } from './errors.js';
 import type { Pruned } from './prune.js';
 import { keyDigest } from './resolve.js';
@@ -93,8 +94,9 @@ function checkDestinations(config: Checkable, problems: ConfigProblem[]): void {
       if (tests.length > 1) {
         problems.push({ path: `${base}.response.${side}`, message: 'use only one of equals, in or matches' });
       }
-      if (rule.matches !== undefined && !isRegExp(rule.matches)) {
-        problems.push({ path: `${base}.response.${side}.matches`, message: 'not a valid regular expression' });
+      const regexError = rule.matches === undefined ? undefined : re2Problem(rule.matches);
+      if (regexError !== undefined) {
+        problems.push({ path: `${base}.response.${side}.matches`, message: `not a valid RE2 regular expression (${regexError})` });
       }
     }
   });
@@ -160,11 +162,15 @@ export function isTimeZone(value: string): boolean {
   }
 }
 
-function isRegExp(value: string): boolean {
+/**
+ * `matches` runs on buyers' replies with RE2 (re2js, linear time: no pattern can freeze a worker on
+ * a hostile reply), so it must be RE2 syntax: no backreferences or lookaround. Why not, or undefined.
+ */
+function re2Problem(pattern: string): string | undefined {
   try {
-    new RegExp(value);
-    return true;
-  } catch {
-    return false;
+    RE2JS.compile(pattern);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message.replace(/^error parsing regexp: /, '');
   }
 }

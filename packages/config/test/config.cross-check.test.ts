@@ -312,3 +312,23 @@ routes:
     ]);
   });
 });
+
+describe('response rules run on RE2 (linear time on a hostile reply)', () => {
+  test.each([
+    ['a backreference', '^(a)\\1$'],
+    ['a lookahead', '^(?=ok)'],
+    ['a syntax error', '(unclosed'],
+  ])('%s in matches is refused with its path', (_name, pattern) => {
+    const config = withEdit((c) => {
+      c.destinations[0]!.response = { accept: { path: 'result', matches: pattern } };
+    });
+    expect(check(config)).toEqual([expect.stringMatching(/^destinations\[0\]\.response\.accept\.matches: not a valid RE2 regular expression \(.+\)$/)]);
+  });
+
+  test('a pattern that backtracks for ever in JavaScript is valid RE2 and accepted', () => {
+    const config = withEdit((c) => {
+      c.destinations[0]!.response = { accept: { path: 'result', matches: '^(a+)+$' } };
+    });
+    expect(() => validateConfig(config, {})).not.toThrow();
+  });
+});

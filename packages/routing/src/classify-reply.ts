@@ -95,7 +95,7 @@ const patterns = new Map<string, RE2JS>();
 /**
  * `matches` runs on what a buyer sends back, so it runs on RE2 (re2js): linear time in the reply,
  * whatever the pattern, where JavaScript's backtracking RegExp can take for ever on `^(a+)+$`.
- * Patterns come from the config (checked at load, see `regexProblem`) and are compiled once.
+ * Patterns come from the config (checked at load to be RE2 syntax) and are compiled once.
  */
 function compiled(pattern: string): RE2JS {
   let regex = patterns.get(pattern);
@@ -106,12 +106,3 @@ function compiled(pattern: string): RE2JS {
   return regex;
 }
 
-/** Why `pattern` cannot be a `matches` rule (RE2 syntax: no backreferences or lookaround), or undefined. */
-export function regexProblem(pattern: string): string | undefined {
-  try {
-    RE2JS.compile(pattern);
-    return undefined;
-  } catch (err) {
-    return (err as Error).message;
-  }
-}
