@@ -69,7 +69,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
     readiness: redisReadiness(redis, logger),
     admin: { state: new DeliveryState(redis, keys), queues: [queue, ...boardQueues], routeQueue: queue },
   });
-  const server = await listen(app, env.host, options.port ?? env.intakePort);
+  const server = await listen(app, env.host, options.port ?? env.intakePort, env.http);
   const port = boundPort(server);
   logger.info({ port, host: env.host }, 'intake listening');
   return {

@@ -57,7 +57,7 @@ export async function startPostback(options: StartPostbackOptions): Promise<Post
     res.status(404).json({ ok: false, reason: 'not_found' });
   });
   app.use(postbackErrors(logger));
-  const server = await listen(app, env.host, options.port ?? env.postbackPort);
+  const server = await listen(app, env.host, options.port ?? env.postbackPort, env.http);
   const port = boundPort(server);
   logger.info({ port, host: env.host }, 'postback listening');
   return {

@@ -134,7 +134,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   app.use(httpMetrics(metrics, 'worker'));
   app.use(healthRoutes(metrics.registry, redisReadiness(redis, logger), env.metricsToken));
   app.use(demoBuyerRoutes());
-  const server = await listen(app, env.host, options.port ?? env.workerPort);
+  const server = await listen(app, env.host, options.port ?? env.workerPort, env.http);
   const port = boundPort(server);
   logger.info({ port, destinations: config.destinations.length }, 'worker running');
   return {

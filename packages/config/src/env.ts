@@ -1,3 +1,5 @@
+import { defaultMaxConnections, HTTP_TIMEOUTS, type HttpLimits } from './http-limits.js';
+
 /**
  * The environment of contract §1, read once at start. Engines never read process.env themselves:
  * they get these typed values from main.ts.
@@ -15,6 +17,8 @@ export interface ServiceEnv {
   /** When set, every `/metrics` answers only `Authorization: Bearer <token>` (contract §1). */
   metricsToken: string | undefined;
   logLevel: string;
+  /** Timeouts and the connection cap of every HTTP server (HTTP_MAX_CONNECTIONS, HTTP_KEEP_ALIVE_MS). */
+  http: HttpLimits;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
@@ -24,6 +28,13 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
     if (raw === undefined || raw === '') return fallback;
     const value = Number(raw);
     if (!Number.isInteger(value) || value < 0 || value > 65535) problems.push(`${name} must be a port number, got "${raw}"`);
+    return value;
+  };
+  const positive = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 1) problems.push(`${name} must be a whole number above 0, got "${raw}"`);
     return value;
   };
   const prefix = env.LEADROUTER_PREFIX || 'lr';
@@ -43,6 +54,12 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
     adminApiKey: env.ADMIN_API_KEY || undefined,
     metricsToken: env.METRICS_TOKEN || undefined,
     logLevel,
+    http: {
+      ...HTTP_TIMEOUTS,
+      // Behind a load balancer, set it above the balancer's idle timeout, so the balancer closes first.
+      keepAliveTimeoutMs: positive('HTTP_KEEP_ALIVE_MS', HTTP_TIMEOUTS.keepAliveTimeoutMs),
+      maxConnections: positive('HTTP_MAX_CONNECTIONS', defaultMaxConnections()),
+    },
   };
   if (problems.length > 0) throw new Error(`invalid environment:\n  ${problems.join('\n  ')}`);
   return result;

@@ -5,3 +5,4 @@ export { BUNDLED_CONFIG_PATH, configPathFromEnv, loadConfigFile, parseConfigText
 export { resolveConfig, sha256Hex, keyDigest, type ResolvedConfig, type ResolvedSupplier } from './resolve.js';
 export { isTimeZone } from './cross-check.js';
 export { readEnv, type ServiceEnv } from './env.js';
+export { defaultMaxConnections, HTTP_TIMEOUTS, type HttpLimits } from './http-limits.js';

@@ -1,13 +1,30 @@
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import type { Express } from 'express';
+import type { HttpLimits } from '@leadrouter/config';
 import type { Logger } from '@leadrouter/logging';
 
-export async function listen(app: Express, host: string, port: number): Promise<Server> {
+/**
+ * Serves `app` with the limits of a public API: a client that opens a socket and sends nothing,
+ * or trickles its head or body, is answered 408 and dropped within the timeouts (checked every
+ * second, not Node's default 30 s), and connections past the cap are closed as they arrive.
+ */
+export async function listen(app: Express, host: string, port: number, limits: HttpLimits): Promise<Server> {
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      keepAliveTimeout: limits.keepAliveTimeoutMs,
+      connectionsCheckingInterval: 1_000,
+    },
+    app,
+  );
+  server.maxConnections = limits.maxConnections;
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
     server.once('error', reject);
-    // Keep-alive longer than typical load balancers' idle timeout, so they close first.
-    server.keepAliveTimeout = 65_000;
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
   });
 }
 

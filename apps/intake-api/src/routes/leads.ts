@@ -27,21 +27,25 @@ function send(res: Response, answer: IntakeAnswer, headers: Record<string, strin
   res.status(answer.code).json(answer.body);
 }
 
+/** How long the rest of a refused body is read (and dropped) after the answer, before the socket is closed. */
+const REFUSED_BODY_DRAIN_MS = 1_000;
+
 /**
- * Answers a request refused before its body was read. A body of known size within the limit is
- * read and dropped first, so the client, still sending, gets the answer rather than a broken
- * pipe; anything else gets the answer and a closed connection.
+ * Answers a request refused before its body was read (401, 429, 415), at once: a client trickling
+ * its body must not hold the connection until the last byte. The connection closes after the
+ * answer; what the client is still sending is read and dropped for a moment, so that it reads the
+ * answer rather than a reset, then the socket is closed whatever the client does.
  */
 function answerBeforeBody(req: Request, res: Response, answer: () => void): void {
   const declared = Number(req.headers['content-length'] ?? NaN);
-  if (Number.isFinite(declared) && declared > 0 && declared <= MAX_BODY_BYTES && !req.readableEnded) {
-    req.once('end', answer);
-    req.once('error', () => res.destroy());
-    req.resume();
-    return;
-  }
-  if (!req.readableEnded && declared !== 0) res.setHeader('Connection', 'close');
+  if (req.readableEnded || declared === 0) return answer();
+  res.setHeader('Connection', 'close');
   answer();
+  const timer = setTimeout(() => req.socket.destroy(), REFUSED_BODY_DRAIN_MS);
+  timer.unref();
+  req.once('close', () => clearTimeout(timer));
+  req.on('error', () => req.socket.destroy());
+  req.resume();
 }
 
 function rejected(reason: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
