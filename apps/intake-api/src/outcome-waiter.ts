@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { FINAL_STATUSES, type LeadStatus } from '@leadrouter/lead';
 import type { LeadStore } from '@leadrouter/store';
 
 export interface LeadOutcome {
@@ -6,8 +7,6 @@ export interface LeadOutcome {
   payout?: number;
   reason?: string;
 }
-
-const FINAL = new Set(['delivered', 'unsold', 'accepted', 'rejected', 'converted', 'returned']);
 
 /**
  * `?wait=SECONDS`: holds an answer until the lead is delivered or unsold. Workers publish each
@@ -50,7 +49,7 @@ export class OutcomeWaiter {
       (this.subscribed as Promise<unknown>)
         .then(() => this.store.outcome(leadId))
         .then(({ status, payout, reason }) => {
-          if (status && FINAL.has(status)) finish(toOutcome(status, payout, reason ?? undefined));
+          if (status && FINAL_STATUSES.has(status as LeadStatus)) finish(toOutcome(status, payout, reason ?? undefined));
         })
         .catch(() => undefined);
     });

@@ -5,7 +5,7 @@ import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
 import { createRedis, deliverQueueName, notifyQueueName, waitForRedis, QUEUES, QUEUE_OPTIONS, redisKeys, type RouteJobData } from '@leadrouter/redis';
 import { boundPort, closeServer, listen, redisReadiness } from '@leadrouter/service';
-import { DeliveryState, LeadStore } from '@leadrouter/store';
+import { DestinationState, LeadLifecycle, LeadStore, Sweeps } from '@leadrouter/store';
 import { createIntakeApp } from './app.js';
 import { SupplierDirectory } from './auth.js';
 import { OutcomeWaiter } from './outcome-waiter.js';
@@ -67,7 +67,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
     adminApiKey: env.adminApiKey,
     metricsToken: env.metricsToken,
     readiness: redisReadiness(redis, logger),
-    admin: { state: new DeliveryState(redis, keys), queues: [queue, ...boardQueues], routeQueue: queue },
+    admin: { lifecycle: new LeadLifecycle(redis, keys), destinationState: new DestinationState(redis, keys), sweeps: new Sweeps(redis, keys), queues: [queue, ...boardQueues], routeQueue: queue },
   });
   const server = await listen(app, env.host, options.port ?? env.intakePort, env.http);
   const port = boundPort(server);

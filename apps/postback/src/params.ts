@@ -1,8 +1,5 @@
 import type { DestinationConfig } from '@leadrouter/config';
-import type { FieldError } from '@leadrouter/lead';
-
-export const POSTBACK_STATUSES = ['delivered', 'accepted', 'rejected', 'converted', 'returned'] as const;
-export type PostbackStatus = (typeof POSTBACK_STATUSES)[number];
+import { isPostbackStatus, POSTBACK_STATUSES, type FieldError, type PostbackStatus } from '@leadrouter/lead';
 
 export interface PostbackParams {
   leadId: string;
@@ -37,7 +34,7 @@ export function checkParams(raw: Record<string, unknown>, destination: Destinati
   } else {
     const map = (destination.postback?.statusMap ?? {}) as Record<string, string | undefined>;
     const mapped = map[received] ?? received;
-    if ((POSTBACK_STATUSES as readonly string[]).includes(mapped)) status = mapped as PostbackStatus;
+    if (isPostbackStatus(mapped)) status = mapped;
     else errors.push({ field: 'status', message: `unknown status "${received.slice(0, 64)}": use ${POSTBACK_STATUSES.join(', ')} or map it in statusMap` });
   }
   let payout: number | undefined;

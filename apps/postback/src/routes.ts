@@ -1,13 +1,13 @@
 import { Router, type Request, type Response } from 'express';
 import type { DestinationConfig, ResolvedConfig } from '@leadrouter/config';
-import { isLeadId } from '@leadrouter/lead';
+import { isLeadId, isPostbackStatus } from '@leadrouter/lead';
 import type { Logger } from '@leadrouter/logging';
 import { sourceLabel, type Metrics } from '@leadrouter/metrics';
 import type { Notifier } from '@leadrouter/notify';
 import { readBodyLimited } from '@leadrouter/service';
 import type { NotificationOutbox, PostbackState } from '@leadrouter/store';
 import { authenticate, isSignedRequest } from './auth.js';
-import { checkParams, POSTBACK_STATUSES } from './params.js';
+import { checkParams } from './params.js';
 
 export interface PostbackRoutesDeps {
   config: ResolvedConfig;
@@ -61,7 +61,7 @@ export function postbackRoutes(deps: PostbackRoutesDeps): Router {
   const destinations = new Map<string, DestinationConfig>(deps.config.destinations.map((d) => [d.id, d]));
   const count = (destination: string, source: string, status: string, result: string): void =>
     deps.metrics.postbacks.inc({ destination, source, status, result });
-  const statusLabel = (status: unknown): string => ((POSTBACK_STATUSES as readonly unknown[]).includes(status) ? String(status) : 'other');
+  const statusLabel = (status: unknown): string => (isPostbackStatus(status) ? status : 'other');
 
   const handle = async (req: Request, res: Response): Promise<void> => {
     const destination = destinations.get(String(req.params.destinationId));

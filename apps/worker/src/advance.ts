@@ -22,7 +22,7 @@ export async function advance(deps: WorkerDeps, lead: Lead, plan: DeliveryPlan, 
     candidates.push({ index, destination: destination.id, caps: destination.caps, periods: capPeriods(destination, now) });
     probeLockMs = Math.max(probeLockMs, (destination.timeoutMs ?? DELIVERY_DEFAULTS.timeoutMs) + 5_000);
   }
-  const decision = await deps.state.advance(lead.id, step, candidates, probeLockMs);
+  const decision = await deps.lifecycle.advance(lead.id, step, candidates, probeLockMs);
   if (decision === 'unsold') {
     await finishUnsold(deps, lead, attempted ? 'all_rejected' : 'no_eligible_destination', plan.route, plan.round ?? 0);
     return;

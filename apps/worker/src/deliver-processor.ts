@@ -19,7 +19,7 @@ type Outcome = 'accepted' | 'rejected' | 'error' | 'timeout';
 export function createDeliverProcessor(deps: WorkerDeps) {
   return async (job: Job<DeliverJobData>): Promise<void> => {
     const { leadId, index, attempt } = job.data;
-    const loaded = await deps.state.load(leadId);
+    const loaded = await deps.lifecycle.load(leadId);
     if (!loaded?.plan) return;
     const { lead, plan } = loaded;
     if (deliverJobRound(job) !== (plan.round ?? 0)) {
@@ -41,7 +41,7 @@ export function createDeliverProcessor(deps: WorkerDeps) {
         return;
       }
       // Sold elsewhere or ended meanwhile (a job left over from a crash): give back what this step held.
-      await deps.state.releaseCap(leadId, destinationId);
+      await deps.lifecycle.releaseCap(leadId, destinationId);
       return;
     }
     const step = `${index}.${attempt}`;
@@ -73,7 +73,7 @@ export function createDeliverProcessor(deps: WorkerDeps) {
       if (delay !== 'give_up') action = 'retry';
     }
     const at = deps.now();
-    const recorded = await deps.state.recordAttempt({
+    const recorded = await deps.lifecycle.recordAttempt({
       leadId,
       destination: destinationId,
       event: {
@@ -115,7 +115,7 @@ export function createDeliverProcessor(deps: WorkerDeps) {
         return;
       }
       // A first run of this step (before a crash) decided to move on: follow it, without this slot.
-      await deps.state.releaseCap(leadId, destinationId);
+      await deps.lifecycle.releaseCap(leadId, destinationId);
     }
     await advance(deps, lead, plan, index + 1, step, true);
   };

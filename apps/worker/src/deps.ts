@@ -4,7 +4,7 @@ import type { Logger } from '@leadrouter/logging';
 import type { Metrics } from '@leadrouter/metrics';
 import type { Notifier } from '@leadrouter/notify';
 import type { DeliverJobData } from '@leadrouter/redis';
-import type { DeliveryState, NotificationOutbox } from '@leadrouter/store';
+import type { DestinationState, LeadLifecycle, NotificationOutbox, Sweeps } from '@leadrouter/store';
 
 /** Defaults of contract §4 and of the parts the contract leaves to us (README, "Delivery"). */
 export const DELIVERY_DEFAULTS = {
@@ -22,7 +22,12 @@ export const DELIVERY_DEFAULTS = {
 export interface WorkerDeps {
   config: ResolvedConfig;
   destinations: ReadonlyMap<string, DestinationConfig>;
-  state: DeliveryState;
+  /** The lead's steps after intake (plan, advance, tries, unsold), each one atomic Lua call. */
+  lifecycle: LeadLifecycle;
+  /** Circuits, caps and learnt figures of the destinations, as Redis holds them. */
+  destinationState: DestinationState;
+  /** Housekeeping's reads: the intake's outbox, the unsold index, Redis memory. */
+  sweeps: Sweeps;
   deliverQueues: ReadonlyMap<string, Queue<DeliverJobData>>;
   metrics: Metrics;
   notifier: Notifier;

@@ -76,7 +76,7 @@ async function handleFailedJob(deps: WorkerDeps, queue: Queue<RouteJobData | Del
     return false;
   };
   try {
-    const lead = await deps.state.statusAndRound(leadId);
+    const lead = await deps.lifecycle.statusAndRound(leadId);
     if (lead.status === null || lead.round !== jobRound) {
       await job.remove();
       return false;

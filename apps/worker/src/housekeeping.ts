@@ -34,8 +34,8 @@ export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobDa
     if (running) return;
     running = true;
     try {
-      for (const leadId of await deps.state.strandedPending(STRANDED_AFTER_MS, 500)) {
-        await routeQueue.add('route', { leadId }, { ...ROUTE_JOB_OPTIONS, jobId: routeJobId(leadId, await deps.state.round(leadId)) });
+      for (const leadId of await deps.sweeps.strandedPending(STRANDED_AFTER_MS, 500)) {
+        await routeQueue.add('route', { leadId }, { ...ROUTE_JOB_OPTIONS, jobId: routeJobId(leadId, await deps.lifecycle.round(leadId)) });
       }
       if (Date.now() - reportedSince > 3_600_000) {
         reportedFailures.clear();
@@ -43,7 +43,7 @@ export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobDa
       }
       await retryFailedJobs(deps, routeQueue, deps.deliverQueues.values(), options.retryFailedAfterMs, reportedFailures);
       await queueOwedNotifications(deps, options.owedNotificationAfterMs);
-      await deps.state.trimUnsoldIndex(Date.now() - deps.config.retentionMs);
+      await deps.sweeps.trimUnsoldIndex(deps.config.retentionMs);
       await refreshGauges(deps, routeQueue);
     } catch (err) {
       deps.logger.warn({ err: (err as Error).message }, 'housekeeping round failed');
@@ -60,19 +60,19 @@ export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobDa
 async function refreshGauges(deps: WorkerDeps, routeQueue: Queue<RouteJobData>): Promise<void> {
   const now = deps.now();
   for (const destination of deps.destinations.values()) {
-    deps.metrics.circuitOpen.set({ destination: destination.id }, (await deps.state.circuitIsOpen(destination.id)) ? 1 : 0);
+    deps.metrics.circuitOpen.set({ destination: destination.id }, (await deps.destinationState.circuitIsOpen(destination.id)) ? 1 : 0);
     if (destination.caps) {
-      const used = await deps.state.capUsed(destination.id, capPeriods(destination, now));
+      const used = await deps.destinationState.capUsed(destination.id, capPeriods(destination, now));
       for (const period of ['hourly', 'daily', 'total'] as const) {
         if (destination.caps[period] !== undefined) deps.metrics.capUsed.set({ destination: destination.id, period }, used[period]);
       }
     }
   }
-  const learnt = await deps.state.learned([...deps.destinations.keys()], '-');
+  const learnt = await deps.destinationState.learned([...deps.destinations.keys()], '-');
   for (const destination of deps.destinations.values()) {
     deps.metrics.expectedRevenue.set({ destination: destination.id }, expectedRevenue(destination.payout ?? 0, learnt.get(destination.id) ?? NO_EVIDENCE));
   }
-  const memory = await deps.state.redisMemory();
+  const memory = await deps.sweeps.redisMemory();
   deps.metrics.redisMemoryUsed.set(memory.used);
   deps.metrics.redisMaxMemory.set(memory.max);
   for (const queue of [routeQueue, ...deps.deliverQueues.values(), ...deps.notifier.allQueues()]) {

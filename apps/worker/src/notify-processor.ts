@@ -16,7 +16,7 @@ export function createNotifyProcessor(deps: WorkerDeps) {
   const suppliers = new Map(deps.config.suppliers.map((s) => [s.id, s]));
   return async (job: Job<NotifyJobData>): Promise<void> => {
     const { leadId, status } = job.data;
-    const stored = await deps.state.load(leadId);
+    const stored = await deps.lifecycle.load(leadId);
     const supplier = stored ? suppliers.get(stored.lead.supplier) : undefined;
     if (!stored || !supplier?.postbackUrl) return;
     const url = notificationUrl(supplier, stored.lead, status);
@@ -24,7 +24,7 @@ export function createNotifyProcessor(deps: WorkerDeps) {
     const ok = result.kind === 'reply' && result.reply.status >= 200 && result.reply.status < 300;
     const error = result.kind === 'failure' ? result.error : ok ? null : `HTTP ${result.reply.status}`;
     const mapped = ((supplier.postbackStatusMap ?? {}) as Record<string, string | undefined>)[status] ?? status;
-    await deps.state.appendEvent(leadId, {
+    await deps.lifecycle.appendEvent(leadId, {
       at: deps.now().toISOString(),
       type: 'notified',
       status,

@@ -4,7 +4,7 @@ import type { WorkerDeps } from './deps.js';
 
 export async function finishUnsold(deps: WorkerDeps, lead: Lead, reason: string, route: string, round: number): Promise<void> {
   const at = deps.now().toISOString();
-  const answer = await deps.state.markUnsold(lead, reason, route, { at, type: 'unsold', reason });
+  const answer = await deps.lifecycle.markUnsold(lead, reason, route, { at, type: 'unsold', reason });
   if (answer === 'ok') {
     deps.metrics.leadsUnsold.inc({ reason, route: route || 'none' });
     deps.logger.info({ leadId: lead.id, reason, route }, 'lead unsold');

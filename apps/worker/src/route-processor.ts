@@ -14,7 +14,7 @@ export function createRouteProcessor(deps: WorkerDeps) {
   const payouts = new Map([...deps.destinations.values()].map((d) => [d.id, d.payout ?? 0]));
   return async (job: Job<RouteJobData>): Promise<void> => {
     const { leadId } = job.data;
-    const loaded = await deps.state.pickUp(leadId);
+    const loaded = await deps.lifecycle.pickUp(leadId);
     if (!loaded) {
       deps.logger.warn({ leadId }, 'route job for a lead that is not stored (expired?): skipped');
       return;
@@ -40,7 +40,7 @@ export function createRouteProcessor(deps: WorkerDeps) {
         await finishUnsold(deps, lead, 'no_route', '', loaded.round);
         return;
       }
-      const rotation = route.strategy === 'round_robin' ? await deps.state.nextRotation(route.id) : 0;
+      const rotation = route.strategy === 'round_robin' ? await deps.lifecycle.nextRotation(route.id) : 0;
       const learnt = route.strategy === 'best_revenue' ? await revenueEstimates(deps, route.destinations.map((d) => d.id), lead.geo, payouts) : undefined;
       const candidates = orderCandidates(route, {
         random: deps.random,
@@ -57,14 +57,14 @@ export function createRouteProcessor(deps: WorkerDeps) {
         // best_revenue explains itself: each destination's expected and sampled revenue per lead.
         ...(learnt ? { estimates: Object.fromEntries([...learnt].map(([id, e]) => [id, { expected: round(e.expected), sampled: round(e.sampled), payout: round(e.payout), geoObservations: round(e.geoObservations) }])) } : {}),
       };
-      plan = (await deps.state.setPlan(leadId, { route: route.id, candidates, round: loaded.round }, routed)).plan;
+      plan = (await deps.lifecycle.setPlan(leadId, { route: route.id, candidates, round: loaded.round }, routed)).plan;
     }
     await advance(deps, lead, plan, 0, 'start', loaded.attempts > 0 && loaded.round === 0);
   };
 }
 
 async function revenueEstimates(deps: WorkerDeps, destinations: string[], geo: string, payouts: ReadonlyMap<string, number>): Promise<Map<string, RevenueEstimate>> {
-  const counts = await deps.state.learned(destinations, geo);
+  const counts = await deps.destinationState.learned(destinations, geo);
   return new Map(
     destinations.map((id) => [id, estimateRevenue(payouts.get(id) ?? 0, counts.get(id) ?? NO_EVIDENCE, deps.config.learning.geoPrior, deps.random)]),
   );

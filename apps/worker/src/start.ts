@@ -7,7 +7,7 @@ import { createMetrics, type Metrics } from '@leadrouter/metrics';
 import { createRedis, deliverQueueName, notifyQueueName, QUEUES, QUEUE_OPTIONS, type NotifyJobData, redisKeys, type DeliverJobData, type RouteJobData } from '@leadrouter/redis';
 import { boundPort, closeServer, healthRoutes, httpMetrics, listen, redisReadiness } from '@leadrouter/service';
 import { Notifier, type NotifierOptions } from '@leadrouter/notify';
-import { DeliveryState, NotificationOutbox } from '@leadrouter/store';
+import { DestinationState, LeadLifecycle, NotificationOutbox, Sweeps } from '@leadrouter/store';
 import { demoBuyerRoutes } from './demo-buyer.js';
 import { createDeliverProcessor } from './deliver-processor.js';
 import { DELIVERY_DEFAULTS, type WorkerDeps } from './deps.js';
@@ -69,17 +69,21 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       .catch((err: Error) => logger.warn({ destination: d.id, err: err.message }, 'could not set the global concurrency'));
   }
   const notifier = new Notifier(redis, env.prefix, config.suppliers, options.notifier);
+  const now = (): Date => new Date();
+  const clock = (): number => now().getTime();
   const deps: WorkerDeps = {
     config,
     destinations,
-    state: new DeliveryState(stateRedis, keys),
+    lifecycle: new LeadLifecycle(stateRedis, keys, clock),
+    destinationState: new DestinationState(stateRedis, keys, clock),
+    sweeps: new Sweeps(stateRedis, keys, clock),
     deliverQueues,
     metrics,
     notifier,
     notificationOutbox: new NotificationOutbox(stateRedis, keys),
     logger,
     random: options.random ?? Math.random,
-    now: () => new Date(),
+    now,
   };
   const stalledInterval = options.stalledIntervalMs ?? 5_000;
   const workers: Worker[] = [

@@ -2,7 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import type { RouteConfig } from '@leadrouter/config';
 import { redisKeys } from '@leadrouter/redis';
 import { estimateRevenue, orderCandidates, seededRandom } from '@leadrouter/routing';
-import { DeliveryState } from '@leadrouter/store';
+import { DestinationState, LeadLifecycle } from '@leadrouter/store';
 import { testRedisClient, uniquePrefix } from '@leadrouter/testing';
 
 /**
@@ -17,7 +17,9 @@ interface Buyer {
 
 async function simulate(strategy: 'best_revenue' | 'weighted', market: (lead: number) => Record<string, Buyer>, leads: number, seed: number) {
   const redis = testRedisClient();
-  const state = new DeliveryState(redis, redisKeys(uniquePrefix()));
+  const keys = redisKeys(uniquePrefix());
+  const lifecycle = new LeadLifecycle(redis, keys);
+  const destinationState = new DestinationState(redis, keys);
   const random = seededRandom(seed);
   const world = seededRandom(seed + 1);
   const ids = Object.keys(market(0));
@@ -31,7 +33,7 @@ async function simulate(strategy: 'best_revenue' | 'weighted', market: (lead: nu
       const payouts = new Map(ids.map((id) => [id, buyers[id]!.payout]));
       let estimates: Map<string, number> | undefined;
       if (strategy === 'best_revenue') {
-        const counts = await state.learned(ids, geo);
+        const counts = await destinationState.learned(ids, geo);
         estimates = new Map(ids.map((id) => [id, estimateRevenue(payouts.get(id)!, counts.get(id)!, 5, random).sampled]));
       }
       const [first] = orderCandidates(route, { random, rotation: 0, payouts, ...(estimates ? { estimates } : {}) });
@@ -39,12 +41,14 @@ async function simulate(strategy: 'best_revenue' | 'weighted', market: (lead: nu
       const accepted = world() < (buyer.accept[geo] ?? 0);
       if (accepted) revenue += buyer.payout;
       firstChoices.push(first as string);
-      await state.recordAttempt({
+      await lifecycle.recordAttempt({
         leadId: `lead${n}`,
         destination: first as string,
         payout: buyer.payout,
         event: { at: '', type: 'attempt' },
         circuit: 'success',
+        route: 'all',
+        step: '0.0',
         action: 'next',
         circuitThreshold: 1000,
         circuitCooldownMs: 1000,

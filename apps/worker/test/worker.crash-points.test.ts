@@ -6,7 +6,7 @@ import { parseConfigText, type DestinationConfig } from '@leadrouter/config';
 import { createMetrics } from '@leadrouter/metrics';
 import { Notifier } from '@leadrouter/notify';
 import { createRedis, deliverQueueName, QUEUE_OPTIONS, redisKeys, type DeliverJobData } from '@leadrouter/redis';
-import { DeliveryState, NotificationOutbox } from '@leadrouter/store';
+import { DestinationState, LeadLifecycle, NotificationOutbox, Sweeps } from '@leadrouter/store';
 import { captureLogger, startTestServer, testEnv, type TestServer } from '@leadrouter/testing';
 import { startIntake } from '@leadrouter/app-intake-api';
 import { createDeliverProcessor } from '../src/deliver-processor.js';
@@ -55,7 +55,7 @@ routes:
 
     const redis: Redis = createRedis(env.redisUrl, 'consumer');
     const keys = redisKeys(env.prefix);
-    const state = new DeliveryState(redis, keys);
+    const state = new LeadLifecycle(redis, keys);
     const destinations = new Map<string, DestinationConfig>(config.destinations.map((d) => [d.id, d]));
     const deliverQueues = new Map(config.destinations.map((d) => [d.id, new Queue<DeliverJobData>(deliverQueueName(d.id), { connection: redis, prefix: env.prefix, ...QUEUE_OPTIONS })]));
     const notifier = new Notifier(redis, env.prefix, config.suppliers);
@@ -78,7 +78,9 @@ routes:
     const deps: WorkerDeps = {
       config,
       destinations,
-      state: crashingState,
+      lifecycle: crashingState,
+      destinationState: new DestinationState(redis, keys),
+      sweeps: new Sweeps(redis, keys),
       deliverQueues,
       metrics: createMetrics(),
       notifier,
@@ -94,7 +96,7 @@ routes:
     crashAtAdvance = true;
     await expect(deliver(job)).rejects.toBeInstanceOf(InjectedCrash);
     expect(rejecting.requests).toHaveLength(1);
-    expect(await state.capUsed('first', { hourly: 'x', daily: new Date().toISOString().slice(0, 10) })).toMatchObject({ daily: 0 });
+    expect(await new DestinationState(redis, keys).capUsed('first', { hourly: 'x', daily: new Date().toISOString().slice(0, 10) })).toMatchObject({ daily: 0 });
 
     crashAtAdvance = false;
     await deliver(job);

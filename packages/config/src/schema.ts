@@ -5,6 +5,7 @@
  * every key described here but the `deprecated` ones (test/config.example-coverage.test.ts).
  */
 import type { FromSchema } from 'json-schema-to-ts';
+import { LEAD_STATUSES, POSTBACK_STATUSES } from '@leadrouter/lead';
 
 const ID = { type: 'string', pattern: '^[a-z0-9][a-z0-9_-]{0,63}$' } as const;
 const DURATION = {
@@ -14,14 +15,8 @@ const DURATION = {
   ],
 } as const;
 const HH_MM = { type: 'string', pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$' } as const;
-const LEAD_STATUS = {
-  type: 'string',
-  enum: ['queued', 'delivered', 'unsold', 'accepted', 'rejected', 'converted', 'returned'],
-} as const;
-const POSTBACK_STATUS = {
-  type: 'string',
-  enum: ['delivered', 'accepted', 'rejected', 'converted', 'returned'],
-} as const;
+const LEAD_STATUS = { type: 'string', enum: LEAD_STATUSES } as const;
+const POSTBACK_STATUS = { type: 'string', enum: POSTBACK_STATUSES } as const;
 const STRING_MAP = { type: 'object', additionalProperties: { type: 'string' } } as const;
 
 const RESPONSE_RULE = {

@@ -6,3 +6,14 @@ export { maskEmail, maskPhone } from './mask.js';
 export { newLeadId, isLeadId } from './lead-id.js';
 export { ISO_COUNTRIES, isCountryCode } from './countries.js';
 export { encodeUrlValue, hasLoneSurrogate, headerSafe, wellFormed } from './safe-text.js';
+export {
+  DEFAULT_POSTBACK_ON,
+  FINAL_STATUSES,
+  isPostbackStatus,
+  LEAD_STATUSES,
+  LOST_STATUSES,
+  PAID_STATUSES,
+  POSTBACK_STATUSES,
+  POSTBACK_TRANSITIONS,
+  type PostbackStatus,
+} from './status.js';

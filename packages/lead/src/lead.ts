@@ -1,3 +1,4 @@
+export type { LeadStatus } from './status.js';
 /** A lead as stored and routed: validated, normalised, scored. */
 export type ScalarValue = string | number | boolean;
 
@@ -24,7 +25,6 @@ export interface Lead extends LeadInput {
   phoneNational: string;
 }
 
-export type LeadStatus = 'queued' | 'delivered' | 'unsold' | 'accepted' | 'rejected' | 'converted' | 'returned';
 export type UnsoldReason = 'no_route' | 'all_rejected' | 'no_eligible_destination';
 
 export interface FieldError {

@@ -1,2 +1,2 @@
-export { notificationUrl, wantsNotification, DEFAULT_POSTBACK_ON, type NotifiedLead } from './url.js';
+export { notificationUrl, wantsNotification, type NotifiedLead } from './url.js';
 export { Notifier, type NotifierOptions } from './notifier.js';

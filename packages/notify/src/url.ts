@@ -1,13 +1,9 @@
-import { encodeUrlValue } from '@leadrouter/lead';
+import { DEFAULT_POSTBACK_ON, encodeUrlValue, PAID_STATUSES, type LeadStatus } from '@leadrouter/lead';
 import type { SupplierConfig } from '@leadrouter/config';
 
-/** Statuses a supplier hears about when its config has no `postbackOn` (contract §6). */
-export const DEFAULT_POSTBACK_ON: readonly string[] = ['delivered', 'unsold', 'converted', 'returned'];
-/** Statuses in which a lead counts as sold, so the supplier is owed its `supplierPayout`. */
-const PAID = new Set(['delivered', 'accepted', 'converted']);
 
 export function wantsNotification(supplier: SupplierConfig, status: string): boolean {
-  return supplier.postbackUrl !== undefined && (supplier.postbackOn ?? DEFAULT_POSTBACK_ON).includes(status as never);
+  return supplier.postbackUrl !== undefined && (supplier.postbackOn ?? DEFAULT_POSTBACK_ON).includes(status as LeadStatus);
 }
 
 export interface NotifiedLead {
@@ -24,7 +20,7 @@ export interface NotifiedLead {
  */
 export function notificationUrl(supplier: SupplierConfig, lead: NotifiedLead, status: string): string {
   const map = (supplier.postbackStatusMap ?? {}) as Record<string, string | undefined>;
-  const payout = supplier.supplierPayout === undefined ? '' : String(PAID.has(status) ? supplier.supplierPayout : 0);
+  const payout = supplier.supplierPayout === undefined ? '' : String(PAID_STATUSES.has(status as LeadStatus) ? supplier.supplierPayout : 0);
   const values: Record<string, string> = {
     lead_id: lead.id,
     click_id: lead.click_id ?? '',

@@ -1,5 +1,10 @@
 export { LeadStore, IDEMPOTENCY_TTL_MS, type LeadEvent, type LeadRecord, type ReserveRequest, type ReserveResult, type StoredAnswer } from './lead-store.js';
 export { readStoredLead, type StoredLead, type DeliveryPlan } from './lead-record.js';
-export { DeliveryState, type LeadForDelivery, type CapLimits, type AdvanceCandidate, type AttemptAction, type AttemptRecord, type LearnedFigures } from './delivery-state.js';
+export { LeadLifecycle, type LeadForDelivery, type CapLimits, type AdvanceCandidate, type AttemptAction, type AttemptRecord } from './lead-lifecycle.js';
+export { DestinationState, type LearnedFigures, type CapUse, type CircuitState } from './destination-state.js';
+export { Sweeps } from './sweeps.js';
 export { PostbackState, MAX_REFUSED_POSTBACKS_PER_LEAD, type PostbackOutcome, type PostbackResult } from './postback-state.js';
 export { NotificationOutbox, notificationEntry, type OwedNotification } from './notification-outbox.js';
+export { loadLuaScript, LUA_DIR, type LuaScript } from './lua-loader.js';
+export { ScriptRunner } from './script-runner.js';
+export { SCRIPTS } from './scripts.js';

@@ -1,11 +1,12 @@
 import type { Lead, LeadStatus } from '@leadrouter/lead';
+import { LEAD_HASH as F, stepOfField } from '@leadrouter/redis';
 
 /** A route's ordered candidates, fixed once per lead so a re-run never takes a different path. */
 export interface DeliveryPlan {
   route: string;
   candidates: string[];
   /** The routing round (0, then +1 per admin redelivery): part of every delivery job id. */
-  round?: number;
+  round: number;
 }
 
 /** A lead as read back from Redis: its fields (data key) and its state (hash). */
@@ -19,7 +20,7 @@ export interface StoredLead {
   /** HTTP tries made so far, at any destination. */
   attempts: number;
   round: number;
-  /** Decisions recorded after each step of the delivery chain (`start`, `2.0`, ...): `d:<index>`, `retry`, `unsold`. */
+  /** Decisions recorded after each step of the delivery chain (`start`, `2.0`, ...), as stored: see `parseDecision`. */
   decisions: Record<string, string>;
 }
 
@@ -27,25 +28,32 @@ type LeadInputJson = Omit<Lead, 'id' | 'supplier' | 'createdAt' | 'quality' | 'p
 
 /** Undefined when the lead does not exist (never stored, or expired after its retention). */
 export function readStoredLead(id: string, hash: Record<string, string> | undefined, data: string | null | undefined): StoredLead | undefined {
-  if (!hash || !data || !hash.status) return undefined;
+  if (!hash || !data || !hash[F.status]) return undefined;
   const stored: StoredLead = {
     lead: {
       ...(JSON.parse(data) as LeadInputJson),
       id,
-      supplier: hash.supplier ?? '',
-      createdAt: Number(hash.createdAt),
-      quality: Number(hash.quality),
-      phoneNational: hash.phoneNational ?? '',
+      supplier: hash[F.supplier] ?? '',
+      createdAt: Number(hash[F.createdAt]),
+      quality: Number(hash[F.quality]),
+      phoneNational: hash[F.phoneNational] ?? '',
     },
-    status: hash.status as LeadStatus,
-    attempts: Number(hash.attempts ?? 0),
-    round: Number(hash.round ?? 0),
+    status: hash[F.status] as LeadStatus,
+    attempts: Number(hash[F.attempts] ?? 0),
+    round: Number(hash[F.round] ?? 0),
     decisions: {},
   };
-  for (const [field, value] of Object.entries(hash)) if (field.startsWith('next:')) stored.decisions[field.slice(5)] = value;
-  if (hash.reason) stored.reason = hash.reason;
-  if (hash.destination) stored.destination = hash.destination;
-  if (hash.payout) stored.payout = Number(hash.payout);
-  if (hash.plan) stored.plan = JSON.parse(hash.plan) as DeliveryPlan;
+  for (const [field, value] of Object.entries(hash)) {
+    const step = stepOfField(field);
+    if (step !== undefined) stored.decisions[step] = value;
+  }
+  if (hash[F.reason]) stored.reason = hash[F.reason];
+  if (hash[F.destination]) stored.destination = hash[F.destination];
+  if (hash[F.payout]) stored.payout = Number(hash[F.payout]);
+  if (hash[F.plan]) {
+    // Plans stored before rounds existed have none: they are of round 0.
+    const plan = JSON.parse(hash[F.plan] as string) as Omit<DeliveryPlan, 'round'> & { round?: number };
+    stored.plan = { ...plan, round: plan.round ?? 0 };
+  }
   return stored;
 }

@@ -1,8 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { Lead } from '@leadrouter/lead';
-import type { RedisKeys } from '@leadrouter/redis';
+import { LEAD_HASH, type RedisKeys } from '@leadrouter/redis';
 import { readStoredLead, type StoredLead } from './lead-record.js';
-import { RESERVE_LEAD } from './scripts.js';
+import { ScriptRunner } from './script-runner.js';
+import { SCRIPTS } from './scripts.js';
 
 export interface LeadEvent {
   at: string;
@@ -37,48 +38,46 @@ export interface LeadRecord extends StoredLead {
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
-type ReserveCommand = (...args: (string | number)[]) => Promise<[string, string?]>;
+type ReserveResultReply = [string, string?];
 
+/** The lead record: its fields, state and history, stored whole or not at all. */
 export class LeadStore {
-  private readonly reserveScript: ReserveCommand;
+  private readonly scripts: ScriptRunner;
 
   constructor(
     private readonly redis: Redis,
     readonly keys: RedisKeys,
     private readonly retentionMs: number,
   ) {
-    if (!('lrReserveLead' in redis)) redis.defineCommand('lrReserveLead', { numberOfKeys: 6, lua: RESERVE_LEAD });
-    this.reserveScript = (redis as unknown as { lrReserveLead: ReserveCommand }).lrReserveLead.bind(redis);
+    this.scripts = new ScriptRunner(redis, [SCRIPTS.reserveLead]);
   }
 
-  /** Stores a new lead atomically, unless its idempotency key or dedupe fields were seen before. */
+  /** Stores a new lead atomically, unless its idempotency key or dedupe fields were seen before (reserve-lead.lua). */
   async reserve(req: ReserveRequest): Promise<ReserveResult> {
     const { lead } = req;
     const { phoneNational, quality, supplier, createdAt, id, ...input } = lead;
     const accepted: StoredAnswer = { code: 202, body: { status: 'accepted', id } };
     const duplicate: StoredAnswer = { code: 409, body: { status: 'rejected', reason: 'duplicate', duplicateOf: '__DUP__' } };
     const received: LeadEvent = { at: new Date(createdAt).toISOString(), type: 'received', supplier, quality };
-    const [kind, value] = await this.reserveScript(
-      req.idempotencyKey ?? '',
-      req.dedupeKey ?? '',
-      this.keys.lead(id),
-      this.keys.leadEvents(id),
-      this.keys.pending(),
-      this.keys.leadData(id),
-      id,
-      IDEMPOTENCY_TTL_MS,
-      Math.max(1, req.dedupeWindowMs),
-      this.retentionMs,
-      createdAt,
-      JSON.stringify(input),
-      supplier,
-      quality,
-      phoneNational,
-      JSON.stringify(received),
-      JSON.stringify(accepted),
-      JSON.stringify(duplicate),
-      lead.source,
-      lead.geo,
+    const [kind, value] = await this.scripts.run<ReserveResultReply>(
+      SCRIPTS.reserveLead,
+      [req.idempotencyKey ?? '', req.dedupeKey ?? '', this.keys.lead(id), this.keys.leadEvents(id), this.keys.pending(), this.keys.leadData(id)],
+      {
+        leadId: id,
+        createdAt: String(createdAt),
+        retentionMs: this.retentionMs,
+        idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
+        dedupeTtlMs: Math.max(1, req.dedupeWindowMs),
+        data: JSON.stringify(input),
+        supplier,
+        quality: String(quality),
+        phoneNational,
+        source: lead.source,
+        geo: lead.geo,
+        receivedEvent: JSON.stringify(received),
+        acceptedAnswer: JSON.stringify(accepted),
+        duplicateAnswer: JSON.stringify(duplicate),
+      },
     );
     if (kind === 'replay') return { kind, answer: JSON.parse(value as string) as StoredAnswer };
     if (kind === 'duplicate') return { kind, duplicateOf: value as string };
@@ -101,7 +100,7 @@ export class LeadStore {
 
   /** Status, payout and reason only: what `?wait` needs to know whether a lead is final. */
   async outcome(id: string): Promise<{ status: string | null; payout: string | null; reason: string | null }> {
-    const [status, payout, reason] = await this.redis.hmget(this.keys.lead(id), 'status', 'payout', 'reason');
+    const [status, payout, reason] = await this.redis.hmget(this.keys.lead(id), LEAD_HASH.status, LEAD_HASH.payout, LEAD_HASH.reason);
     return { status: status ?? null, payout: payout ?? null, reason: reason ?? null };
   }
 }

@@ -1,8 +1,10 @@
 import type { Redis } from 'ioredis';
+import { LOST_STATUSES, POSTBACK_TRANSITIONS } from '@leadrouter/lead';
 import type { RedisKeys } from '@leadrouter/redis';
 import type { LeadEvent } from './lead-store.js';
 import { notificationEntry } from './notification-outbox.js';
-import { POSTBACK, RECORD_REFUSED_POSTBACK } from './scripts.js';
+import { ScriptRunner } from './script-runner.js';
+import { SCRIPTS } from './scripts.js';
 
 /** `pending`: the lead is still queued with this destination in its plan: not sold to it (yet). */
 export type PostbackResult = 'not_found' | 'pending' | 'duplicate' | 'invalid_transition' | 'applied';
@@ -20,8 +22,7 @@ export interface PostbackOutcome {
   outboxEntry?: string;
 }
 
-type Script = (...args: (string | number)[]) => Promise<[string, string, string, string, string, string]>;
-type RefusedScript = (...args: (string | number)[]) => Promise<string | null>;
+type PostbackReply = [string, string, string, string, string, string];
 
 /**
  * Refused postbacks (invalid, repeats, disallowed changes) a lead's history records at most: a
@@ -30,22 +31,18 @@ type RefusedScript = (...args: (string | number)[]) => Promise<string | null>;
  */
 export const MAX_REFUSED_POSTBACKS_PER_LEAD = 100;
 
-/** Applies postbacks to leads with the state machine of contract §5, in one atomic step each. */
+/** Applies postbacks to leads with the state machine of contract §5, in one atomic step each (postback.lua). */
 export class PostbackState {
-  private readonly script: Script;
-  private readonly refusedScript: RefusedScript;
+  private readonly scripts: ScriptRunner;
 
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly keys: RedisKeys,
     private readonly retentionMs: number,
     /** Learnt price keep factor per sale: 1 - 1 / learning.priceMemory. */
     private readonly priceKeep: number,
   ) {
-    if (!('lrPostback' in redis)) redis.defineCommand('lrPostback', { numberOfKeys: 5, lua: POSTBACK });
-    this.script = (redis as unknown as { lrPostback: Script }).lrPostback.bind(redis);
-    if (!('lrRecordRefusedPostback' in redis)) redis.defineCommand('lrRecordRefusedPostback', { numberOfKeys: 2, lua: RECORD_REFUSED_POSTBACK });
-    this.refusedScript = (redis as unknown as { lrRecordRefusedPostback: RefusedScript }).lrRecordRefusedPostback.bind(redis);
+    this.scripts = new ScriptRunner(redis, [SCRIPTS.postback, SCRIPTS.recordRefusedPostback]);
   }
 
   async apply(
@@ -59,21 +56,22 @@ export class PostbackState {
     notificationKey: string,
   ): Promise<PostbackOutcome> {
     const outboxEntry = notificationEntry({ leadId, status, key: notificationKey });
-    const [result, inForce, oldPayout, newPayout, source, supplier] = await this.script(
-      this.keys.lead(leadId),
-      this.keys.leadEvents(leadId),
-      this.keys.leadPostbackIds(leadId),
-      this.keys.learned(destination),
-      this.keys.notifyOutbox(),
-      destination,
-      status,
-      payout === undefined ? '' : String(payout),
-      eventId ?? '',
-      JSON.stringify({ ...event, result: '__RESULT__' }),
-      this.retentionMs,
-      this.priceKeep,
-      outboxEntry,
-      MAX_REFUSED_POSTBACKS_PER_LEAD,
+    const [result, inForce, oldPayout, newPayout, source, supplier] = await this.scripts.run<PostbackReply>(
+      SCRIPTS.postback,
+      [this.keys.lead(leadId), this.keys.leadEvents(leadId), this.keys.leadPostbackIds(leadId), this.keys.learned(destination), this.keys.notifyOutbox()],
+      {
+        destination,
+        status,
+        payout: payout === undefined ? '' : String(payout),
+        eventId: eventId ?? '',
+        event: JSON.stringify({ ...event, result: '__RESULT__' }),
+        retentionMs: this.retentionMs,
+        priceKeep: this.priceKeep,
+        outboxEntry,
+        refusedBound: MAX_REFUSED_POSTBACKS_PER_LEAD,
+        transitions: POSTBACK_TRANSITIONS,
+        lostStatuses: LOST_STATUSES,
+      },
     );
     return {
       result: result as PostbackResult,
@@ -88,7 +86,11 @@ export class PostbackState {
 
   /** For a postback refused as invalid: records it on the lead when the lead is this destination's (up to the bound); returns the lead's source then. */
   async recordRefused(leadId: string, destination: string, event: LeadEvent): Promise<string | undefined> {
-    const source = await this.refusedScript(this.keys.lead(leadId), this.keys.leadEvents(leadId), destination, JSON.stringify(event), MAX_REFUSED_POSTBACKS_PER_LEAD);
+    const source = await this.scripts.run<string | null>(SCRIPTS.recordRefusedPostback, [this.keys.lead(leadId), this.keys.leadEvents(leadId)], {
+      destination,
+      event: JSON.stringify(event),
+      refusedBound: MAX_REFUSED_POSTBACKS_PER_LEAD,
+    });
     return source ?? undefined;
   }
 }

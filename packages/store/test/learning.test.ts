@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { redisKeys } from '@leadrouter/redis';
 import { testRedisClient, uniquePrefix } from '@leadrouter/testing';
-import { DeliveryState, PostbackState } from '../src/index.js';
+import { DestinationState, LeadLifecycle, PostbackState } from '../src/index.js';
 
 /**
  * best_revenue's learning as stored in Redis (the LEARN steps of RECORD_ATTEMPT and POSTBACK):
@@ -13,7 +13,8 @@ describe('learnt figures (real Redis)', () => {
 
   function setUp(priceKeep = 0.9) {
     const keys = redisKeys(uniquePrefix());
-    const delivery = new DeliveryState(redis, keys);
+    const delivery = new LeadLifecycle(redis, keys);
+    const destinationState = new DestinationState(redis, keys);
     const postbacks = new PostbackState(redis, keys, 60_000, priceKeep);
     let n = 0;
     const newLead = async (geo: string): Promise<string> => {
@@ -29,6 +30,8 @@ describe('learnt figures (real Redis)', () => {
         destination,
         event: { at: '', type: 'attempt' },
         circuit: outcome === 'error' ? 'failure' : 'success',
+        route: 'all',
+        step: '0.0',
         action: outcome === 'accepted' ? 'sold' : 'next',
         circuitThreshold: 1000,
         circuitCooldownMs: 1000,
@@ -48,7 +51,7 @@ describe('learnt figures (real Redis)', () => {
     };
     const postback = (leadId: string, destination: string, status: string, payout?: number) =>
       postbacks.apply(leadId, destination, status, payout, undefined, { at: '', type: 'postback' }, `pb.${status}`);
-    const learned = async (destination: string, geo: string) => (await delivery.learned([destination], geo)).get(destination)!;
+    const learned = async (destination: string, geo: string) => (await destinationState.learned([destination], geo)).get(destination)!;
     return { newLead, tryAt, attempt, postback, learned };
   }
 

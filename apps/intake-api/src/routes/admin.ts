@@ -6,14 +6,16 @@ import { json, Router, type NextFunction, type Request, type Response } from 'ex
 import type { ResolvedConfig } from '@leadrouter/config';
 import { capPeriods, expectedRevenue, learntPayout, NO_EVIDENCE, scheduleOpen } from '@leadrouter/routing';
 import { ROUTE_JOB_OPTIONS, routeJobId, type RouteJobData } from '@leadrouter/redis';
-import type { DeliveryState } from '@leadrouter/store';
+import type { DestinationState, LeadLifecycle, Sweeps } from '@leadrouter/store';
 import { isLeadId } from '@leadrouter/lead';
 import { isAdminKey, presentedKey } from '../auth.js';
 
 export interface AdminRoutesDeps {
   config: ResolvedConfig;
   adminApiKey: string | undefined;
-  state: DeliveryState;
+  lifecycle: LeadLifecycle;
+  destinationState: DestinationState;
+  sweeps: Sweeps;
   /** Every queue of the install, for the board. */
   queues: Queue[];
   /** The route queue, for redeliveries. */
@@ -56,11 +58,11 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
   /** Each destination: caps and their use, circuit, schedule open now, today's sold and rejected. */
   router.get('/v1/admin/destinations', guard, async (_req: Request, res: Response) => {
     const now = new Date();
-    const learnt = await deps.state.learned(deps.config.destinations.map((d) => d.id), '-');
+    const learnt = await deps.destinationState.learned(deps.config.destinations.map((d) => d.id), '-');
     const destinations = await Promise.all(
       deps.config.destinations.map(async (d) => {
         const periods = capPeriods(d, now);
-        const status = await deps.state.destinationStatus(d.id, periods);
+        const status = await deps.destinationState.status(d.id, periods);
         const cap = (period: 'hourly' | 'daily' | 'total') =>
           d.caps?.[period] === undefined ? null : { limit: d.caps[period], used: status.capUsed[period] };
         return {
@@ -90,7 +92,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
 
   /** Queues an unsold lead for a new round of routing; only from `unsold`, so never a second sale. */
   const redeliver = async (id: string): Promise<{ id: string; requeued: boolean; status: string }> => {
-    const result = await deps.state.requeue(id, { at: new Date().toISOString(), type: 'requeued', by: 'admin' });
+    const result = await deps.lifecycle.requeue(id, { at: new Date().toISOString(), type: 'requeued', by: 'admin' });
     if ('status' in result) return { id, requeued: false, status: result.status };
     await deps.routeQueue.add('route', { leadId: id }, { ...ROUTE_JOB_OPTIONS, jobId: routeJobId(id, result.round) });
     return { id, requeued: true, status: 'queued' };
@@ -127,7 +129,7 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
       res.status(400).json({ ok: false, reason: 'invalid', errors });
       return;
     }
-    const candidates = (await deps.state.unsoldBetween(from, to, limit)).filter((c) => reason === undefined || c.reason === reason);
+    const candidates = (await deps.sweeps.unsoldBetween(from, to, limit)).filter((c) => reason === undefined || c.reason === reason);
     const results = [];
     for (const candidate of candidates) results.push(await redeliver(candidate.id));
     const requeued = results.filter((r) => r.requeued).map((r) => r.id);

@@ -1,0 +1,85 @@
+import type { Redis } from 'ioredis';
+import type { RedisKeys } from '@leadrouter/redis';
+
+/** A destination's learnt figures as stored (the shape of @leadrouter/routing's LearnedCounts). */
+export interface LearnedFigures {
+  a: number;
+  b: number;
+  geoA: number;
+  geoB: number;
+  /** Absent until the destination sold a lead. */
+  price?: number;
+}
+
+export interface CapUse {
+  hourly: number;
+  daily: number;
+  total: number;
+}
+
+export interface CircuitState {
+  open: boolean;
+  openUntil: number | null;
+  failures: number;
+}
+
+/**
+ * What Redis holds about each destination, shared by every worker: its circuit, cap counters, day
+ * counters and what best_revenue learnt. The Lua steps change them (circuit.lua, learn.lua,
+ * advance.lua, record-attempt.lua); this class only reads them, for routing, gauges and the admin
+ * view. The clock is injected.
+ */
+export class DestinationState {
+  constructor(
+    private readonly redis: Redis,
+    readonly keys: RedisKeys,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async circuitIsOpen(destination: string): Promise<boolean> {
+    const openUntil = await this.redis.hget(this.keys.circuit(destination), 'openUntil');
+    return openUntil !== null && Number(openUntil) > this.now();
+  }
+
+  async capUsed(destination: string, periods: { hourly: string; daily: string }): Promise<CapUse> {
+    const [h, d, t] = await this.redis.mget(...this.capKeys(destination, periods));
+    return { hourly: Number(h ?? 0), daily: Number(d ?? 0), total: Number(t ?? 0) };
+  }
+
+  /** For the admin view: circuit, caps in use and today's counts of one destination, in one round trip. */
+  async status(destination: string, periods: { hourly: string; daily: string }): Promise<{ circuit: CircuitState; capUsed: CapUse; today: { sold: number; rejected: number } }> {
+    const results = await this.redis
+      .pipeline()
+      .hmget(this.keys.circuit(destination), 'openUntil', 'failures')
+      .mget(...this.capKeys(destination, periods))
+      .hmget(this.keys.destinationDay(destination, periods.daily), 'sold', 'rejected')
+      .exec();
+    const [openUntil, failures] = (results?.[0]?.[1] as (string | null)[]) ?? [];
+    const [h, d, t] = (results?.[1]?.[1] as (string | null)[]) ?? [];
+    const [sold, rejected] = (results?.[2]?.[1] as (string | null)[]) ?? [];
+    const until = openUntil ? Number(openUntil) : null;
+    return {
+      circuit: { open: until !== null && until > this.now(), openUntil: until, failures: Number(failures ?? 0) },
+      capUsed: { hourly: Number(h ?? 0), daily: Number(d ?? 0), total: Number(t ?? 0) },
+      today: { sold: Number(sold ?? 0), rejected: Number(rejected ?? 0) },
+    };
+  }
+
+  /** Learnt figures of destinations (best_revenue), overall and for one geo; a flat prior where nothing is known. */
+  async learned(destinations: readonly string[], geo: string): Promise<Map<string, LearnedFigures>> {
+    const pipeline = this.redis.pipeline();
+    for (const d of destinations) pipeline.hmget(this.keys.learned(d), 'a', 'b', `g:${geo}:a`, `g:${geo}:b`, 'price');
+    const results = (await pipeline.exec()) ?? [];
+    return new Map(
+      destinations.map((d, i) => {
+        const [a, b, geoA, geoB, price] = (results[i]?.[1] as (string | null)[] | undefined) ?? [];
+        const number = (v: string | null | undefined, fallback: number): number => (v === null || v === undefined ? fallback : Number(v));
+        return [d, { a: number(a, 1), b: number(b, 1), geoA: number(geoA, 1), geoB: number(geoB, 1), ...(price ? { price: Number(price) } : {}) }];
+      }),
+    );
+  }
+
+  private capKeys(destination: string, periods: { hourly: string; daily: string }): [string, string, string] {
+    return [this.keys.cap(destination, `h:${periods.hourly}`), this.keys.cap(destination, `d:${periods.daily}`), this.keys.cap(destination, 't')];
+  }
+}

@@ -1,0 +1,206 @@
+import type { Redis } from 'ioredis';
+import type { Lead } from '@leadrouter/lead';
+import { LEAD_HASH, STEP_FIELD_PREFIX, stepField, type RedisKeys } from '@leadrouter/redis';
+import { readStoredLead, type DeliveryPlan, type StoredLead } from './lead-record.js';
+import type { LeadEvent } from './lead-store.js';
+import { ScriptRunner } from './script-runner.js';
+import { SCRIPTS } from './scripts.js';
+
+/** The lead as a worker needs it: fields, status, plan and tries so far, in one read. */
+export type LeadForDelivery = StoredLead;
+
+export interface CapLimits {
+  hourly?: number;
+  daily?: number;
+  total?: number;
+}
+
+/** A candidate that passed the checks needing no shared state, for ADVANCE to check circuit and caps. */
+export interface AdvanceCandidate {
+  index: number;
+  destination: string;
+  caps: CapLimits | undefined;
+  periods: { hourly: string; daily: string };
+}
+
+export type AttemptAction = 'sold' | 'retry' | 'next';
+
+export interface AttemptRecord {
+  leadId: string;
+  destination: string;
+  event: LeadEvent;
+  /**
+   * What the try tells of the destination's health: 'success' (it answered: accept or reject),
+   * 'failure' (its error or timeout), or 'untouched' (the request never reached it: our fault).
+   */
+  circuit: 'success' | 'failure' | 'untouched';
+  action: AttemptAction;
+  circuitThreshold: number;
+  circuitCooldownMs: number;
+  /** For 'sold'. */
+  payout: number;
+  route: string;
+  /** The step this try is (`2.0`): its decision is recorded under it. */
+  step: string;
+  outcome: 'accepted' | 'rejected' | 'error';
+  /** The destination's local date (YYYY-MM-DD) for its daily counters. */
+  day: string;
+  /** For learning (best_revenue): the lead's geo, and the keep factors (1 - 1 / memory) of outcomes and of prices. */
+  geo: string;
+  learningKeep: number;
+  priceKeep: number;
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 86_400_000;
+/** Hourly cap counters outlive their hour, daily ones their day, by this factor: no period is cut short by a clock skew. */
+const CAP_COUNTER_TTL_FACTOR = 2;
+/** A destination's sold and rejected counts of a day are kept this long (the admin view shows today). */
+const DAY_COUNTERS_TTL_MS = 3 * DAY_MS;
+
+/**
+ * The lead's lifecycle after intake, each step one atomic Lua call and one round trip: the plan,
+ * the choice of the next destination (circuit, caps, recorded decision), the outcome of a try
+ * (event, circuit, sale or retry or release), the unsold end, an admin's requeue, and the give-back
+ * of a cap slot. The clock is injected, so tests need not sleep.
+ */
+export class LeadLifecycle {
+  private readonly scripts: ScriptRunner;
+
+  constructor(
+    private readonly redis: Redis,
+    readonly keys: RedisKeys,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.scripts = new ScriptRunner(redis, [SCRIPTS.plan, SCRIPTS.advance, SCRIPTS.recordAttempt, SCRIPTS.markUnsold, SCRIPTS.requeue, SCRIPTS.capRelease]);
+  }
+
+  /** The lead for a route job, taking it out of the intake's outbox in the same round trip. */
+  async pickUp(id: string): Promise<LeadForDelivery | undefined> {
+    const results = await this.redis.pipeline().zrem(this.keys.pending(), id).hgetall(this.keys.lead(id)).get(this.keys.leadData(id)).exec();
+    return readStoredLead(id, results?.[1]?.[1] as Record<string, string>, results?.[2]?.[1] as string | null);
+  }
+
+  async load(id: string): Promise<LeadForDelivery | undefined> {
+    const results = await this.redis.pipeline().hgetall(this.keys.lead(id)).get(this.keys.leadData(id)).exec();
+    return readStoredLead(id, results?.[0]?.[1] as Record<string, string>, results?.[1]?.[1] as string | null);
+  }
+
+  /** The lead's status (null when it does not exist or has expired) and routing round. */
+  async statusAndRound(id: string): Promise<{ status: string | null; round: number }> {
+    const [status, round] = await this.redis.hmget(this.keys.lead(id), LEAD_HASH.status, LEAD_HASH.round);
+    return { status: status ?? null, round: Number(round ?? 0) };
+  }
+
+  /** The routing round of a lead (0 until an admin redelivers it). */
+  async round(leadId: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.lead(leadId), LEAD_HASH.round)) ?? 0);
+  }
+
+  /** Stores the plan (and its `routed` event) unless one exists; returns the plan in force and whether this call set it (plan.lua). */
+  async setPlan(id: string, plan: DeliveryPlan, routedEvent: LeadEvent): Promise<{ plan: DeliveryPlan; created: boolean }> {
+    const json = JSON.stringify(plan);
+    const inForce = await this.scripts.run<string>(SCRIPTS.plan, [this.keys.lead(id), this.keys.leadEvents(id)], { plan: json, routedEvent: JSON.stringify(routedEvent) });
+    return inForce === json ? { plan, created: true } : { plan: JSON.parse(inForce) as DeliveryPlan, created: false };
+  }
+
+  /** The decision after `step` (`start`, `2.0`), as stored (see `parseDecision`); advance.lua. */
+  async advance(leadId: string, step: string, candidates: readonly AdvanceCandidate[], probeLockMs: number): Promise<string> {
+    const keys = [this.keys.lead(leadId)];
+    for (const c of candidates) {
+      keys.push(
+        this.keys.circuit(c.destination),
+        this.keys.circuitProbe(c.destination),
+        this.keys.cap(c.destination, `h:${c.periods.hourly}`),
+        this.keys.cap(c.destination, `d:${c.periods.daily}`),
+        this.keys.cap(c.destination, 't'),
+      );
+    }
+    return this.scripts.run<string>(SCRIPTS.advance, keys, {
+      stepField: stepField(step),
+      nowMs: this.now(),
+      probeLockMs,
+      hourTtlMs: CAP_COUNTER_TTL_FACTOR * HOUR_MS,
+      dayTtlMs: CAP_COUNTER_TTL_FACTOR * DAY_MS,
+      candidates: candidates.map((c) => ({
+        index: c.index,
+        destination: c.destination,
+        caps: { hourly: c.caps?.hourly ?? -1, daily: c.caps?.daily ?? -1, total: c.caps?.total ?? -1 },
+      })),
+    });
+  }
+
+  /** record-attempt.lua: the try, the circuit, learning, and the sale, retry or release that follows. */
+  async recordAttempt(r: AttemptRecord): Promise<{ circuit: 'opened' | 'closed' | undefined; result: string }> {
+    const at = r.event.at;
+    const [change, result] = await this.scripts.run<[number, string]>(
+      SCRIPTS.recordAttempt,
+      [
+        this.keys.lead(r.leadId),
+        this.keys.leadEvents(r.leadId),
+        this.keys.circuit(r.destination),
+        this.keys.circuitProbe(r.destination),
+        this.keys.destinationDay(r.destination, r.day),
+        this.keys.learned(r.destination),
+      ],
+      {
+        attemptEvent: JSON.stringify(r.event),
+        circuit: r.circuit === 'success' ? 'ok' : r.circuit === 'failure' ? 'fail' : 'untouched',
+        nowMs: this.now(),
+        circuitThreshold: r.circuitThreshold,
+        circuitCooldownMs: r.circuitCooldownMs,
+        action: r.action,
+        destination: r.destination,
+        payout: String(r.payout),
+        route: r.route,
+        stepField: stepField(r.step),
+        outcome: r.outcome,
+        geo: r.geo,
+        learningKeep: r.learningKeep,
+        priceKeep: r.priceKeep,
+        deliveredEvent: JSON.stringify({ at, type: 'delivered', destination: r.destination, payout: r.payout }),
+        finalChannel: this.keys.finalChannel(),
+        // The destination is for operators' tools listening on the channel; `?wait` never shows it.
+        finalMessage: JSON.stringify({ id: r.leadId, status: 'delivered', payout: r.payout, destination: r.destination }),
+        dayCountersTtlMs: DAY_COUNTERS_TTL_MS,
+      },
+    );
+    return { circuit: change === 1 ? 'opened' : change === -1 ? 'closed' : undefined, result };
+  }
+
+  async appendEvent(leadId: string, event: LeadEvent): Promise<void> {
+    await this.redis.rpush(this.keys.leadEvents(leadId), JSON.stringify(event));
+  }
+
+  /** 'ok' when this call ended the lead unsold; otherwise the status it already had (mark-unsold.lua). */
+  async markUnsold(lead: Lead, reason: string, route: string, event: LeadEvent): Promise<string> {
+    return this.scripts.run<string>(SCRIPTS.markUnsold, [this.keys.lead(lead.id), this.keys.leadEvents(lead.id), this.keys.unsold()], {
+      leadId: lead.id,
+      reason,
+      route,
+      unsoldEvent: JSON.stringify(event),
+      finalChannel: this.keys.finalChannel(),
+      finalMessage: JSON.stringify({ id: lead.id, status: 'unsold', reason }),
+    });
+  }
+
+  /** Admin redelivery of an unsold lead: { round } when it is queued again, else its current status (requeue.lua). */
+  async requeue(leadId: string, event: LeadEvent): Promise<{ round: number } | { status: string }> {
+    const [first, round] = await this.scripts.run<[string, number?]>(
+      SCRIPTS.requeue,
+      [this.keys.lead(leadId), this.keys.leadEvents(leadId), this.keys.unsold(), this.keys.pending()],
+      { leadId, nowMs: this.now(), requeuedEvent: JSON.stringify(event), stepFieldPrefix: STEP_FIELD_PREFIX },
+    );
+    return first === 'ok' ? { round: Number(round) } : { status: first };
+  }
+
+  /** Gives back the lead's cap slot at a destination (cap-release.lua). */
+  async releaseCap(leadId: string, destination: string): Promise<void> {
+    await this.scripts.run<number>(SCRIPTS.capRelease, [this.keys.lead(leadId)], { destination });
+  }
+
+  /** The next round_robin turn of a route, shared by every worker process. */
+  async nextRotation(route: string): Promise<number> {
+    return this.redis.incr(this.keys.rotation(route));
+  }
+}

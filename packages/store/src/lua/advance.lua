@@ -1,0 +1,62 @@
+--[[
+  Chooses the next destination of a lead's chain after one step, in one round trip. Each candidate
+  has passed the checks that need no shared state; here its circuit must not be open and each of
+  its caps must have room. The first that passes gets a cap slot reserved (once per lead and
+  destination) and becomes the decision. The decision is recorded under the step's field, first
+  writer wins: a step re-run after a crash gets the first decision back and reserves nothing, so a
+  lead can never go down two paths. A step marked 'next' (by RECORD_ATTEMPT: the try ended and the
+  chain moves on) still has its choice to make.
+
+  KEYS[1] the lead's state hash
+  then 5 keys per candidate, in the order of ARGV's candidates:
+    circuit hash, circuit probe lock, hourly, daily and total cap counters
+
+  ARGV[1] JSON:
+    stepField (the lead-hash field of the step: `next:<step>`), nowMs, probeLockMs, hourTtlMs,
+    dayTtlMs, candidates: [{index, destination, caps: {hourly, daily, total} (-1 = none)}]
+
+  Returns 'd:<index>' (the candidate chosen) or 'unsold'.
+]]
+--- @include "includes/circuit"
+local leadKey = KEYS[1]
+local args = cjson.decode(ARGV[1])
+
+local previous = redis.call('HGET', leadKey, args.stepField)
+if previous and previous ~= 'next' then return previous end
+
+local chosen = 'unsold'
+for c, candidate in ipairs(args.candidates) do
+  local base = 2 + (c - 1) * 5
+  local circuitKey, probeKey = KEYS[base], KEYS[base + 1]
+  local capKeys = {KEYS[base + 2], KEYS[base + 3], KEYS[base + 4]}
+  local capLimits = {candidate.caps.hourly, candidate.caps.daily, candidate.caps.total}
+  local capTtls = {args.hourTtlMs, args.dayTtlMs, nil}
+  local holdField = 'cap:' .. candidate.destination
+  local held = redis.call('HEXISTS', leadKey, holdField) == 1
+  local open, openUntil = circuitOpenAt(circuitKey, args.nowMs)
+  local ok = not open
+  if ok and not held then
+    for i = 1, 3 do
+      if capLimits[i] >= 0 and (tonumber(redis.call('GET', capKeys[i])) or 0) >= capLimits[i] then ok = false end
+    end
+  end
+  -- Half-open circuit: only one lead at a time may probe it.
+  if ok and openUntil and not redis.call('SET', probeKey, '1', 'NX', 'PX', args.probeLockMs) then ok = false end
+  if ok then
+    if not held then
+      local reserved = {}
+      for i = 1, 3 do
+        if capLimits[i] >= 0 then
+          redis.call('INCR', capKeys[i])
+          if capTtls[i] then redis.call('PEXPIRE', capKeys[i], capTtls[i]) end
+          table.insert(reserved, capKeys[i])
+        end
+      end
+      if #reserved > 0 then redis.call('HSET', leadKey, holdField, table.concat(reserved, '|')) end
+    end
+    chosen = 'd:' .. candidate.index
+    break
+  end
+end
+redis.call('HSET', leadKey, args.stepField, chosen)
+return chosen

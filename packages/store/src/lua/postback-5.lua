@@ -1,0 +1,81 @@
+--[[
+  Applies a destination's postback to a lead (contract §5), atomically, so concurrent postbacks for
+  one lead never lose an update; corrects the destination's learnt figures (best_revenue); and puts
+  the supplier notification it calls for in the notification outbox in the same step, so that it is
+  sent even when the postback process dies before queueing it. Every postback is recorded on the
+  lead (refused ones up to a bound).
+
+  KEYS[1] the lead's state hash
+  KEYS[2] the lead's events list
+  KEYS[3] the postback event ids already applied to the lead (set)
+  KEYS[4] the destination's learnt figures (best_revenue)
+  KEYS[5] the notification outbox (sorted set, scored by Redis's clock, which the workers' sweep reads too)
+
+  ARGV[1] JSON:
+    destination, status (the new one), payout (text, '' = none), eventId ('' = none),
+    event (JSON text with __RESULT__ where the outcome goes), retentionMs, priceKeep,
+    outboxEntry (this postback's notification), refusedBound,
+    transitions ({from: [to, ...]}: the allowed changes, from packages/lead),
+    lostStatuses ([status, ...]: a sale that reaches one is lost to learning)
+
+  Returns {result, status in force, old payout, new payout, lead source, lead supplier}, result one of
+  'not_found', 'pending' (the lead is still queued with this destination in its plan: not sold yet),
+  'duplicate', 'invalid_transition', 'applied'.
+]]
+--- @include "includes/learn"
+--- @include "includes/record-refused"
+local leadKey, eventsKey, seenKey, learntKey, outboxKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local args = cjson.decode(ARGV[1])
+
+local status = redis.call('HGET', leadKey, 'status')
+if not status then return {'not_found', '', '', '', '', ''} end
+if redis.call('HGET', leadKey, 'destination') ~= args.destination then
+  -- Still queued and this destination is in its plan: the sale this postback is about may be a
+  -- moment from being recorded.
+  local plan = redis.call('HGET', leadKey, 'plan')
+  if status == 'queued' and plan then
+    local ok, decoded = pcall(cjson.decode, plan)
+    if ok and type(decoded) == 'table' and type(decoded.candidates) == 'table' then
+      for _, candidate in ipairs(decoded.candidates) do
+        if candidate == args.destination then return {'pending', status, '', '', '', ''} end
+      end
+    end
+  end
+  return {'not_found', '', '', '', '', ''}
+end
+local payout = redis.call('HGET', leadKey, 'payout') or '0'
+local source = redis.call('HGET', leadKey, 'source') or ''
+local supplier = redis.call('HGET', leadKey, 'supplier') or ''
+local function eventFor(result)
+  return (string.gsub(args.event, '__RESULT__', result))
+end
+local function refused(result)
+  recordRefusedPostback(leadKey, eventsKey, eventFor(result), args.refusedBound)
+  return {result, status, payout, payout, source, supplier}
+end
+
+if args.eventId ~= '' and redis.call('SISMEMBER', seenKey, args.eventId) == 1 then return refused('duplicate') end
+local new = args.status
+if new == status then return refused('duplicate') end
+local allowed = false
+for _, to in ipairs(args.transitions[status] or {}) do
+  if to == new then allowed = true end
+end
+if not allowed then return refused('invalid_transition') end
+
+local lost = {}
+for _, s in ipairs(args.lostStatuses) do lost[s] = true end
+-- A payout sent with `returned` is ignored: the return takes back the payout on record.
+local newPayout = payout
+if args.payout ~= '' and new ~= 'returned' then newPayout = args.payout end
+redis.call('HSET', leadKey, 'status', new, 'payout', newPayout)
+if args.eventId ~= '' then
+  redis.call('SADD', seenKey, args.eventId)
+  redis.call('PEXPIRE', seenKey, args.retentionMs)
+end
+local geo = redis.call('HGET', leadKey, 'geo') or ''
+learnFromPostback(leadKey, learntKey, geo, status, new, tonumber(payout), tonumber(newPayout), args.priceKeep, lost)
+redis.call('RPUSH', eventsKey, eventFor('applied'))
+local now = redis.call('TIME')
+redis.call('ZADD', outboxKey, tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000), args.outboxEntry)
+return {'applied', new, payout, newPayout, source, supplier}

@@ -1,0 +1,64 @@
+--[[
+  Records one delivery try and everything that follows from it, in one round trip: the `attempt`
+  event, the destination's circuit, what best_revenue learns from an answer, the destination's
+  counts of the day (admin view), and then by `action`:
+    'sold'  the lead becomes `delivered` if it is still `queued` (so it is sold at most once), with
+            its `delivered` event and a message on the final channel;
+    'retry' the decision to retry this destination is recorded for the step (first writer wins);
+    'next'  the step is marked 'next' (tried: the chain moves on) before the lead's cap slot at this
+            destination is given back, so a re-run of this try after a crash resumes the chain and
+            never sends the lead to this buyer again, now without a cap slot.
+
+  KEYS[1] the lead's state hash
+  KEYS[2] the lead's events list
+  KEYS[3] the destination's circuit hash
+  KEYS[4] the destination's circuit probe lock
+  KEYS[5] the destination's counters of the day (sold, rejected)
+  KEYS[6] the destination's learnt figures (best_revenue)
+
+  ARGV[1] JSON:
+    attemptEvent (JSON text), circuit ('ok', 'fail' or 'untouched'), nowMs, circuitThreshold,
+    circuitCooldownMs, action ('sold', 'retry', 'next'), destination, payout (text), route,
+    stepField (`next:<step>`), outcome (the try's: 'accepted', 'rejected', 'error'), geo,
+    learningKeep, priceKeep, deliveredEvent (JSON text), finalChannel, finalMessage (JSON text),
+    dayCountersTtlMs
+
+  Returns {circuit change (1 opened, -1 closed, 0), result}: for 'sold' 'ok' or the status that
+  prevented the sale; for 'retry' the decision in force; for 'next' 'released'.
+]]
+--- @include "includes/circuit"
+--- @include "includes/learn"
+--- @include "includes/cap-release"
+local leadKey, eventsKey, circuitKey, probeKey, dayKey, learntKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local args = cjson.decode(ARGV[1])
+
+redis.call('RPUSH', eventsKey, args.attemptEvent)
+redis.call('HINCRBY', leadKey, 'attempts', 1)
+local change = updateCircuit(circuitKey, probeKey, args.circuit, args.nowMs, args.circuitThreshold, args.circuitCooldownMs)
+if args.outcome == 'accepted' or args.outcome == 'rejected' then
+  learnFromAnswer(leadKey, learntKey, args.geo, args.outcome == 'accepted', args.learningKeep, tonumber(args.payout), args.priceKeep)
+end
+if args.outcome == 'rejected' then
+  redis.call('HINCRBY', dayKey, 'rejected', 1)
+  redis.call('PEXPIRE', dayKey, args.dayCountersTtlMs)
+end
+
+if args.action == 'sold' then
+  local status = redis.call('HGET', leadKey, 'status')
+  if status ~= 'queued' then return {change, status or 'missing'} end
+  redis.call('HSET', leadKey, 'status', 'delivered', 'destination', args.destination, 'payout', args.payout, 'soldAt', args.nowMs, 'route', args.route)
+  redis.call('HINCRBY', dayKey, 'sold', 1)
+  redis.call('PEXPIRE', dayKey, args.dayCountersTtlMs)
+  redis.call('RPUSH', eventsKey, args.deliveredEvent)
+  redis.call('PUBLISH', args.finalChannel, args.finalMessage)
+  return {change, 'ok'}
+end
+if args.action == 'retry' then
+  local previous = redis.call('HGET', leadKey, args.stepField)
+  if previous then return {change, previous} end
+  redis.call('HSET', leadKey, args.stepField, 'retry')
+  return {change, 'retry'}
+end
+redis.call('HSETNX', leadKey, args.stepField, 'next')
+releaseCapSlot(leadKey, args.destination)
+return {change, 'released'}

@@ -1,0 +1,18 @@
+--[[
+  Records a postback refused as invalid on the lead, when the lead is the destination's, up to the
+  bound on refused postbacks per lead (shared with POSTBACK's repeats and disallowed changes).
+
+  KEYS[1] the lead's state hash
+  KEYS[2] the lead's events list
+
+  ARGV[1] JSON: destination, event (JSON text), refusedBound
+
+  Returns the lead's source, or nil when the lead is not this destination's.
+]]
+--- @include "includes/record-refused"
+local leadKey, eventsKey = KEYS[1], KEYS[2]
+local args = cjson.decode(ARGV[1])
+
+if redis.call('HGET', leadKey, 'destination') ~= args.destination then return false end
+recordRefusedPostback(leadKey, eventsKey, args.event, args.refusedBound)
+return redis.call('HGET', leadKey, 'source') or ''

@@ -1,0 +1,202 @@
+import { afterAll, describe, expect, test } from '@jest/globals';
+import type { Lead } from '@leadrouter/lead';
+import { redisKeys, stepField } from '@leadrouter/redis';
+import { testRedisClient, uniquePrefix } from '@leadrouter/testing';
+import { DestinationState, LeadLifecycle, LeadStore, type AttemptRecord } from '../../src/index.js';
+
+/**
+ * Each Lua step of the lead's lifecycle on its own, against the real test Redis: reserve-lead,
+ * plan, advance, record-attempt, mark-unsold, cap-release and requeue. The clock is fixed.
+ */
+const NOW = Date.parse('2026-11-30T12:00:00Z');
+const redis = testRedisClient();
+afterAll(() => redis.disconnect());
+
+function setUp() {
+  const keys = redisKeys(uniquePrefix());
+  return { keys, store: new LeadStore(redis, keys, 86_400_000), lifecycle: new LeadLifecycle(redis, keys, () => NOW), destinations: new DestinationState(redis, keys, () => NOW) };
+}
+
+let n = 0;
+function lead(overrides: Partial<Lead> = {}): Lead {
+  n += 1;
+  return {
+    id: `01JD3W6Z8Q4X5Y6Z7A8B9C${String(1000 + n)}`,
+    supplier: 'acme',
+    createdAt: NOW,
+    quality: 0.8,
+    name: 'Jane Roe',
+    phone: '+14155550100',
+    phoneNational: '(415) 555-0100',
+    geo: 'US',
+    source: 'Facebook',
+    fields: {},
+    ...overrides,
+  };
+}
+
+const PERIODS = { hourly: '2026-11-30T12', daily: '2026-11-30' };
+
+async function stored(store: LeadStore, l: Lead): Promise<void> {
+  expect(await store.reserve({ lead: l, dedupeKey: undefined, idempotencyKey: undefined, dedupeWindowMs: 0 })).toEqual({ kind: 'accepted' });
+}
+
+function attempt(l: Lead, overrides: Partial<AttemptRecord>): AttemptRecord {
+  return {
+    leadId: l.id,
+    destination: 'a',
+    event: { at: new Date(NOW).toISOString(), type: 'attempt' },
+    circuit: 'success',
+    action: 'next',
+    circuitThreshold: 2,
+    circuitCooldownMs: 30_000,
+    payout: 10,
+    route: 'r',
+    step: '0.0',
+    outcome: 'rejected',
+    day: PERIODS.daily,
+    geo: 'US',
+    learningKeep: 0.99,
+    priceKeep: 0.9,
+    ...overrides,
+  };
+}
+
+describe('reserve-lead', () => {
+  test('stores record, data, first event and outbox entry together; a second lead with the same dedupe key is a duplicate; an idempotency key replays', async () => {
+    const { keys, store } = setUp();
+    const first = lead();
+    expect(await store.reserve({ lead: first, dedupeKey: keys.dedupe('acme', 'd1'), idempotencyKey: keys.idempotency('acme', 'i1'), dedupeWindowMs: 60_000 })).toEqual({ kind: 'accepted' });
+    expect(await redis.hgetall(keys.lead(first.id))).toMatchObject({ status: 'queued', supplier: 'acme', quality: '0.8', createdAt: String(NOW), geo: 'US', source: 'Facebook' });
+    expect(await redis.zscore(keys.pending(), first.id)).toBe(String(NOW));
+    expect(await redis.llen(keys.leadEvents(first.id))).toBe(1);
+    expect(await redis.pttl(keys.lead(first.id))).toBeGreaterThan(86_000_000);
+    const again = lead();
+    expect(await store.reserve({ lead: again, dedupeKey: keys.dedupe('acme', 'd1'), idempotencyKey: undefined, dedupeWindowMs: 60_000 })).toEqual({ kind: 'duplicate', duplicateOf: first.id });
+    expect(await redis.exists(keys.lead(again.id))).toBe(0);
+    expect(await store.reserve({ lead: lead(), dedupeKey: undefined, idempotencyKey: keys.idempotency('acme', 'i1'), dedupeWindowMs: 0 })).toEqual({
+      kind: 'replay',
+      answer: { code: 202, body: { status: 'accepted', id: first.id } },
+    });
+  });
+});
+
+describe('plan', () => {
+  test('the first plan wins; a second call gets it back and records no second routed event', async () => {
+    const { keys, store, lifecycle } = setUp();
+    const l = lead();
+    await stored(store, l);
+    const first = await lifecycle.setPlan(l.id, { route: 'r', candidates: ['a', 'b'], round: 0 }, { at: '', type: 'routed' });
+    const second = await lifecycle.setPlan(l.id, { route: 'r', candidates: ['b', 'a'], round: 0 }, { at: '', type: 'routed' });
+    expect(first).toEqual({ plan: { route: 'r', candidates: ['a', 'b'], round: 0 }, created: true });
+    expect(second).toEqual({ plan: { route: 'r', candidates: ['a', 'b'], round: 0 }, created: false });
+    expect((await redis.lrange(keys.leadEvents(l.id), 0, -1)).filter((e) => e.includes('routed'))).toHaveLength(1);
+  });
+});
+
+describe('advance', () => {
+  const candidates = [
+    { index: 0, destination: 'a', caps: { daily: 1 }, periods: PERIODS },
+    { index: 1, destination: 'b', caps: undefined, periods: PERIODS },
+  ];
+
+  test('reserves a cap slot at the first candidate with room and records the decision; a re-run returns it and reserves nothing', async () => {
+    const { keys, lifecycle, destinations } = setUp();
+    expect(await lifecycle.advance('l1', 'start', candidates, 1000)).toBe('d:0');
+    expect(await lifecycle.advance('l1', 'start', candidates, 1000)).toBe('d:0');
+    expect(await destinations.capUsed('a', PERIODS)).toEqual({ hourly: 0, daily: 1, total: 0 });
+    expect(await redis.hget(keys.lead('l1'), stepField('start'))).toBe('d:0');
+    expect(await redis.pttl(keys.cap('a', `d:${PERIODS.daily}`))).toBeGreaterThan(86_400_000);
+    // The cap is full: the next lead goes to b, which has no cap.
+    expect(await lifecycle.advance('l2', 'start', candidates, 1000)).toBe('d:1');
+  });
+
+  test('skips an open circuit and lets one lead at a time probe a half-open one; nothing left is unsold', async () => {
+    const { keys, lifecycle } = setUp();
+    await redis.hset(keys.circuit('a'), 'openUntil', NOW + 10_000);
+    expect(await lifecycle.advance('l1', 'start', candidates.slice(0, 1), 1000)).toBe('unsold');
+    await redis.hset(keys.circuit('a'), 'openUntil', NOW - 1);
+    expect(await lifecycle.advance('l2', 'start', candidates.slice(0, 1), 1000)).toBe('d:0');
+    expect(await lifecycle.advance('l3', 'start', [{ ...candidates[0]!, caps: undefined }], 1000)).toBe('unsold');
+  });
+
+  test("a step marked 'next' still makes its choice", async () => {
+    const { keys, lifecycle } = setUp();
+    await redis.hset(keys.lead('l1'), stepField('0.0'), 'next');
+    expect(await lifecycle.advance('l1', '0.0', candidates.slice(1), 1000)).toBe('d:1');
+  });
+});
+
+describe('record-attempt and cap-release', () => {
+  test("'next' marks the step, gives the cap slot back once, and counts the rejection of the day", async () => {
+    const { keys, store, lifecycle, destinations } = setUp();
+    const l = lead();
+    await stored(store, l);
+    expect(await lifecycle.advance(l.id, 'start', [{ index: 0, destination: 'a', caps: { total: 5 }, periods: PERIODS }], 1000)).toBe('d:0');
+    expect((await destinations.capUsed('a', PERIODS)).total).toBe(1);
+    expect(await lifecycle.recordAttempt(attempt(l, {}))).toEqual({ circuit: undefined, result: 'released' });
+    expect((await destinations.capUsed('a', PERIODS)).total).toBe(0);
+    expect(await redis.hget(keys.lead(l.id), stepField('0.0'))).toBe('next');
+    await lifecycle.releaseCap(l.id, 'a');
+    expect((await destinations.capUsed('a', PERIODS)).total).toBe(0);
+    expect((await destinations.status('a', PERIODS)).today).toEqual({ sold: 0, rejected: 1 });
+  });
+
+  test("'sold' sells a queued lead once, publishes it, and a second sale is refused with the status in force", async () => {
+    const { keys, store, lifecycle, destinations } = setUp();
+    const l = lead();
+    await stored(store, l);
+    const subscriber = testRedisClient();
+    const messages: string[] = [];
+    await subscriber.subscribe(keys.finalChannel());
+    subscriber.on('message', (_c, m: string) => messages.push(m));
+    try {
+      expect(await lifecycle.recordAttempt(attempt(l, { action: 'sold', outcome: 'accepted', payout: 12.5 }))).toEqual({ circuit: undefined, result: 'ok' });
+      expect(await lifecycle.recordAttempt(attempt(l, { destination: 'b', action: 'sold', outcome: 'accepted' }))).toEqual({ circuit: undefined, result: 'delivered' });
+      expect(await redis.hgetall(keys.lead(l.id))).toMatchObject({ status: 'delivered', destination: 'a', payout: '12.5', route: 'r', soldAt: String(NOW) });
+      expect((await destinations.status('a', PERIODS)).today).toEqual({ sold: 1, rejected: 0 });
+      await new Promise((r) => setTimeout(r, 50));
+      expect(messages.map((m) => JSON.parse(m) as unknown)).toEqual([{ id: l.id, status: 'delivered', payout: 12.5, destination: 'a' }]);
+    } finally {
+      subscriber.disconnect();
+    }
+  });
+
+  test("'retry' records the retry for the step once; the circuit opens at the threshold and closes on an answer; 'untouched' changes neither", async () => {
+    const { keys, store, lifecycle, destinations } = setUp();
+    const l = lead();
+    await stored(store, l);
+    expect(await lifecycle.recordAttempt(attempt(l, { action: 'retry', outcome: 'error', circuit: 'failure' }))).toEqual({ circuit: undefined, result: 'retry' });
+    expect(await lifecycle.recordAttempt(attempt(l, { action: 'retry', outcome: 'error', circuit: 'untouched' }))).toEqual({ circuit: undefined, result: 'retry' });
+    expect(await redis.hget(keys.circuit('a'), 'failures')).toBe('1');
+    expect(await lifecycle.recordAttempt(attempt(l, { step: '0.1', action: 'retry', outcome: 'error', circuit: 'failure' }))).toEqual({ circuit: 'opened', result: 'retry' });
+    expect(await destinations.circuitIsOpen('a')).toBe(true);
+    expect(await lifecycle.recordAttempt(attempt(l, { step: '0.2', outcome: 'rejected', circuit: 'success' }))).toEqual({ circuit: 'closed', result: 'released' });
+    expect(await destinations.circuitIsOpen('a')).toBe(false);
+  });
+});
+
+describe('mark-unsold and requeue', () => {
+  test('an unsold lead is indexed and published; a redelivery clears its plan and decisions, bumps the round and puts it back in the outbox; a sold lead cannot be requeued', async () => {
+    const { keys, store, lifecycle } = setUp();
+    const l = lead();
+    await stored(store, l);
+    await redis.zrem(keys.pending(), l.id);
+    await lifecycle.setPlan(l.id, { route: 'r', candidates: ['a'], round: 0 }, { at: '', type: 'routed' });
+    await lifecycle.advance(l.id, 'start', [], 1000);
+    expect(await lifecycle.markUnsold(l, 'all_rejected', 'r', { at: '', type: 'unsold' })).toBe('ok');
+    expect(await lifecycle.markUnsold(l, 'all_rejected', 'r', { at: '', type: 'unsold' })).toBe('unsold');
+    expect(await redis.zscore(keys.unsold(), l.id)).toBe(String(NOW));
+    expect(await lifecycle.requeue(l.id, { at: '', type: 'requeued' })).toEqual({ round: 1 });
+    const hash = await redis.hgetall(keys.lead(l.id));
+    expect(hash).toMatchObject({ status: 'queued', round: '1' });
+    expect(Object.keys(hash).filter((f) => f === 'plan' || f === 'reason' || f.startsWith('next:'))).toEqual([]);
+    expect(await redis.zscore(keys.unsold(), l.id)).toBeNull();
+    expect(await redis.zscore(keys.pending(), l.id)).toBe(String(NOW));
+    const sold = lead();
+    await stored(store, sold);
+    await lifecycle.recordAttempt(attempt(sold, { action: 'sold', outcome: 'accepted' }));
+    expect(await lifecycle.requeue(sold.id, { at: '', type: 'requeued' })).toEqual({ status: 'delivered' });
+    expect(await lifecycle.requeue('nope', { at: '', type: 'requeued' })).toEqual({ status: 'missing' });
+  });
+});
