@@ -51,6 +51,8 @@ export async function startPostback(options: StartPostbackOptions): Promise<Post
       notifier,
       metrics,
       logger,
+      now: () => new Date(),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
     }),
   );
   app.use((_req, res) => {

@@ -2,7 +2,7 @@ import type { Lead } from '@leadrouter/lead';
 import { capPeriods, staticSkipReason } from '@leadrouter/routing';
 import { DELIVER_JOB_OPTIONS, deliverJobId, type DeliverJobData } from '@leadrouter/redis';
 import type { AdvanceCandidate, DeliveryPlan } from '@leadrouter/store';
-import { DELIVERY_DEFAULTS, type WorkerDeps } from './deps.js';
+import type { WorkerDeps } from './deps.js';
 import { finishUnsold } from './outcomes.js';
 
 /**
@@ -20,15 +20,15 @@ export async function advance(deps: WorkerDeps, lead: Lead, plan: DeliveryPlan, 
     const destination = deps.destinations.get(plan.candidates[index] as string);
     if (!destination || staticSkipReason(destination, lead, now, tried) !== undefined) continue;
     candidates.push({ index, destination: destination.id, caps: destination.caps, periods: capPeriods(destination, now) });
-    probeLockMs = Math.max(probeLockMs, (destination.timeoutMs ?? DELIVERY_DEFAULTS.timeoutMs) + 5_000);
+    probeLockMs = Math.max(probeLockMs, destination.timeoutMs + 5_000);
   }
   const decision = await deps.lifecycle.advance(lead.id, step, candidates, probeLockMs);
   if (decision === 'unsold') {
-    await finishUnsold(deps, lead, attempted ? 'all_rejected' : 'no_eligible_destination', plan.route, plan.round ?? 0);
+    await finishUnsold(deps, lead, attempted ? 'all_rejected' : 'no_eligible_destination', plan.route, plan.round);
     return;
   }
   const index = Number(decision.slice(2));
-  await queueDelivery(deps, lead.id, plan.candidates[index] as string, { leadId: lead.id, index, attempt: 0 }, 0, plan.round ?? 0);
+  await queueDelivery(deps, lead.id, plan.candidates[index] as string, { leadId: lead.id, index, attempt: 0 }, 0, plan.round);
 }
 
 /** Job ids are deterministic (lead, candidate, try), so a step that runs twice queues nothing twice. */

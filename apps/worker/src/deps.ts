@@ -1,27 +1,15 @@
 import type { Queue } from 'bullmq';
-import type { DestinationConfig, ResolvedConfig } from '@leadrouter/config';
+import type { ResolvedConfig, ResolvedDestination } from '@leadrouter/config';
 import type { Logger } from '@leadrouter/logging';
 import type { Metrics } from '@leadrouter/metrics';
 import type { Notifier } from '@leadrouter/notify';
 import type { DeliverJobData } from '@leadrouter/redis';
 import type { DestinationState, LeadLifecycle, NotificationOutbox, Sweeps } from '@leadrouter/store';
 
-/** Defaults of contract §4 and of the parts the contract leaves to us (README, "Delivery"). */
-export const DELIVERY_DEFAULTS = {
-  timeoutMs: 10_000,
-  retryAttempts: 2,
-  backoffMs: 1_000,
-  concurrency: 10,
-  /** Consecutive errors (across all workers) that open a destination's circuit. */
-  circuitThreshold: 5,
-  /** How long an open circuit makes new leads skip the destination before one probe is let through. */
-  circuitCooldownMs: 30_000,
-} as const;
-
 /** Everything the route and deliver processors need; passed in, so tests can build their own. */
 export interface WorkerDeps {
   config: ResolvedConfig;
-  destinations: ReadonlyMap<string, DestinationConfig>;
+  destinations: ReadonlyMap<string, ResolvedDestination>;
   /** The lead's steps after intake (plan, advance, tries, unsold), each one atomic Lua call. */
   lifecycle: LeadLifecycle;
   /** Circuits, caps and learnt figures of the destinations, as Redis holds them. */

@@ -70,7 +70,7 @@ async function refreshGauges(deps: WorkerDeps, routeQueue: Queue<RouteJobData>):
   }
   const learnt = await deps.destinationState.learned([...deps.destinations.keys()], '-');
   for (const destination of deps.destinations.values()) {
-    deps.metrics.expectedRevenue.set({ destination: destination.id }, expectedRevenue(destination.payout ?? 0, learnt.get(destination.id) ?? NO_EVIDENCE));
+    deps.metrics.expectedRevenue.set({ destination: destination.id }, expectedRevenue(destination.payout, learnt.get(destination.id) ?? NO_EVIDENCE));
   }
   const memory = await deps.sweeps.redisMemory();
   deps.metrics.redisMemoryUsed.set(memory.used);

@@ -1,2 +1,1 @@
 export { startWorker, type WorkerHandle, type StartWorkerOptions } from './start.js';
-export { DELIVERY_DEFAULTS } from './deps.js';

@@ -1,5 +1,6 @@
 import type { Lead } from '@leadrouter/lead';
 import { sourceLabel } from '@leadrouter/metrics';
+import { notificationKey } from '@leadrouter/redis';
 import type { WorkerDeps } from './deps.js';
 
 export async function finishUnsold(deps: WorkerDeps, lead: Lead, reason: string, route: string, round: number): Promise<void> {
@@ -10,7 +11,7 @@ export async function finishUnsold(deps: WorkerDeps, lead: Lead, reason: string,
     deps.logger.info({ leadId: lead.id, reason, route }, 'lead unsold');
   }
   // Also when a re-run of this step finds the lead already unsold: the job id makes it one notification.
-  if (answer === 'ok' || answer === 'unsold') await deps.notifier.notify(lead.supplier, lead.id, 'unsold', `unsold.${round}`);
+  if (answer === 'ok' || answer === 'unsold') await deps.notifier.notify(lead.supplier, lead.id, 'unsold', notificationKey.unsold(round));
 }
 
 /** Counts a sale that the state store has just recorded (once per lead). */

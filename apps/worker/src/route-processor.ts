@@ -1,6 +1,6 @@
 import type { Job } from 'bullmq';
 import { estimateRevenue, matchRoute, NO_EVIDENCE, orderCandidates, type RevenueEstimate } from '@leadrouter/routing';
-import type { RouteJobData } from '@leadrouter/redis';
+import { notificationKey, START_STEP, type RouteJobData } from '@leadrouter/redis';
 import { advance } from './advance.js';
 import type { WorkerDeps } from './deps.js';
 import { finishUnsold } from './outcomes.js';
@@ -11,7 +11,7 @@ import { finishUnsold } from './outcomes.js';
  */
 export function createRouteProcessor(deps: WorkerDeps) {
   // Fixed by the config: computed once, not per lead.
-  const payouts = new Map([...deps.destinations.values()].map((d) => [d.id, d.payout ?? 0]));
+  const payouts = new Map([...deps.destinations.values()].map((d) => [d.id, d.payout]));
   return async (job: Job<RouteJobData>): Promise<void> => {
     const { leadId } = job.data;
     const loaded = await deps.lifecycle.pickUp(leadId);
@@ -22,7 +22,7 @@ export function createRouteProcessor(deps: WorkerDeps) {
     if (loaded.status !== 'queued') {
       // A re-run after the lead already ended unsold (a crash right after): the supplier must still
       // hear of it; the job id keeps it to one notification.
-      if (loaded.status === 'unsold') await deps.notifier.notify(loaded.lead.supplier, leadId, 'unsold', `unsold.${loaded.round}`);
+      if (loaded.status === 'unsold') await deps.notifier.notify(loaded.lead.supplier, leadId, 'unsold', notificationKey.unsold(loaded.round));
       return;
     }
     const { lead } = loaded;
@@ -52,14 +52,14 @@ export function createRouteProcessor(deps: WorkerDeps) {
         at: deps.now().toISOString(),
         type: 'routed' as const,
         route: route.id,
-        strategy: route.strategy ?? 'priority',
+        strategy: route.strategy,
         candidates,
         // best_revenue explains itself: each destination's expected and sampled revenue per lead.
         ...(learnt ? { estimates: Object.fromEntries([...learnt].map(([id, e]) => [id, { expected: round(e.expected), sampled: round(e.sampled), payout: round(e.payout), geoObservations: round(e.geoObservations) }])) } : {}),
       };
       plan = (await deps.lifecycle.setPlan(leadId, { route: route.id, candidates, round: loaded.round }, routed)).plan;
     }
-    await advance(deps, lead, plan, 0, 'start', loaded.attempts > 0 && loaded.round === 0);
+    await advance(deps, lead, plan, 0, START_STEP, loaded.attempts > 0 && loaded.round === 0);
   };
 }
 

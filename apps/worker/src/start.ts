@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { Queue, Worker } from 'bullmq';
 import express from 'express';
-import type { DestinationConfig, ResolvedConfig, ServiceEnv } from '@leadrouter/config';
+import type { ResolvedConfig, ResolvedDestination, ServiceEnv } from '@leadrouter/config';
 import { loggableError, type Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
 import { createRedis, deliverQueueName, notifyQueueName, QUEUES, QUEUE_OPTIONS, type NotifyJobData, redisKeys, type DeliverJobData, type RouteJobData } from '@leadrouter/redis';
@@ -10,7 +10,7 @@ import { Notifier, type NotifierOptions } from '@leadrouter/notify';
 import { DestinationState, LeadLifecycle, NotificationOutbox, Sweeps } from '@leadrouter/store';
 import { demoBuyerRoutes } from './demo-buyer.js';
 import { createDeliverProcessor } from './deliver-processor.js';
-import { DELIVERY_DEFAULTS, type WorkerDeps } from './deps.js';
+import type { WorkerDeps } from './deps.js';
 import { startHousekeeping } from './housekeeping.js';
 import { createNotifyProcessor } from './notify-processor.js';
 import { createRouteProcessor } from './route-processor.js';
@@ -57,7 +57,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   // builds (two per lead here), which showed as 4 % of the CPU of a busy process.
   const stateRedis = createRedis(env.redisUrl, 'consumer');
   const metrics = options.metrics ?? createMetrics();
-  const destinations = new Map<string, DestinationConfig>(config.destinations.map((d) => [d.id, d]));
+  const destinations = new Map<string, ResolvedDestination>(config.destinations.map((d) => [d.id, d]));
   const connection = { connection: redis, prefix: env.prefix };
   const deliverQueues = new Map(config.destinations.map((d) => [d.id, new Queue<DeliverJobData>(deliverQueueName(d.id), { ...connection, ...QUEUE_OPTIONS })]));
   const routeQueue = new Queue<RouteJobData>(QUEUES.route, { ...connection, ...QUEUE_OPTIONS });
@@ -65,7 +65,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   for (const d of config.destinations) {
     deliverQueues
       .get(d.id)
-      ?.setGlobalConcurrency(d.concurrency ?? DELIVERY_DEFAULTS.concurrency)
+      ?.setGlobalConcurrency(d.concurrency)
       .catch((err: Error) => logger.warn({ destination: d.id, err: err.message }, 'could not set the global concurrency'));
   }
   const notifier = new Notifier(redis, env.prefix, config.suppliers, options.notifier);
@@ -98,9 +98,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       (d) =>
         new Worker<DeliverJobData>(deliverQueueName(d.id), createDeliverProcessor(deps), {
           ...connection,
-          concurrency: d.concurrency ?? DELIVERY_DEFAULTS.concurrency,
+          concurrency: d.concurrency,
           // Longer than any delivery can take, so a live worker's job is never taken for stalled.
-          lockDuration: (d.timeoutMs ?? DELIVERY_DEFAULTS.timeoutMs) + 10_000,
+          lockDuration: d.timeoutMs + 10_000,
           stalledInterval,
           maxStalledCount: 10,
         }),

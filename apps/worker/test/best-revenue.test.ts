@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import type { RouteConfig } from '@leadrouter/config';
+import { resolveRoute } from '@leadrouter/config';
 import { redisKeys } from '@leadrouter/redis';
 import { estimateRevenue, orderCandidates, seededRandom } from '@leadrouter/routing';
 import { DestinationState, LeadLifecycle } from '@leadrouter/store';
@@ -23,7 +23,7 @@ async function simulate(strategy: 'best_revenue' | 'weighted', market: (lead: nu
   const random = seededRandom(seed);
   const world = seededRandom(seed + 1);
   const ids = Object.keys(market(0));
-  const route: RouteConfig = { id: 'r', strategy, destinations: ids.map((id) => ({ id, ...(strategy === 'weighted' ? { weight: 1 } : {}) })) };
+  const route = resolveRoute({ id: 'r', strategy, destinations: ids.map((id) => ({ id, ...(strategy === 'weighted' ? { weight: 1 } : {}) })) });
   let revenue = 0;
   const firstChoices: string[] = [];
   try {

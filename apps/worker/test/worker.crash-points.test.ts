@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import type { Job } from 'bullmq';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { parseConfigText, type DestinationConfig } from '@leadrouter/config';
+import { parseConfigText, type ResolvedDestination } from '@leadrouter/config';
 import { createMetrics } from '@leadrouter/metrics';
 import { Notifier } from '@leadrouter/notify';
 import { createRedis, deliverQueueName, QUEUE_OPTIONS, redisKeys, type DeliverJobData } from '@leadrouter/redis';
@@ -56,7 +56,7 @@ routes:
     const redis: Redis = createRedis(env.redisUrl, 'consumer');
     const keys = redisKeys(env.prefix);
     const state = new LeadLifecycle(redis, keys);
-    const destinations = new Map<string, DestinationConfig>(config.destinations.map((d) => [d.id, d]));
+    const destinations = new Map<string, ResolvedDestination>(config.destinations.map((d) => [d.id, d]));
     const deliverQueues = new Map(config.destinations.map((d) => [d.id, new Queue<DeliverJobData>(deliverQueueName(d.id), { connection: redis, prefix: env.prefix, ...QUEUE_OPTIONS })]));
     const notifier = new Notifier(redis, env.prefix, config.suppliers);
     open.push(async () => {

@@ -2,7 +2,18 @@ export { configSchema, type LeadRouterConfig, type SupplierConfig, type Destinat
 export { ConfigError, formatProblem, type ConfigProblem } from './errors.js';
 export { parseDurationMs } from './duration.js';
 export { BUNDLED_CONFIG_PATH, configPathFromEnv, loadConfigFile, parseConfigText, validateConfig, type LoadedConfig } from './load.js';
-export { resolveConfig, sha256Hex, keyDigest, type ResolvedConfig, type ResolvedSupplier } from './resolve.js';
+export {
+  resolveConfig,
+  resolveDestination,
+  resolveRoute,
+  sha256Hex,
+  keyDigest,
+  DESTINATION_DEFAULTS,
+  type ResolvedConfig,
+  type ResolvedDestination,
+  type ResolvedRoute,
+  type ResolvedSupplier,
+} from './resolve.js';
 export { isTimeZone } from './cross-check.js';
 export { readEnv, type ServiceEnv } from './env.js';
 export { defaultMaxConnections, HTTP_TIMEOUTS, type HttpLimits } from './http-limits.js';

@@ -1,10 +1,54 @@
 import { createHash } from 'node:crypto';
 import { parseDurationMs } from './duration.js';
+import { DEFAULT_POSTBACK_ON } from '@leadrouter/lead';
 import type { DestinationConfig, LeadRouterConfig, RouteConfig, SupplierConfig } from './schema.js';
 
 export interface ResolvedSupplier extends SupplierConfig {
   /** SHA-256 digests of every API key (plain keys are hashed at load; `sha256:` keys are given). */
   keyDigests: Buffer[];
+  postbackOn: NonNullable<SupplierConfig['postbackOn']>;
+}
+
+/**
+ * Defaults of contract §4 and of the parts the contract leaves to us (README, "Routing and
+ * delivery"), applied once here: nothing downstream applies a default of its own.
+ */
+export const DESTINATION_DEFAULTS = {
+  method: 'POST',
+  format: 'json',
+  timeoutMs: 10_000,
+  retry: { attempts: 2, backoffMs: 1_000 },
+  concurrency: 10,
+  /** Consecutive errors (across all workers) that open the circuit, and how long it stays open before one probe. */
+  circuit: { failures: 5, cooldownMs: 30_000 },
+  payout: 0,
+  enabled: true,
+  /** The zone of schedules and cap periods without one. */
+  timezone: 'UTC',
+} as const;
+
+type Schedule = NonNullable<DestinationConfig['schedule']>;
+
+/** A destination with every default applied. */
+export interface ResolvedDestination extends DestinationConfig {
+  method: NonNullable<DestinationConfig['method']>;
+  format: NonNullable<DestinationConfig['format']>;
+  headers: Record<string, string>;
+  timeoutMs: number;
+  retry: { attempts: number; backoffMs: number };
+  concurrency: number;
+  circuit: { failures: number; cooldownMs: number };
+  payout: number;
+  enabled: boolean;
+  schedule?: Schedule & { timezone: string };
+  /** The zone its cap periods follow: its schedule's, else UTC. */
+  timezone: string;
+}
+
+/** A route with every default applied. */
+export interface ResolvedRoute extends RouteConfig {
+  strategy: NonNullable<RouteConfig['strategy']>;
+  fallback: string[];
 }
 
 /** A validated config with every default applied: what the processes actually run on. */
@@ -14,8 +58,8 @@ export interface ResolvedConfig {
   retentionMs: number;
   learning: { memory: number; geoPrior: number; priceMemory: number };
   suppliers: ResolvedSupplier[];
-  destinations: DestinationConfig[];
-  routes: RouteConfig[];
+  destinations: ResolvedDestination[];
+  routes: ResolvedRoute[];
   /**
    * Sources named in some route's match, by their lower-cased form, with the spelling the config
    * gives them: the only values the `source` label takes (anything else is `other`).
@@ -49,9 +93,9 @@ export function resolveConfig(config: LeadRouterConfig): ResolvedConfig {
       geoPrior: config.learning?.geoPrior ?? DEFAULT_LEARNING.geoPrior,
       priceMemory: config.learning?.priceMemory ?? DEFAULT_LEARNING.priceMemory,
     },
-    suppliers: config.suppliers.map((s) => ({ ...s, keyDigests: s.apiKeys.map(keyDigest) })),
-    destinations: config.destinations,
-    routes: config.routes,
+    suppliers: config.suppliers.map((s) => ({ ...s, keyDigests: s.apiKeys.map(keyDigest), postbackOn: s.postbackOn ?? [...DEFAULT_POSTBACK_ON] })),
+    destinations: config.destinations.map(resolveDestination),
+    routes: config.routes.map(resolveRoute),
     routedSources: new Map(
       config.routes
         .flatMap((r) => r.match?.source ?? [])
@@ -59,4 +103,28 @@ export function resolveConfig(config: LeadRouterConfig): ResolvedConfig {
         .map((s) => [s.toLowerCase(), s] as const),
     ),
   };
+}
+
+export function resolveDestination(d: DestinationConfig): ResolvedDestination {
+  const D = DESTINATION_DEFAULTS;
+  const timezone = d.schedule?.timezone ?? D.timezone;
+  const { schedule, ...rest } = d;
+  return {
+    ...rest,
+    method: d.method ?? D.method,
+    format: d.format ?? D.format,
+    headers: d.headers ?? {},
+    timeoutMs: d.timeoutMs ?? D.timeoutMs,
+    retry: { attempts: d.retry?.attempts ?? D.retry.attempts, backoffMs: d.retry?.backoffMs ?? D.retry.backoffMs },
+    concurrency: d.concurrency ?? D.concurrency,
+    circuit: { failures: d.circuit?.failures ?? D.circuit.failures, cooldownMs: d.circuit?.cooldownMs ?? D.circuit.cooldownMs },
+    payout: d.payout ?? D.payout,
+    enabled: d.enabled ?? D.enabled,
+    ...(schedule ? { schedule: { ...schedule, timezone } } : {}),
+    timezone,
+  };
+}
+
+export function resolveRoute(r: RouteConfig): ResolvedRoute {
+  return { ...r, strategy: r.strategy ?? 'priority', fallback: r.fallback ?? [] };
 }

@@ -20,6 +20,20 @@ export function routeJobRound(jobId: string | undefined): number {
   return Number(/\.r(\d+)$/.exec(jobId ?? '')?.[1] ?? 0);
 }
 
+/**
+ * The key of a supplier notification within its lead (the notify job's id is `<lead>.<key>`): the
+ * same event makes the same key, so queueing it twice (a re-run after a crash, a repeated postback)
+ * sends it once.
+ */
+export const notificationKey = {
+  /** The sale of a routing round. */
+  delivered: (round: number): string => `delivered.${round}`,
+  /** The unsold end of a routing round. */
+  unsold: (round: number): string => `unsold.${round}`,
+  /** A postback's status change: by its event id, else by when it arrived. */
+  postback: (status: string, eventId: string | undefined, receivedAt: string): string => `pb.${status}.${eventId ?? receivedAt}`,
+} as const;
+
 /** A delivery job's id: lead, routing round, candidate index, try. */
 export function deliverJobId(leadId: string, round: number, index: number, attempt: number): string {
   return `${leadId}.${round}.${index}.${attempt}`;

@@ -1,4 +1,4 @@
-import type { DestinationConfig } from '@leadrouter/config';
+import type { ResolvedDestination } from '@leadrouter/config';
 import { scheduleOpen } from './schedule.js';
 
 export type SkipReason = 'disabled' | 'schedule' | 'accepts' | 'tried' | 'circuit_open' | 'cap';
@@ -8,12 +8,12 @@ export type SkipReason = 'disabled' | 'schedule' | 'accepts' | 'tried' | 'circui
  * Circuit and caps are shared across workers and checked atomically in Redis afterwards.
  */
 export function staticSkipReason(
-  destination: DestinationConfig,
+  destination: ResolvedDestination,
   lead: { geo: string },
   now: Date,
   tried: ReadonlySet<string>,
 ): SkipReason | undefined {
-  if (destination.enabled === false) return 'disabled';
+  if (!destination.enabled) return 'disabled';
   if (tried.has(destination.id)) return 'tried';
   const geos = destination.accepts?.geo;
   if (geos && !geos.some((g) => g.toUpperCase() === lead.geo)) return 'accepts';

@@ -7,3 +7,4 @@ export { retryDelayMs, parseRetryAfter, RETRY_AFTER_MAX_MS } from './retry.js';
 export { renderTemplate, buildRequest, templateValues, type DeliveryRequest } from './request.js';
 export { estimateRevenue, expectedRevenue, learntPayout, NO_EVIDENCE, posteriorFor, sampleBeta, type LearnedCounts, type RevenueEstimate } from './learning.js';
 export { seededRandom } from './random.js';
+export { decideAfterTry, type AfterTry, type TryOutcome } from './decide-after-try.js';

@@ -13,7 +13,7 @@ export interface RoutableLead {
 }
 
 /** Routes are tried in config order; the first whose every `match` key holds takes the lead. */
-export function matchRoute(routes: readonly RouteConfig[], lead: RoutableLead): RouteConfig | undefined {
+export function matchRoute<Route extends RouteConfig>(routes: readonly Route[], lead: RoutableLead): Route | undefined {
   return routes.find((route) => routeMatches(route, lead));
 }
 

@@ -1,4 +1,4 @@
-import type { DestinationConfig } from '@leadrouter/config';
+import type { ResolvedDestination } from '@leadrouter/config';
 import { encodeUrlValue, headerSafe, type Lead, type ScalarValue } from '@leadrouter/lead';
 
 export interface DeliveryRequest {
@@ -71,13 +71,12 @@ function setDotted(target: Record<string, unknown>, name: string, value: ScalarV
 }
 
 /** The HTTP request for one delivery of `lead` to `destination` (contract §4). */
-export function buildRequest(destination: DestinationConfig, lead: Lead): DeliveryRequest {
+export function buildRequest(destination: ResolvedDestination, lead: Lead): DeliveryRequest {
   const values = templateValues(lead);
-  const method = destination.method ?? 'POST';
-  const format = destination.format ?? 'json';
+  const { method, format } = destination;
   let url = String(renderTemplate(destination.url, values, encodeUrlValue));
   const headers: Record<string, string> = {};
-  for (const [name, template] of Object.entries(destination.headers ?? {})) {
+  for (const [name, template] of Object.entries(destination.headers)) {
     headers[name.toLowerCase()] = String(renderTemplate(template, values, headerSafe));
   }
   headers['idempotency-key'] = lead.id;

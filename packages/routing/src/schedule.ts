@@ -1,6 +1,6 @@
-import type { DestinationConfig } from '@leadrouter/config';
+import type { ResolvedDestination } from '@leadrouter/config';
 
-type Schedule = NonNullable<DestinationConfig['schedule']>;
+type Schedule = NonNullable<ResolvedDestination['schedule']>;
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 
 export interface LocalTime {
@@ -50,7 +50,7 @@ function toMinutes(hhmm: string): number {
  */
 export function scheduleOpen(schedule: Schedule | undefined, now: Date): boolean {
   if (!schedule) return true;
-  const local = localTime(now, schedule.timezone ?? 'UTC');
+  const local = localTime(now, schedule.timezone);
   const from = toMinutes(schedule.from ?? '00:00');
   const to = toMinutes(schedule.to ?? '24:00');
   const days = schedule.days;
@@ -62,8 +62,8 @@ export function scheduleOpen(schedule: Schedule | undefined, now: Date): boolean
   return false;
 }
 
-/** Cap period keys for a destination at `now`, in its schedule's timezone (UTC without one). */
-export function capPeriods(destination: DestinationConfig, now: Date): { hourly: string; daily: string } {
-  const local = localTime(now, destination.schedule?.timezone ?? 'UTC');
+/** Cap period keys for a destination at `now`, in its timezone (its schedule's, UTC without one). */
+export function capPeriods(destination: Pick<ResolvedDestination, 'timezone'>, now: Date): { hourly: string; daily: string } {
+  const local = localTime(now, destination.timezone);
   return { hourly: local.hour, daily: local.date };
 }

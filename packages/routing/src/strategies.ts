@@ -1,4 +1,4 @@
-import type { RouteConfig } from '@leadrouter/config';
+import type { ResolvedRoute } from '@leadrouter/config';
 
 export type StrategyName = 'priority' | 'weighted' | 'round_robin' | 'best_revenue';
 
@@ -66,8 +66,8 @@ export const STRATEGIES: Readonly<Record<StrategyName, Strategy>> = {
 };
 
 /** The route's destinations in strategy order, then its fallback ids; never an id twice. */
-export function orderCandidates(route: RouteConfig, ctx: StrategyContext): string[] {
-  const strategy = STRATEGIES[(route.strategy ?? 'priority') as StrategyName];
-  const ordered = [...strategy(route.destinations, ctx), ...(route.fallback ?? [])];
+export function orderCandidates(route: ResolvedRoute, ctx: StrategyContext): string[] {
+  const strategy = STRATEGIES[route.strategy];
+  const ordered = [...strategy(route.destinations, ctx), ...route.fallback];
   return [...new Set(ordered)];
 }

@@ -1,6 +1,6 @@
 import { validateHeaderValue } from 'node:http';
 import { afterEach, describe, expect, test } from '@jest/globals';
-import type { DestinationConfig } from '@leadrouter/config';
+import { resolveDestination, type DestinationConfig, type ResolvedDestination } from '@leadrouter/config';
 import type { Lead } from '@leadrouter/lead';
 import { buildRequest, renderTemplate, templateValues } from '../src/index.js';
 
@@ -25,8 +25,8 @@ function lead(overrides: Partial<Lead> = {}): Lead {
   };
 }
 
-function dest(overrides: Partial<DestinationConfig> = {}): DestinationConfig {
-  return { id: 'buyer-a', url: 'https://buyer-a.example/api/leads', ...overrides };
+function dest(overrides: Partial<DestinationConfig> = {}): ResolvedDestination {
+  return resolveDestination({ id: 'buyer-a', url: 'https://buyer-a.example/api/leads', ...overrides });
 }
 
 function jsonBody(body: string | undefined): Record<string, unknown> {
@@ -300,7 +300,7 @@ describe('buildRequest: URL and headers', () => {
   });
 
   test('every request carries Idempotency-Key and X-Lead-Id equal to the lead id, which config cannot override', () => {
-    const configs: DestinationConfig[] = [
+    const configs: ResolvedDestination[] = [
       dest(),
       dest({ method: 'PUT', format: 'form' }),
       dest({ method: 'GET', body: { a: '{{name}}' } }),

@@ -1,8 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
-import type { DestinationConfig } from '@leadrouter/config';
+import { resolveDestination, type ResolvedDestination } from '@leadrouter/config';
 import { capPeriods, localTime, scheduleOpen } from '../src/index.js';
 
-type Schedule = NonNullable<DestinationConfig['schedule']>;
+type Schedule = NonNullable<ResolvedDestination['schedule']>;
 const NY = 'America/New_York';
 const at = (iso: string): Date => new Date(iso);
 const WEEKDAYS: Schedule['days'] = ['mon', 'tue', 'wed', 'thu', 'fri'];
@@ -151,8 +151,8 @@ describe('scheduleOpen', () => {
 });
 
 describe('capPeriods', () => {
-  const dest = (schedule?: Schedule): DestinationConfig =>
-    schedule ? { id: 'd', url: 'https://d.example/', schedule } : { id: 'd', url: 'https://d.example/' };
+  const dest = (schedule?: Schedule): ResolvedDestination =>
+    resolveDestination(schedule ? { id: 'd', url: 'https://d.example/', schedule } : { id: 'd', url: 'https://d.example/' });
 
   test('hourly and daily keys in the schedule timezone', () => {
     expect(capPeriods(dest({ timezone: NY }), at('2026-11-25T03:30:00Z'))).toEqual({ hourly: '2026-11-24T22', daily: '2026-11-24' });

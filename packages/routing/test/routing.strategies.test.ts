@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import type { RouteConfig } from '@leadrouter/config';
+import { resolveRoute, type ResolvedRoute, type RouteConfig } from '@leadrouter/config';
 import { orderCandidates, STRATEGIES, type StrategyContext, type StrategyName } from '../src/index.js';
 
 /** Small seeded PRNG, uniform in [0, 1). */
@@ -45,13 +45,13 @@ const ctxArb = fc.record({
   payouts: fc.dictionary(fc.integer({ min: 0, max: 30 }).map((n) => `d${n}`), fc.double({ min: 0, max: 100, noNaN: true })),
 });
 
-function toRoute(r: { ids: string[]; weights: Array<number | undefined>; fallback: string[]; strategy: StrategyName }): RouteConfig {
-  return {
+function toRoute(r: { ids: string[]; weights: Array<number | undefined>; fallback: string[]; strategy: StrategyName }): ResolvedRoute {
+  return resolveRoute({
     id: 'r',
     strategy: r.strategy,
     destinations: r.ids.map((id, i) => (r.weights[i] === undefined ? { id } : { id, weight: r.weights[i] as number })),
     fallback: r.fallback,
-  };
+  });
 }
 
 function toCtx(c: { random: number; rotation: number; estimates?: Record<string, number>; payouts: Record<string, number> }): StrategyContext {
@@ -91,12 +91,12 @@ describe('orderCandidates (properties)', () => {
       destinations: [{ id: 'a' }, { id: 'b' }],
       fallback: ['b', 'c', 'a', 'c', 'd'],
     };
-    expect(orderCandidates(route, ctx())).toEqual(['a', 'b', 'c', 'd']);
+    expect(orderCandidates(resolveRoute(route), ctx())).toEqual(['a', 'b', 'c', 'd']);
   });
 
   test('without a strategy the order is priority, then fallback', () => {
     const route: RouteConfig = { id: 'r', destinations: [{ id: 'z' }, { id: 'a', weight: 100 }, { id: 'm' }], fallback: ['q'] };
-    expect(orderCandidates(route, ctx({ rotation: 5, random: () => 0.99 }))).toEqual(['z', 'a', 'm', 'q']);
+    expect(orderCandidates(resolveRoute(route), ctx({ rotation: 5, random: () => 0.99 }))).toEqual(['z', 'a', 'm', 'q']);
   });
 });
 

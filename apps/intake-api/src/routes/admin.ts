@@ -67,11 +67,11 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
           d.caps?.[period] === undefined ? null : { limit: d.caps[period], used: status.capUsed[period] };
         return {
           id: d.id,
-          enabled: d.enabled !== false,
-          payout: d.payout ?? 0,
+          enabled: d.enabled,
+          payout: d.payout,
           caps: { hourly: cap('hourly'), daily: cap('daily'), total: cap('total') },
           circuit: { state: status.circuit.open ? 'open' : 'closed', openUntil: status.circuit.openUntil ? new Date(status.circuit.openUntil).toISOString() : null, failures: status.circuit.failures },
-          schedule: { open: scheduleOpen(d.schedule, now), timezone: d.schedule?.timezone ?? 'UTC' },
+          schedule: { open: scheduleOpen(d.schedule, now), timezone: d.timezone },
           today: { date: periods.daily, ...status.today },
           // best_revenue's current estimate (overall): chance of accepting and keeping a lead, and revenue per lead.
           learning: (() => {
@@ -79,8 +79,8 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
             const round = (n: number): number => Math.round(n * 1000) / 1000;
             return {
               acceptance: round(c.a / (c.a + c.b)),
-              payout: round(learntPayout(d.payout ?? 0, c)),
-              expectedRevenue: round(expectedRevenue(d.payout ?? 0, c)),
+              payout: round(learntPayout(d.payout, c)),
+              expectedRevenue: round(expectedRevenue(d.payout, c)),
               observations: Math.round(c.a + c.b - 2),
             };
           })(),

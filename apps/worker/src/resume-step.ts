@@ -1,0 +1,43 @@
+import { notificationKey, parseDecision } from '@leadrouter/redis';
+import type { LeadForDelivery } from '@leadrouter/store';
+import { advance, queueDelivery } from './advance.js';
+import type { WorkerDeps } from './deps.js';
+
+/**
+ * A delivery job for a lead that is no longer `queued` (or whose destination left the config): a
+ * job left over from a crash. Nothing is sent.
+ */
+export async function resumeEndedLead(deps: WorkerDeps, loaded: LeadForDelivery, destinationId: string, round: number): Promise<void> {
+  const { lead } = loaded;
+  if (loaded.destination === destinationId) {
+    // The lead was sold to this destination (by this try, before a crash, or by another try of the
+    // same destination): the cap slot is the sale's, also after postbacks moved the status on.
+    // While it is still `delivered`, make sure the supplier hears of the sale (the job id makes a
+    // second notification impossible).
+    if (loaded.status === 'delivered') await deps.notifier.notify(lead.supplier, lead.id, 'delivered', notificationKey.delivered(round));
+    return;
+  }
+  // Sold elsewhere or ended meanwhile: give back what this step held.
+  await deps.lifecycle.releaseCap(lead.id, destinationId);
+}
+
+/**
+ * A re-run of a try whose outcome was already recorded (the worker died after recording it):
+ * follow the recorded decision, never sending the lead to the buyer again.
+ */
+export async function resumeRecordedStep(
+  deps: WorkerDeps,
+  loaded: LeadForDelivery,
+  at: { index: number; attempt: number; step: string; decided: string; destinationId: string },
+): Promise<void> {
+  const plan = loaded.plan;
+  if (!plan) return;
+  const decision = parseDecision(at.decided);
+  if (decision.kind === 'retry') {
+    await queueDelivery(deps, loaded.lead.id, at.destinationId, { leadId: loaded.lead.id, index: at.index, attempt: at.attempt + 1 }, 0, plan.round);
+    return;
+  }
+  // 'next' (the try ended; where to is still to choose) or a choice already made: advance records
+  // the first and returns the second.
+  await advance(deps, loaded.lead, plan, at.index + 1, at.step, true);
+}

@@ -1,0 +1,103 @@
+import type { ResolvedDestination } from '@leadrouter/config';
+import type { Lead } from '@leadrouter/lead';
+import { buildRequest, capPeriods, classifyReply, decideAfterTry, parseRetryAfter, type AfterTry, type DeliveryRequest, type ReplyClass } from '@leadrouter/routing';
+import { notificationKey } from '@leadrouter/redis';
+import type { AttemptRecord, LeadForDelivery } from '@leadrouter/store';
+import { advance, queueDelivery } from './advance.js';
+import type { WorkerDeps } from './deps.js';
+import { countSale } from './outcomes.js';
+import { ownFailure, sendDelivery, type SendResult } from './send.js';
+
+type MetricOutcome = 'accepted' | 'rejected' | 'error' | 'timeout';
+
+/**
+ * Sends the lead to the destination once, records the try and what follows from it in one Lua step
+ * (record-attempt.lua), and follows the decision: sold, retried later, or on to the next candidate.
+ */
+export async function tryDestination(deps: WorkerDeps, loaded: LeadForDelivery, destination: ResolvedDestination, at: { index: number; attempt: number; step: string }): Promise<void> {
+  const { lead } = loaded;
+  const plan = loaded.plan as NonNullable<LeadForDelivery['plan']>;
+  const request = tryBuildRequest(destination, lead);
+  const result = typeof request === 'string' ? ownFailure(request) : await sendDelivery(request, destination.timeoutMs);
+  const verdict: ReplyClass = result.kind === 'reply' ? classifyReply(destination.response, result.reply) : { outcome: 'error', error: result.error };
+  // A request we could not build or send never reached the buyer: it is not the buyer's failure
+  // (the circuit ignores it) and would fail the same way again (no retry: the next candidate).
+  const ownFault = result.kind === 'failure' && result.ownFault;
+  countTry(deps, destination.id, result, verdict);
+  const decision = decideAfterTry(
+    { verdict, ownFault, retryAfterMs: result.kind === 'reply' ? parseRetryAfter(result.retryAfter) : undefined },
+    at.attempt,
+    destination.retry,
+    deps.random,
+  );
+  const now = deps.now();
+  const recorded = await deps.lifecycle.recordAttempt(attemptRecord(deps, { lead, destination, route: plan.route, result, verdict, ownFault, decision, step: at.step, attempt: at.attempt, now }));
+  if (recorded.circuit) {
+    deps.metrics.circuitOpen.set({ destination: destination.id }, recorded.circuit === 'opened' ? 1 : 0);
+    deps.logger.warn({ destination: destination.id }, `circuit ${recorded.circuit}`);
+  }
+  if (decision.action === 'sold') {
+    if (recorded.result === 'ok') countSale(deps, lead, destination.id, plan.route, destination.payout, now);
+    // Also when a re-run of this try finds the lead already sold: the job id makes it one notification.
+    if (recorded.result === 'ok' || recorded.result === 'delivered') await deps.notifier.notify(lead.supplier, lead.id, 'delivered', notificationKey.delivered(plan.round));
+    return;
+  }
+  if (decision.action === 'retry') {
+    if (recorded.result === 'retry') {
+      await queueDelivery(deps, lead.id, destination.id, { leadId: lead.id, index: at.index, attempt: at.attempt + 1 }, decision.delayMs, plan.round);
+      return;
+    }
+    // A first run of this step (before a crash) decided to move on: follow it, without this slot.
+    await deps.lifecycle.releaseCap(lead.id, destination.id);
+  }
+  await advance(deps, lead, plan, at.index + 1, at.step, true);
+}
+
+/** The request, or why it could not be built (a template LeadRouter cannot fill is its own fault). */
+function tryBuildRequest(destination: ResolvedDestination, lead: Lead): DeliveryRequest | string {
+  try {
+    return buildRequest(destination, lead);
+  } catch (err) {
+    return `request could not be built: ${(err as Error).message}`;
+  }
+}
+
+function countTry(deps: WorkerDeps, destination: string, result: SendResult, verdict: ReplyClass): void {
+  const outcome: MetricOutcome = result.kind === 'failure' && result.timeout ? 'timeout' : verdict.outcome;
+  deps.metrics.deliveryAttempts.inc({ destination, outcome });
+  deps.metrics.deliveryDuration.observe({ destination }, result.durationMs / 1000);
+}
+
+/** What record-attempt.lua is told of one try: its event, the circuit verdict, the action, and what learning needs. */
+function attemptRecord(
+  deps: WorkerDeps,
+  t: { lead: Lead; destination: ResolvedDestination; route: string; result: SendResult; verdict: ReplyClass; ownFault: boolean; decision: AfterTry; step: string; attempt: number; now: Date },
+): AttemptRecord {
+  const { verdict, destination } = t;
+  return {
+    leadId: t.lead.id,
+    destination: destination.id,
+    event: {
+      at: t.now.toISOString(),
+      type: 'attempt',
+      destination: destination.id,
+      outcome: verdict.outcome,
+      httpStatus: t.result.kind === 'reply' ? t.result.reply.status : null,
+      durationMs: t.result.durationMs,
+      error: verdict.outcome === 'error' ? verdict.error : verdict.outcome === 'rejected' ? verdict.detail : null,
+      try: t.attempt + 1,
+    },
+    circuit: t.ownFault ? 'untouched' : verdict.outcome === 'error' ? 'failure' : 'success',
+    action: t.decision.action,
+    circuitThreshold: destination.circuit.failures,
+    circuitCooldownMs: destination.circuit.cooldownMs,
+    payout: destination.payout,
+    route: t.route,
+    step: t.step,
+    outcome: verdict.outcome,
+    day: capPeriods(destination, t.now).daily,
+    geo: t.lead.geo,
+    learningKeep: 1 - 1 / deps.config.learning.memory,
+    priceKeep: 1 - 1 / deps.config.learning.priceMemory,
+  };
+}
