@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { Webhook } from 'standardwebhooks';
 import { MAX_REFUSED_POSTBACKS_PER_LEAD } from '@leadrouter/store';
 import { startTestServer, type TestServer } from '@leadrouter/testing';
-import { startSystem, systemYaml, uniquePhone, type TestSystem } from '../../worker/test/helpers.js';
+import { startSystem, systemYaml, uniquePhone, type TestSystem } from '@leadrouter/testing/system';
 
 /** Postbacks as a hostile buyer (or whoever saw one of its requests) would send them. */
 const SECRET = `whsec_${Buffer.from('hostile-test-secret-0123456789').toString('base64')}`;

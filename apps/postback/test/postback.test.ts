@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { startTestServer, waitFor, type TestServer } from '@leadrouter/testing';
-import { startSystem, systemYaml, uniquePhone, type TestSystem } from '../../worker/test/helpers.js';
+import { startSystem, systemYaml, uniquePhone, type TestSystem } from '@leadrouter/testing/system';
 
 const TOKEN = 'pb-token-1';
 const OTHER_TOKEN = 'pb-token-2';

@@ -24,9 +24,20 @@ export interface HousekeepingOptions {
  * expired entries of the unsold index, and refresh the gauges of circuits, caps and
  * queue depths. Each round is a bounded number of O(1) or O(log n) commands: no scans.
  */
-export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobData>, options: HousekeepingOptions = {}): { stop(): void } {
+export interface Housekeeping {
+  stop(): void;
+  /**
+   * Resolves once `count` more rounds have run to their end, so a test can prove that nothing
+   * happened over several rounds without guessing how long they take.
+   */
+  afterRounds(count: number): Promise<void>;
+}
+
+export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobData>, options: HousekeepingOptions = {}): Housekeeping {
   const everyMs = options.everyMs ?? EVERY_MS;
   let running = false;
+  let completed = 0;
+  const waiting: Array<{ until: number; resolve: () => void }> = [];
   // Failed jobs already reported as left for an operator: the log says it once an hour, not every round.
   const reportedFailures = new Set<string>();
   let reportedSince = Date.now();
@@ -49,12 +60,21 @@ export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobDa
       deps.logger.warn({ err: (err as Error).message }, 'housekeeping round failed');
     } finally {
       running = false;
+      completed += 1;
+      for (const waiter of waiting.filter((w) => w.until <= completed)) {
+        waiting.splice(waiting.indexOf(waiter), 1);
+        waiter.resolve();
+      }
     }
   };
   const timer = setInterval(() => void round(), everyMs);
   timer.unref();
   void round();
-  return { stop: () => clearInterval(timer) };
+  return {
+    stop: () => clearInterval(timer),
+    // A round under way when this is called does not count: it may have started before the change awaited.
+    afterRounds: (count) => new Promise((resolve) => waiting.push({ until: completed + count + (running ? 1 : 0), resolve })),
+  };
 }
 
 async function refreshGauges(deps: WorkerDeps, routeQueue: Queue<RouteJobData>): Promise<void> {

@@ -19,6 +19,8 @@ export interface WorkerHandle {
   server: Server;
   port: number;
   metrics: Metrics;
+  /** Resolves once this worker's housekeeping has run `count` more rounds (see housekeeping.ts). */
+  afterHousekeepingRounds(count: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -145,6 +147,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     server,
     port,
     metrics,
+    afterHousekeepingRounds: (count) => housekeeping.afterRounds(count),
     async close() {
       housekeeping.stop();
       // Finishes the deliveries in hand (each bounded by its timeout) and takes no new ones.

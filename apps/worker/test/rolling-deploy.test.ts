@@ -7,7 +7,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { deliverQueueName, freePort, QUEUES } from '@leadrouter/redis';
 import { spawnRole, startTestServer, testRedisUrl, uniquePrefix, waitFor, type RoleProcess } from '@leadrouter/testing';
-import { ADMIN, KEY, systemYaml, uniquePhone, type LeadBody } from './helpers.js';
+import { ADMIN, KEY, systemYaml, uniquePhone, type LeadBody } from '@leadrouter/testing/system';
 
 describe('rolling deploy', () => {
   const cleanup: Array<() => unknown> = [];

@@ -12,7 +12,7 @@ import { startIntake } from '@leadrouter/app-intake-api';
 import { createDeliverProcessor } from '../src/deliver-processor.js';
 import type { WorkerDeps } from '../src/deps.js';
 import { createRouteProcessor } from '../src/route-processor.js';
-import { KEY, systemYaml, uniquePhone } from './helpers.js';
+import { KEY, systemYaml, uniquePhone } from '@leadrouter/testing/system';
 
 /** Thrown where a test stops a step as a crash (kill -9) would: after one Redis write, before the next. */
 class InjectedCrash extends Error {}

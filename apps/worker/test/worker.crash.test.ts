@@ -6,7 +6,7 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import { parseConfigText, readEnv } from '@leadrouter/config';
 import { startIntake, type IntakeHandle } from '@leadrouter/app-intake-api';
 import { captureLogger, spawnRole, startTestServer, testRedisUrl, uniquePrefix, waitFor, type TestServer } from '@leadrouter/testing';
-import { ADMIN, KEY, systemYaml, uniquePhone, type LeadBody } from './helpers.js';
+import { ADMIN, KEY, systemYaml, uniquePhone, type LeadBody } from '@leadrouter/testing/system';
 
 describe('crash safety', () => {
   const cleanup: Array<() => unknown> = [];
@@ -83,7 +83,9 @@ routes:
     for (const lead of finals) {
       const buyers = received.get(lead.id);
       // Sold to at most one destination: each lead reached exactly one buyer, the one recorded.
-      expect(buyers && [...buyers]).toEqual([lead.destination]);
+      // (Its tries come along, so that a failure shows what happened: a timeout, a retry.)
+      const tries = lead.events.filter((e) => e.type === 'attempt').map((e) => `${String(e.destination)}:${String(e.outcome)}:${String(e.error)}`);
+      expect({ buyers: buyers && [...buyers], tries }).toEqual({ buyers: [lead.destination], tries });
     }
     // Repeats after the crash carry the same Idempotency-Key as the first try.
     for (const request of [...a.requests, ...b.requests]) expect(request.headers['idempotency-key']).toBe(request.headers['x-lead-id']);

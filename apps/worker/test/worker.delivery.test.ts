@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, test } from '@jest/globals';
-import { acceptAll, closedAfterEach, attempts, KEY, systemYaml, type LeadBody, type TestSystem } from './helpers.js';
+import { acceptAll, closedAfterEach, attempts, KEY, systemYaml, type LeadBody, type TestSystem } from '@leadrouter/testing/system';
 
 const { server, system: startOne } = closedAfterEach();
 const system = (yaml: string, workers = 1): Promise<TestSystem> => startOne(yaml, { workers });

@@ -4,7 +4,7 @@ import { parseConfigText } from '@leadrouter/config';
 import { DELIVER_JOB_OPTIONS, deliverJobId, deliverQueueName, QUEUE_OPTIONS, QUEUES, redisKeys, ROUTE_JOB_OPTIONS, routeJobId } from '@leadrouter/redis';
 import { testRedisClient, waitFor } from '@leadrouter/testing';
 import { startWorker } from '../src/start.js';
-import { acceptAll, ADMIN, closedAfterEach, systemYaml } from './helpers.js';
+import { acceptAll, ADMIN, closedAfterEach, systemYaml } from '@leadrouter/testing/system';
 
 /**
  * A job that failed for good (its processor threw on every attempt) must not leave its lead queued
@@ -54,7 +54,7 @@ routes:
       await waitFor(async () => ((await routeQueue.getFailedCount()) === 1 ? true : undefined), 10_000, 'the route job to fail');
       // Failed for good, and still queued: the lead has not been lost or ended. Several
       // housekeeping rounds pass, but the job is not retried before it has been failed for 2 s.
-      await new Promise((r) => setTimeout(r, 500));
+      await worker.afterHousekeepingRounds(4);
       expect(await redis.hget(keys.lead(id), 'status')).toBe('queued');
       expect(await routeQueue.getFailedCount()).toBe(1);
       expect(buyer.requests).toHaveLength(0);
@@ -134,7 +134,7 @@ routes:
       const leftLog = (): string[] => sys.logs.lines.filter((l) => l.includes('after its lead ended') && l.includes(jobId));
       await waitFor(() => (leftLog().length > 0 ? true : undefined), 5_000, 'the job to be left for an operator');
       // Many rounds later: still failed, not revived, logged once, nothing sent again.
-      await new Promise((r) => setTimeout(r, 600));
+      await sys.workers[0]!.afterHousekeepingRounds(5);
       expect(await deliverQueue.getJobState(jobId)).toBe('failed');
       expect(leftLog()).toHaveLength(1);
       expect(sys.logs.lines.filter((l) => l.includes('retrying it'))).toHaveLength(0);

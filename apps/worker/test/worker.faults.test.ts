@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { freePort, startRedisServer, type OwnedRedisServer } from '@leadrouter/redis';
 import { startTestServer, waitFor, type TestServer } from '@leadrouter/testing';
-import { ADMIN, attempts, startSystem, systemYaml, uniquePhone, type TestSystem } from './helpers.js';
+import { ADMIN, attempts, startSystem, systemYaml, uniquePhone, type TestSystem } from '@leadrouter/testing/system';
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, test } from '@jest/globals';
-import { acceptAll, attempts, closedAfterEach, systemYaml, uniquePhone } from './helpers.js';
+import { acceptAll, attempts, closedAfterEach, systemYaml, uniquePhone } from '@leadrouter/testing/system';
 
 const { server, system } = closedAfterEach();
 

@@ -6,7 +6,7 @@ import { parseConfigText, readEnv } from '@leadrouter/config';
 import { startIntake } from '@leadrouter/app-intake-api';
 import { freePort, startRedisServer } from '@leadrouter/redis';
 import { captureLogger, startTestServer, testRedisUrl, uniquePrefix, waitFor, spawnRole, type RoleProcess } from '@leadrouter/testing';
-import { ADMIN, KEY, systemYaml, uniquePhone, type LeadBody } from './helpers.js';
+import { ADMIN, KEY, systemYaml, uniquePhone, type LeadBody } from '@leadrouter/testing/system';
 
 const cleanup: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {

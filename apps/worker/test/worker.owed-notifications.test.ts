@@ -4,7 +4,7 @@ import { parseConfigText } from '@leadrouter/config';
 import { redisKeys } from '@leadrouter/redis';
 import { PostbackState } from '@leadrouter/store';
 import { testRedisClient, waitFor } from '@leadrouter/testing';
-import { acceptAll, closedAfterEach, systemYaml, type TestSystem } from './helpers.js';
+import { acceptAll, closedAfterEach, systemYaml, type TestSystem } from '@leadrouter/testing/system';
 
 const TOKEN = 'pb-owed-token';
 
@@ -59,7 +59,7 @@ postbackOn: [converted]`,
 
     await waitFor(() => (conversions(tracker, id).length > 0 ? true : undefined), 10_000, 'the conversion notification');
     // Several more sweeps pass: the notification is not sent again, and the outbox is empty.
-    await new Promise((r) => setTimeout(r, 600));
+    await sys.workers[0]!.afterHousekeepingRounds(5);
     expect(conversions(tracker, id)).toHaveLength(1);
     expect(await redis.zcard(redisKeys(sys.env.prefix).notifyOutbox())).toBe(0);
     const warned = sys.logs.lines.filter((l) => l.includes('had left in its outbox') && l.includes(id));
@@ -75,7 +75,7 @@ postbackOn: [converted]`,
       await notifier.notify('acme', id, 'converted', 'pb.converted.crashed-2');
       await waitFor(() => (conversions(tracker, id).length > 0 ? true : undefined), 10_000, 'the conversion notification');
       await waitFor(async () => ((await redis.zcard(redisKeys(sys.env.prefix).notifyOutbox())) === 0 ? true : undefined), 10_000, 'the sweep of the outbox');
-      await new Promise((r) => setTimeout(r, 600));
+      await sys.workers[0]!.afterHousekeepingRounds(5);
       expect(conversions(tracker, id)).toHaveLength(1);
     } finally {
       await notifier.close();

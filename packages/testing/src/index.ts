@@ -4,3 +4,5 @@ export { captureLogger } from './log-capture.js';
 export { waitFor } from './wait-for.js';
 export { testEnv } from './env.js';
 export { spawnRole, REPO_ROOT, type RoleProcess } from './spawn-role.js';
+// The whole system in one process (startSystem, closedAfterEach): `@leadrouter/testing/system`, apart
+// because it needs jest's globals, which the scripts that share these helpers cannot load.
