@@ -1,15 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '@leadrouter/redis';
-
-/** A destination's learnt figures as stored (the shape of @leadrouter/routing's LearnedCounts). */
-export interface LearnedFigures {
-  a: number;
-  b: number;
-  geoA: number;
-  geoB: number;
-  /** Absent until the destination sold a lead. */
-  price?: number;
-}
+import type { LearnedCounts } from '@leadrouter/routing';
 
 export interface CapUse {
   hourly: number;
@@ -65,8 +56,8 @@ export class DestinationState {
     };
   }
 
-  /** Learnt figures of destinations (best_revenue), overall and for one geo; a flat prior where nothing is known. */
-  async learned(destinations: readonly string[], geo: string): Promise<Map<string, LearnedFigures>> {
+  /** Learnt figures of destinations (best_revenue, as learn.lua keeps them), overall and for one geo; a flat prior where nothing is known. */
+  async learned(destinations: readonly string[], geo: string): Promise<Map<string, LearnedCounts>> {
     const pipeline = this.redis.pipeline();
     for (const d of destinations) pipeline.hmget(this.keys.learned(d), 'a', 'b', `g:${geo}:a`, `g:${geo}:b`, 'price');
     const results = (await pipeline.exec()) ?? [];

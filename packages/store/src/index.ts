@@ -1,7 +1,7 @@
 export { LeadStore, IDEMPOTENCY_TTL_MS, type LeadEvent, type LeadRecord, type ReserveRequest, type ReserveResult, type StoredAnswer } from './lead-store.js';
 export { readStoredLead, type StoredLead, type DeliveryPlan } from './lead-record.js';
 export { LeadLifecycle, type LeadForDelivery, type CapLimits, type AdvanceCandidate, type AttemptAction, type AttemptRecord } from './lead-lifecycle.js';
-export { DestinationState, type LearnedFigures, type CapUse, type CircuitState } from './destination-state.js';
+export { DestinationState, type CapUse, type CircuitState } from './destination-state.js';
 export { Sweeps } from './sweeps.js';
 export { PostbackState, MAX_REFUSED_POSTBACKS_PER_LEAD, type PostbackOutcome, type PostbackResult } from './postback-state.js';
 export { NotificationOutbox, notificationEntry, type OwedNotification } from './notification-outbox.js';
