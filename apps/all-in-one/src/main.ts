@@ -9,39 +9,38 @@ import { startWorker } from '@leadrouter/app-worker';
 import { BUNDLED_CONFIG_PATH } from '@leadrouter/config';
 import { createMetrics } from '@leadrouter/metrics';
 import { runRole } from '@leadrouter/service';
+import { demoBanner } from './banner.js';
 import { ensureRedis } from './private-redis.js';
 
-await runRole('all-in-one', async ({ env: givenEnv, config, configFile, logger }) => {
+await runRole('all-in-one', async ({ env: givenEnv, config, configFile, logger, useRedis }) => {
   const privateRedis = await ensureRedis(givenEnv.redisUrlGiven, logger);
+  // Whatever way the process leaves (a shutdown cut short, a second Ctrl-C), its own Redis goes too.
+  if (privateRedis) process.once('exit', () => privateRedis.stopNow());
   const env = privateRedis ? { ...givenEnv, redisUrl: privateRedis.url } : givenEnv;
-  const roles: Array<{ close(): Promise<void> }> = [];
+  const redisWarnings = await useRedis(env.redisUrl, privateRedis ? 'private' : givenEnv.redisUrlGiven ? 'REDIS_URL' : 'default');
+  const roles: Array<{ name: string; close(): Promise<void> }> = [];
   // One process, one registry: /metrics on any of its ports shows the whole process (contract §7).
   const metrics = createMetrics();
   try {
-    roles.push(await startWorker({ env, config, metrics, logger: logger.child({ role: 'worker' }) }));
-    roles.push(await startPostback({ env, config, metrics, logger: logger.child({ role: 'postback' }) }));
+    const worker = await startWorker({ env, config, metrics, logger: logger.child({ role: 'worker' }) });
+    roles.push({ name: 'worker (jobs in hand, queues)', close: () => worker.close() });
+    const postback = await startPostback({ env, config, metrics, logger: logger.child({ role: 'postback' }) });
+    roles.push({ name: 'postback', close: () => postback.close() });
     const intake = await startIntake({ env, config, metrics, logger: logger.child({ role: 'intake' }) });
-    roles.push(intake);
-    if (configFile === BUNDLED_CONFIG_PATH) {
-      const demo = config.suppliers[0];
-      // Printed on purpose (not a log line): the demo key is public, and the quick start needs it.
-      console.log(
-        `\nLeadRouter is running on the bundled demo config.\n` +
-          `  demo supplier API key: ${demo?.apiKeys[0] ?? '(none)'}\n` +
-          `  try: curl -s -X POST http://127.0.0.1:${intake.port}/v1/leads -H 'X-Api-Key: ${demo?.apiKeys[0] ?? ''}' ` +
-          `-H 'Content-Type: application/json' -d '{"name":"Jane Roe","phone":"+14155552671","geo":"US","source":"Facebook"}'\n`,
-      );
-    }
+    roles.push({ name: 'intake', close: () => intake.close() });
+    const demoKey = config.suppliers[0]?.apiKeys[0];
+    if (configFile === BUNDLED_CONFIG_PATH && demoKey) console.log(demoBanner(intake.port, demoKey, redisWarnings));
   } catch (err) {
     await Promise.allSettled(roles.map((r) => r.close()));
     await privateRedis?.stop();
     throw err;
   }
   return {
-    async close() {
+    async close(step) {
       // Intake first (no new leads), then postbacks, then the worker finishes what it holds.
-      for (const role of [...roles].reverse()) await role.close();
-      await privateRedis?.stop();
+      for (const role of [...roles].reverse()) await step(role.name, () => role.close());
+      // Bounded by itself (SIGKILL after 5 s), and it needs no Redis to finish: it is the Redis.
+      if (privateRedis) await step('private redis-server', () => privateRedis.stop(), { needsRedis: false });
     },
   };
-});
+}, { picksRedis: true });

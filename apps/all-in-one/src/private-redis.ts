@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
+import { Redis } from 'ioredis';
 import type { Logger } from '@leadrouter/logging';
-import { createRedis, redisServerAvailable, startRedisServer, waitForRedis, type OwnedRedisServer } from '@leadrouter/redis';
+import { redisServerAvailable, startRedisServer, waitForRedis, type OwnedRedisServer } from '@leadrouter/redis';
 
 /**
  * Contract §1: with no REDIS_URL and nothing answering on the default address, the all-in-one
@@ -13,8 +14,10 @@ export async function ensureRedis(
   where: { port: number; dataDir: string } = { port: 6379, dataDir: resolve('.data', 'redis') },
 ): Promise<OwnedRedisServer | undefined> {
   if (redisUrlGiven) return undefined;
-  // One connection attempt, no reconnects: refused at once when nothing listens there.
-  const probe = createRedis(`redis://127.0.0.1:${where.port}`, 'producer', { retryStrategy: () => null });
+  // One connection attempt, no reconnects: refused at once when nothing listens there. A plain
+  // client, not createRedis: that refusal is the answer sought, not a Redis outage to report.
+  const probe = new Redis(`redis://127.0.0.1:${where.port}`, { retryStrategy: () => null, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  probe.on('error', () => undefined);
   const answering = await waitForRedis(probe, 1000);
   probe.disconnect();
   if (answering) return undefined;

@@ -53,13 +53,17 @@ routes:
     );
     const first = await sys.final((await sys.post(lead())).body.id as string);
     expect(first.destination).toBe('capped');
-    const queue = new Queue(deliverQueueName('capped'), { connection: new Redis(testRedisUrl(), { maxRetriesPerRequest: null }), prefix: sys.env.prefix });
+    // BullMQ never closes a connection it is given (it may be shared): this test owns it and ends it,
+    // or its reconnect loop keeps jest from exiting once the suite's Redis is stopped.
+    const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    const queue = new Queue(deliverQueueName('capped'), { connection, prefix: sys.env.prefix });
     try {
       await queue.add('deliver', { leadId: first.id, index: 0, attempt: 0 }, { jobId: `${first.id}.replayed` });
       await waitFor(async () => ((await queue.getJobCounts('completed', 'waiting', 'active')).waiting === 0 && (await queue.getJobCounts('active')).active === 0 ? true : undefined), 5000, 'the replayed job to finish');
       await new Promise((r) => setTimeout(r, 200));
     } finally {
       await queue.close();
+      connection.disconnect();
     }
     expect(capped.requests).toHaveLength(1);
     // The cap still counts the sale: a second lead finds it full.

@@ -14,6 +14,11 @@ export interface OwnedRedisServer {
   dir: string;
   pid: number;
   stop(): Promise<void>;
+  /**
+   * Sends SIGTERM (redis-server then writes its AOF and exits) without waiting: for an exit hook,
+   * so that a process leaving in a hurry does not leave its private Redis running.
+   */
+  stopNow(): void;
 }
 
 export interface StartRedisOptions {
@@ -23,6 +28,8 @@ export interface StartRedisOptions {
   appendOnly: boolean;
   extraArgs?: string[];
   startTimeoutMs?: number;
+  /** requirepass; the returned url then carries it. */
+  password?: string;
 }
 
 export function redisServerAvailable(): boolean {
@@ -54,6 +61,7 @@ export async function startRedisServer(options: StartRedisOptions): Promise<Owne
     '--appendfsync', 'everysec',
     '--maxmemory-policy', 'noeviction',
     '--daemonize', 'no',
+    ...(options.password === undefined ? [] : ['--requirepass', options.password]),
     ...(options.extraArgs ?? []),
   ];
   const child: ChildProcess = spawn('redis-server', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -61,7 +69,8 @@ export async function startRedisServer(options: StartRedisOptions): Promise<Owne
   child.on('error', (err) => {
     failure = err;
   });
-  const url = `redis://127.0.0.1:${port}`;
+  const auth = options.password === undefined ? '' : `:${encodeURIComponent(options.password)}@`;
+  const url = `redis://${auth}127.0.0.1:${port}`;
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
   probe.on('error', () => undefined);
   try {
@@ -79,6 +88,9 @@ export async function startRedisServer(options: StartRedisOptions): Promise<Owne
     dir: options.dir,
     pid: child.pid ?? -1,
     stop: () => stopChild(child),
+    stopNow: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
   };
 }
 

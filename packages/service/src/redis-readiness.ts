@@ -1,9 +1,58 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '@leadrouter/logging';
-import { ping } from '@leadrouter/redis';
+import { createRedis, maskRedisUrl, ping, waitForRedis } from '@leadrouter/redis';
 import type { Readiness } from './health.js';
 
 const RECHECK_MS = 60_000;
+
+/** Where a process's Redis comes from: said at start, since `npm start` takes any Redis on 6379. */
+export type RedisOrigin = 'private' | 'REDIS_URL' | 'default';
+
+const ORIGINS: Record<RedisOrigin, string> = {
+  private: 'private: the redis-server LeadRouter started for itself, AOF on; it stops with LeadRouter',
+  REDIS_URL: 'external, from REDIS_URL',
+  default: 'external: whatever answers on the default address (REDIS_URL is unset); LeadRouter did not start it',
+};
+
+/**
+ * The warnings logged at start, per Redis address: a /readyz that finds the same ones does not
+ * log them again (the all-in-one has three roles, each with its own /readyz).
+ */
+const reportedAtStart = new Map<string, string>();
+
+const addressOf = (redis: Redis): string => `${redis.options.host ?? ''}:${redis.options.port ?? ''}/${redis.options.db ?? 0}`;
+
+function logWarnings(warnings: string[], logger: Logger): void {
+  for (const warning of warnings) logger.warn({ check: 'redis' }, `UNSAFE: ${warning}`);
+}
+
+/**
+ * The start of every process: which Redis it uses (password masked) and where that comes from,
+ * then, once it answers (within `waitMs`), a warning for each way it is set to lose leads. Returns
+ * those warnings. Never throws: a Redis that is down only means the check waits for /readyz.
+ */
+export async function reportRedisAtStart(url: string, origin: RedisOrigin, logger: Logger, waitMs = 2000): Promise<string[]> {
+  const shown = maskRedisUrl(url);
+  logger.info({ redis: shown, origin }, `using Redis at ${shown} (${ORIGINS[origin]})`);
+  const client = createRedis(url, 'producer');
+  try {
+    if (!(await waitForRedis(client, waitMs))) {
+      logger.warn({ redis: shown }, `Redis at ${shown} does not answer yet: its persistence and eviction policy are checked on /readyz once it does`);
+      return [];
+    }
+    const warnings = await safetyWarnings(client);
+    if (warnings === undefined) {
+      logger.warn({ redis: shown }, 'Redis does not let LeadRouter read its config (CONFIG GET): check that it has appendonly yes and maxmemory-policy noeviction');
+      return [];
+    }
+    reportedAtStart.set(addressOf(client), warnings.join('\n'));
+    logWarnings(warnings, logger);
+    if (warnings.length === 0) logger.info({ redis: shown }, 'Redis is set to keep leads: persistence on, maxmemory-policy noeviction');
+    return warnings;
+  } finally {
+    client.disconnect();
+  }
+}
 
 /**
  * What makes Redis unsafe for leads even though it answers: an eviction policy (Redis may drop
@@ -29,22 +78,21 @@ async function safetyWarnings(redis: Redis): Promise<string[] | undefined> {
 /**
  * /readyz for a role that needs Redis: not ready while Redis does not answer; ready, with
  * warnings, when Redis answers but is configured to lose leads. Those warnings are also logged
- * loudly, once when first seen and again when they change.
+ * loudly, once when first seen and again when they change (not again when the process's start,
+ * reportRedisAtStart, already said them).
  */
 export function redisReadiness(redis: Redis, logger: Logger): Readiness {
   let warnings: string[] = [];
   let checkedAt = 0;
-  let logged = '';
+  let logged: string | undefined;
   return async () => {
     if (!(await ping(redis, 500))) return { reasons: ['redis unreachable'], warnings };
     if (Date.now() - checkedAt > RECHECK_MS) {
       checkedAt = Date.now();
       warnings = (await safetyWarnings(redis)) ?? warnings;
       const key = warnings.join('\n');
-      if (key !== logged) {
-        logged = key;
-        for (const warning of warnings) logger.warn({ check: 'redis' }, `UNSAFE: ${warning}`);
-      }
+      if (key !== (logged ?? reportedAtStart.get(addressOf(redis)) ?? '')) logWarnings(warnings, logger);
+      logged = key;
     }
     return { reasons: [], warnings };
   };
