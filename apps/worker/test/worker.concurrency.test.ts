@@ -4,7 +4,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { deliverQueueName } from '@leadrouter/redis';
 import { testRedisUrl, waitFor } from '@leadrouter/testing';
-import { acceptAll, ADMIN, closedAfterEach, attempts, systemYaml, uniquePhone, type TestSystem } from './helpers.js';
+import { acceptAll, ADMIN, closedAfterEach, attempts, systemYaml, uniquePhone, type TestSystem } from '@leadrouter/testing/system';
 
 const { server, system: startOne } = closedAfterEach();
 const system = (yaml: string, workers = 1): Promise<TestSystem> => startOne(yaml, { workers });
