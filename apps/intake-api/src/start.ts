@@ -33,7 +33,7 @@ export interface StartIntakeOptions {
 /** Starts the intake API. It listens even while Redis is down: it answers 503 until Redis is back. */
 export async function startIntake(options: StartIntakeOptions): Promise<IntakeHandle> {
   const { env, config, logger } = options;
-  const keys = redisKeys(env.prefix);
+  const keys = redisKeys(env.prefix, { ledger: env.ledger });
   const redis = createRedis(env.redisUrl, 'producer');
   // BullMQ's queues get a connection of their own: BullMQ defines its 64 scripts on the connection
   // it is given, and ioredis copies every script of a connection into each pipeline it builds,

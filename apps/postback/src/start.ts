@@ -36,7 +36,7 @@ export async function startPostback(options: StartPostbackOptions): Promise<Post
   await waitForRedis(redis, 3000);
   const metrics = options.metrics ?? createMetrics();
   const notifier = new Notifier(redis, env.prefix, options.config.suppliers, options.notifier);
-  const keys = redisKeys(env.prefix);
+  const keys = redisKeys(env.prefix, { ledger: env.ledger });
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');

@@ -52,7 +52,7 @@ export interface StartWorkerOptions {
  */
 export async function startWorker(options: StartWorkerOptions): Promise<WorkerHandle> {
   const { env, config, logger } = options;
-  const keys = redisKeys(env.prefix);
+  const keys = redisKeys(env.prefix, { ledger: env.ledger });
   const redis = createRedis(env.redisUrl, 'consumer');
   // The lead state gets a connection apart from BullMQ's: BullMQ defines its 64 scripts on the
   // connection it is given, and ioredis copies every script of a connection into each pipeline it

@@ -19,6 +19,13 @@ export interface ServiceEnv {
   logLevel: string;
   /** Timeouts and the connection cap of every HTTP server (HTTP_MAX_CONNECTIONS, HTTP_KEEP_ALIVE_MS). */
   http: HttpLimits;
+  /** DATABASE_URL: the PostgreSQL of the lead ledger (contract §10). */
+  databaseUrl: string | undefined;
+  /**
+   * Whether this install runs a ledger, so lead changes go to its change stream: with DATABASE_URL,
+   * or in the all-in-one, which keeps an embedded one without it.
+   */
+  ledger: boolean;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
@@ -54,6 +61,8 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
     adminApiKey: env.ADMIN_API_KEY || undefined,
     metricsToken: env.METRICS_TOKEN || undefined,
     logLevel,
+    databaseUrl: env.DATABASE_URL || undefined,
+    ledger: Boolean(env.DATABASE_URL),
     http: {
       ...HTTP_TIMEOUTS,
       // Behind a load balancer, set it above the balancer's idle timeout, so the balancer closes first.

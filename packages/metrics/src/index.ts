@@ -28,6 +28,9 @@ export function createMetrics(registry: Registry = new Registry()) {
     redisMaxMemory: new Gauge({ name: 'leadrouter_redis_maxmemory_bytes', help: 'Redis maxmemory (0 = no limit).', ...r }),
     // Beyond the contract's table: best_revenue's current estimate of revenue per lead (payout × learnt acceptance).
     expectedRevenue: new Gauge({ name: 'leadrouter_destination_expected_revenue', help: 'Learnt revenue per lead (payout x acceptance), overall.', labelNames: ['destination'] as const, ...r }),
+    // Contract §10: the ledger's change stream, how far behind PostgreSQL is and how it keeps up.
+    ledgerLag: new Gauge({ name: 'leadrouter_ledger_lag_seconds', help: 'Age of the oldest lead change not yet applied to the ledger.', ...r }),
+    ledgerWrites: new Counter({ name: 'leadrouter_ledger_writes_total', help: 'Lead changes applied to the ledger (applied), and batches that failed (error).', labelNames: ['result'] as const, ...r }),
     httpDuration: new Histogram({ name: 'leadrouter_http_request_duration_seconds', help: 'HTTP requests served.', labelNames: ['service', 'route', 'code'] as const, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], ...r }),
   };
 }

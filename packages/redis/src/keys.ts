@@ -1,3 +1,5 @@
+import { ledgerBucket } from './ledger-stream.js';
+
 /**
  * Every Redis key LeadRouter writes, in one place. All of them start with LEADROUTER_PREFIX so
  * several installs can share one Redis. PII never appears in a key name: dedupe and idempotency
@@ -36,9 +38,22 @@ export interface RedisKeys {
   circuitProbe(destination: string): string;
   /** round_robin counter of a route, shared by every worker process. */
   rotation(route: string): string;
+  /** The ledger's change stream of one lead bucket (ledger-stream.ts). */
+  ledgerStream(bucket: number): string;
+  /**
+   * The change stream a lead's steps append to, or '' when this install runs no ledger (the Lua
+   * steps then append nothing, so Redis does not fill with changes no writer reads).
+   */
+  ledgerStreamOf(leadId: string): string;
 }
 
-export function redisKeys(prefix: string): RedisKeys {
+export interface RedisKeysOptions {
+  /** Whether the install runs a ledger (DATABASE_URL, or the all-in-one's embedded one). */
+  ledger?: boolean;
+}
+
+export function redisKeys(prefix: string, options: RedisKeysOptions = {}): RedisKeys {
+  const ledgerStream = (bucket: number): string => `${prefix}:ledger:${bucket}`;
   return {
     prefix,
     lead: (id) => `${prefix}:lead:${id}`,
@@ -58,5 +73,7 @@ export function redisKeys(prefix: string): RedisKeys {
     destinationDay: (destination, day) => `${prefix}:day:${destination}:${day}`,
     circuitProbe: (destination) => `${prefix}:circuit:${destination}:probe`,
     rotation: (route) => `${prefix}:rr:${route}`,
+    ledgerStream,
+    ledgerStreamOf: (leadId) => (options.ledger ? ledgerStream(ledgerBucket(leadId)) : ''),
   };
 }

@@ -1,4 +1,4 @@
-export { LeadStore, IDEMPOTENCY_TTL_MS, type LeadEvent, type LeadRecord, type ReserveRequest, type ReserveResult, type StoredAnswer } from './lead-store.js';
+export { LeadStore, IDEMPOTENCY_TTL_MS, contactDigest, type LeadEvent, type LeadRecord, type ReserveRequest, type ReserveResult, type StoredAnswer } from './lead-store.js';
 export { readStoredLead, type StoredLead, type DeliveryPlan } from './lead-record.js';
 export { LeadLifecycle, type LeadForDelivery, type CapLimits, type AdvanceCandidate, type AttemptAction, type AttemptRecord } from './lead-lifecycle.js';
 export { DestinationState, type CapUse, type CircuitState } from './destination-state.js';

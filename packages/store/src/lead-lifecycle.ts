@@ -72,7 +72,7 @@ export class LeadLifecycle {
     readonly keys: RedisKeys,
     private readonly now: () => number = Date.now,
   ) {
-    this.scripts = new ScriptRunner(redis, [SCRIPTS.plan, SCRIPTS.advance, SCRIPTS.recordAttempt, SCRIPTS.markUnsold, SCRIPTS.requeue, SCRIPTS.capRelease]);
+    this.scripts = new ScriptRunner(redis, [SCRIPTS.plan, SCRIPTS.advance, SCRIPTS.recordAttempt, SCRIPTS.markUnsold, SCRIPTS.requeue, SCRIPTS.capRelease, SCRIPTS.appendEvent]);
   }
 
   /** The lead for a route job, taking it out of the intake's outbox in the same round trip. */
@@ -100,7 +100,11 @@ export class LeadLifecycle {
   /** Stores the plan (and its `routed` event) unless one exists; returns the plan in force and whether this call set it (plan.lua). */
   async setPlan(id: string, plan: DeliveryPlan, routedEvent: LeadEvent): Promise<{ plan: DeliveryPlan; created: boolean }> {
     const json = JSON.stringify(plan);
-    const inForce = await this.scripts.run<string>(SCRIPTS.plan, [this.keys.lead(id), this.keys.leadEvents(id)], { plan: json, routedEvent: JSON.stringify(routedEvent) });
+    const inForce = await this.scripts.run<string>(SCRIPTS.plan, [this.keys.lead(id), this.keys.leadEvents(id), this.keys.ledgerStreamOf(id)], {
+      leadId: id,
+      plan: json,
+      routedEvent: JSON.stringify(routedEvent),
+    });
     return inForce === json ? { plan, created: true } : { plan: JSON.parse(inForce) as DeliveryPlan, created: false };
   }
 
@@ -142,8 +146,10 @@ export class LeadLifecycle {
         this.keys.circuitProbe(r.destination),
         this.keys.destinationDay(r.destination, r.day),
         this.keys.learned(r.destination),
+        this.keys.ledgerStreamOf(r.leadId),
       ],
       {
+        leadId: r.leadId,
         attemptEvent: JSON.stringify(r.event),
         circuit: r.circuit === 'success' ? 'ok' : r.circuit === 'failure' ? 'fail' : 'untouched',
         nowMs: this.now(),
@@ -168,13 +174,14 @@ export class LeadLifecycle {
     return { circuit: change === 1 ? 'opened' : change === -1 ? 'closed' : undefined, result };
   }
 
+  /** Appends an event to the lead's history and to the ledger (append-event.lua). */
   async appendEvent(leadId: string, event: LeadEvent): Promise<void> {
-    await this.redis.rpush(this.keys.leadEvents(leadId), JSON.stringify(event));
+    await this.scripts.run<number>(SCRIPTS.appendEvent, [this.keys.lead(leadId), this.keys.leadEvents(leadId), this.keys.ledgerStreamOf(leadId)], { leadId, event: JSON.stringify(event) });
   }
 
   /** 'ok' when this call ended the lead unsold; otherwise the status it already had (mark-unsold.lua). */
   async markUnsold(lead: Lead, reason: string, route: string, event: LeadEvent): Promise<string> {
-    return this.scripts.run<string>(SCRIPTS.markUnsold, [this.keys.lead(lead.id), this.keys.leadEvents(lead.id), this.keys.unsold()], {
+    return this.scripts.run<string>(SCRIPTS.markUnsold, [this.keys.lead(lead.id), this.keys.leadEvents(lead.id), this.keys.unsold(), this.keys.ledgerStreamOf(lead.id)], {
       leadId: lead.id,
       reason,
       route,
@@ -188,7 +195,7 @@ export class LeadLifecycle {
   async requeue(leadId: string, event: LeadEvent): Promise<{ round: number } | { status: string }> {
     const [first, round] = await this.scripts.run<[string, number?]>(
       SCRIPTS.requeue,
-      [this.keys.lead(leadId), this.keys.leadEvents(leadId), this.keys.unsold(), this.keys.pending()],
+      [this.keys.lead(leadId), this.keys.leadEvents(leadId), this.keys.unsold(), this.keys.pending(), this.keys.ledgerStreamOf(leadId)],
       { leadId, nowMs: this.now(), requeuedEvent: JSON.stringify(event), stepFieldPrefix: STEP_FIELD_PREFIX },
     );
     return first === 'ok' ? { round: Number(round) } : { status: first };

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Lead } from '@leadrouter/lead';
-import { LEAD_HASH, type RedisKeys } from '@leadrouter/redis';
+import { createHash } from 'node:crypto';
+import { LEAD_HASH, type LedgerLeadRecord, type RedisKeys } from '@leadrouter/redis';
 import { readStoredLead, type StoredLead } from './lead-record.js';
 import { ScriptRunner } from './script-runner.js';
 import { SCRIPTS } from './scripts.js';
@@ -38,6 +39,11 @@ export interface LeadRecord extends StoredLead {
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
+/** The digest a phone (E.164) or an email (lower case) is searched by in the ledger: never the value itself. */
+export function contactDigest(value: string): string {
+  return createHash('sha256').update(value, 'utf8').digest('hex');
+}
+
 type ReserveResultReply = [string, string?];
 
 /** The lead record: its fields, state and history, stored whole or not at all. */
@@ -61,7 +67,7 @@ export class LeadStore {
     const received: LeadEvent = { at: new Date(createdAt).toISOString(), type: 'received', supplier, quality };
     const [kind, value] = await this.scripts.run<ReserveResultReply>(
       SCRIPTS.reserveLead,
-      [req.idempotencyKey ?? '', req.dedupeKey ?? '', this.keys.lead(id), this.keys.leadEvents(id), this.keys.pending(), this.keys.leadData(id)],
+      [req.idempotencyKey ?? '', req.dedupeKey ?? '', this.keys.lead(id), this.keys.leadEvents(id), this.keys.pending(), this.keys.leadData(id), this.keys.ledgerStreamOf(id)],
       {
         leadId: id,
         createdAt: String(createdAt),
@@ -77,6 +83,17 @@ export class LeadStore {
         receivedEvent: JSON.stringify(received),
         acceptedAnswer: JSON.stringify(accepted),
         duplicateAnswer: JSON.stringify(duplicate),
+        ledgerRecord: JSON.stringify({
+          supplier,
+          createdAt: String(createdAt),
+          quality: String(quality),
+          phoneNational,
+          source: lead.source,
+          geo: lead.geo,
+          data: JSON.stringify(input),
+          phoneDigest: contactDigest(lead.phone),
+          emailDigest: lead.email === undefined ? '' : contactDigest(lead.email.toLowerCase()),
+        } satisfies LedgerLeadRecord),
       },
     );
     if (kind === 'replay') return { kind, answer: JSON.parse(value as string) as StoredAnswer };

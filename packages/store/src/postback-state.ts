@@ -58,8 +58,9 @@ export class PostbackState {
     const outboxEntry = notificationEntry({ leadId, status, key: notificationKey });
     const [result, inForce, oldPayout, newPayout, source, supplier] = await this.scripts.run<PostbackReply>(
       SCRIPTS.postback,
-      [this.keys.lead(leadId), this.keys.leadEvents(leadId), this.keys.leadPostbackIds(leadId), this.keys.learned(destination), this.keys.notifyOutbox()],
+      [this.keys.lead(leadId), this.keys.leadEvents(leadId), this.keys.leadPostbackIds(leadId), this.keys.learned(destination), this.keys.notifyOutbox(), this.keys.ledgerStreamOf(leadId)],
       {
+        leadId,
         destination,
         status,
         payout: payout === undefined ? '' : String(payout),
@@ -86,7 +87,8 @@ export class PostbackState {
 
   /** For a postback refused as invalid: records it on the lead when the lead is this destination's (up to the bound); returns the lead's source then. */
   async recordRefused(leadId: string, destination: string, event: LeadEvent): Promise<string | undefined> {
-    const source = await this.scripts.run<string | null>(SCRIPTS.recordRefusedPostback, [this.keys.lead(leadId), this.keys.leadEvents(leadId)], {
+    const source = await this.scripts.run<string | null>(SCRIPTS.recordRefusedPostback, [this.keys.lead(leadId), this.keys.leadEvents(leadId), this.keys.ledgerStreamOf(leadId)], {
+      leadId,
       destination,
       event: JSON.stringify(event),
       refusedBound: MAX_REFUSED_POSTBACKS_PER_LEAD,

@@ -5,13 +5,14 @@ import { loadLuaScript } from './lua-loader.js';
  * inside Redis: a lead is stored whole or not at all, decided once per step, sold at most once.
  */
 export const SCRIPTS = {
-  reserveLead: loadLuaScript('reserve-lead-6'),
-  plan: loadLuaScript('plan-2'),
+  reserveLead: loadLuaScript('reserve-lead-7'),
+  plan: loadLuaScript('plan-3'),
   advance: loadLuaScript('advance'),
-  recordAttempt: loadLuaScript('record-attempt-6'),
-  markUnsold: loadLuaScript('mark-unsold-3'),
+  recordAttempt: loadLuaScript('record-attempt-7'),
+  markUnsold: loadLuaScript('mark-unsold-4'),
   capRelease: loadLuaScript('cap-release-1'),
-  requeue: loadLuaScript('requeue-4'),
-  postback: loadLuaScript('postback-5'),
-  recordRefusedPostback: loadLuaScript('record-refused-postback-2'),
+  requeue: loadLuaScript('requeue-5'),
+  appendEvent: loadLuaScript('append-event-3'),
+  postback: loadLuaScript('postback-6'),
+  recordRefusedPostback: loadLuaScript('record-refused-postback-3'),
 } as const;

@@ -4,16 +4,19 @@
 
   KEYS[1] the lead's state hash
   KEYS[2] the lead's events list
+  KEYS[3] the ledger's change stream of the lead's bucket ('' when the install runs no ledger)
 
-  ARGV[1] JSON: plan (JSON text), routedEvent (JSON text)
+  ARGV[1] JSON: leadId, plan (JSON text), routedEvent (JSON text)
 
   Returns the plan in force (JSON text).
 ]]
-local leadKey, eventsKey = KEYS[1], KEYS[2]
+--- @include "includes/ledger"
+local leadKey, eventsKey, ledgerKey = KEYS[1], KEYS[2], KEYS[3]
 local args = cjson.decode(ARGV[1])
 
 local previous = redis.call('HGET', leadKey, 'plan')
 if previous then return previous end
 redis.call('HSET', leadKey, 'plan', args.plan)
-redis.call('RPUSH', eventsKey, args.routedEvent)
+local seq = redis.call('RPUSH', eventsKey, args.routedEvent)
+appendToLedger(ledgerKey, leadKey, args.leadId, seq, args.routedEvent)
 return args.plan

@@ -10,9 +10,10 @@
   KEYS[3] the postback event ids already applied to the lead (set)
   KEYS[4] the destination's learnt figures (best_revenue)
   KEYS[5] the notification outbox (sorted set, scored by Redis's clock, which the workers' sweep reads too)
+  KEYS[6] the ledger's change stream of the lead's bucket ('' when the install runs no ledger)
 
   ARGV[1] JSON:
-    destination, status (the new one), payout (text, '' = none), eventId ('' = none),
+    leadId, destination, status (the new one), payout (text, '' = none), eventId ('' = none),
     event (JSON text with __RESULT__ where the outcome goes), retentionMs, priceKeep,
     outboxEntry (this postback's notification), refusedBound,
     transitions ({from: [to, ...]}: the allowed changes, from packages/lead),
@@ -23,8 +24,9 @@
   'duplicate', 'invalid_transition', 'applied'.
 ]]
 --- @include "includes/learn"
+--- @include "includes/ledger"
 --- @include "includes/record-refused"
-local leadKey, eventsKey, seenKey, learntKey, outboxKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local leadKey, eventsKey, seenKey, learntKey, outboxKey, ledgerKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local args = cjson.decode(ARGV[1])
 
 local status = redis.call('HGET', leadKey, 'status')
@@ -50,7 +52,7 @@ local function eventFor(result)
   return (string.gsub(args.event, '__RESULT__', result))
 end
 local function refused(result)
-  recordRefusedPostback(leadKey, eventsKey, eventFor(result), args.refusedBound)
+  recordRefusedPostback(leadKey, eventsKey, ledgerKey, args.leadId, eventFor(result), args.refusedBound)
   return {result, status, payout, payout, source, supplier}
 end
 
@@ -75,7 +77,8 @@ if args.eventId ~= '' then
 end
 local geo = redis.call('HGET', leadKey, 'geo') or ''
 learnFromPostback(leadKey, learntKey, geo, status, new, tonumber(payout), tonumber(newPayout), args.priceKeep, lost)
-redis.call('RPUSH', eventsKey, eventFor('applied'))
+local seq = redis.call('RPUSH', eventsKey, eventFor('applied'))
+appendToLedger(ledgerKey, leadKey, args.leadId, seq, eventFor('applied'))
 local now = redis.call('TIME')
 redis.call('ZADD', outboxKey, tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000), args.outboxEntry)
 return {'applied', new, payout, newPayout, source, supplier}

@@ -4,15 +4,17 @@
 
   KEYS[1] the lead's state hash
   KEYS[2] the lead's events list
+  KEYS[3] the ledger's change stream of the lead's bucket ('' when the install runs no ledger)
 
-  ARGV[1] JSON: destination, event (JSON text), refusedBound
+  ARGV[1] JSON: leadId, destination, event (JSON text), refusedBound
 
   Returns the lead's source, or nil when the lead is not this destination's.
 ]]
+--- @include "includes/ledger"
 --- @include "includes/record-refused"
-local leadKey, eventsKey = KEYS[1], KEYS[2]
+local leadKey, eventsKey, ledgerKey = KEYS[1], KEYS[2], KEYS[3]
 local args = cjson.decode(ARGV[1])
 
 if redis.call('HGET', leadKey, 'destination') ~= args.destination then return false end
-recordRefusedPostback(leadKey, eventsKey, args.event, args.refusedBound)
+recordRefusedPostback(leadKey, eventsKey, ledgerKey, args.leadId, args.event, args.refusedBound)
 return redis.call('HGET', leadKey, 'source') or ''

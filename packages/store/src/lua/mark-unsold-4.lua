@@ -5,18 +5,21 @@
   KEYS[1] the lead's state hash
   KEYS[2] the lead's events list
   KEYS[3] the unsold index (sorted set by arrival)
+  KEYS[4] the ledger's change stream of the lead's bucket ('' when the install runs no ledger)
 
   ARGV[1] JSON: leadId, reason, route, unsoldEvent (JSON text), finalChannel, finalMessage (JSON text)
 
   Returns 'ok', or the status the lead already had ('missing' when it does not exist).
 ]]
-local leadKey, eventsKey, unsoldKey = KEYS[1], KEYS[2], KEYS[3]
+--- @include "includes/ledger"
+local leadKey, eventsKey, unsoldKey, ledgerKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local args = cjson.decode(ARGV[1])
 
 local status = redis.call('HGET', leadKey, 'status')
 if status ~= 'queued' then return status or 'missing' end
 redis.call('HSET', leadKey, 'status', 'unsold', 'reason', args.reason, 'route', args.route)
 redis.call('ZADD', unsoldKey, redis.call('HGET', leadKey, 'createdAt'), args.leadId)
-redis.call('RPUSH', eventsKey, args.unsoldEvent)
+local seq = redis.call('RPUSH', eventsKey, args.unsoldEvent)
+appendToLedger(ledgerKey, leadKey, args.leadId, seq, args.unsoldEvent)
 redis.call('PUBLISH', args.finalChannel, args.finalMessage)
 return 'ok'

@@ -7,12 +7,14 @@
   KEYS[2] the lead's events list
   KEYS[3] the unsold index
   KEYS[4] the intake's outbox (the lead is picked up again as a new lead is)
+  KEYS[5] the ledger's change stream of the lead's bucket ('' when the install runs no ledger)
 
   ARGV[1] JSON: leadId, nowMs, requeuedEvent (JSON text), stepFieldPrefix (`next:`)
 
   Returns {'ok', round} or {status} (the status that prevented it; 'missing' when none).
 ]]
-local leadKey, eventsKey, unsoldKey, outboxKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+--- @include "includes/ledger"
+local leadKey, eventsKey, unsoldKey, outboxKey, ledgerKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local args = cjson.decode(ARGV[1])
 
 local status = redis.call('HGET', leadKey, 'status')
@@ -27,5 +29,6 @@ redis.call('HSET', leadKey, 'status', 'queued')
 local round = redis.call('HINCRBY', leadKey, 'round', 1)
 redis.call('ZREM', unsoldKey, args.leadId)
 redis.call('ZADD', outboxKey, args.nowMs, args.leadId)
-redis.call('RPUSH', eventsKey, args.requeuedEvent)
+local seq = redis.call('RPUSH', eventsKey, args.requeuedEvent)
+appendToLedger(ledgerKey, leadKey, args.leadId, seq, args.requeuedEvent)
 return {'ok', round}

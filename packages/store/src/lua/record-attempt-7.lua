@@ -15,9 +15,10 @@
   KEYS[4] the destination's circuit probe lock
   KEYS[5] the destination's counters of the day (sold, rejected)
   KEYS[6] the destination's learnt figures (best_revenue)
+  KEYS[7] the ledger's change stream of the lead's bucket ('' when the install runs no ledger)
 
   ARGV[1] JSON:
-    attemptEvent (JSON text), circuit ('ok', 'fail' or 'untouched'), nowMs, circuitThreshold,
+    leadId, attemptEvent (JSON text), circuit ('ok', 'fail' or 'untouched'), nowMs, circuitThreshold,
     circuitCooldownMs, action ('sold', 'retry', 'next'), destination, payout (text), route,
     stepField (`next:<step>`), outcome (the try's: 'accepted', 'rejected', 'error'), geo,
     learningKeep, priceKeep, deliveredEvent (JSON text), finalChannel, finalMessage (JSON text),
@@ -29,10 +30,11 @@
 --- @include "includes/circuit"
 --- @include "includes/learn"
 --- @include "includes/cap-release"
-local leadKey, eventsKey, circuitKey, probeKey, dayKey, learntKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+--- @include "includes/ledger"
+local leadKey, eventsKey, circuitKey, probeKey, dayKey, learntKey, ledgerKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local args = cjson.decode(ARGV[1])
 
-redis.call('RPUSH', eventsKey, args.attemptEvent)
+local attemptSeq = redis.call('RPUSH', eventsKey, args.attemptEvent)
 redis.call('HINCRBY', leadKey, 'attempts', 1)
 local change = updateCircuit(circuitKey, probeKey, args.circuit, args.nowMs, args.circuitThreshold, args.circuitCooldownMs)
 if args.outcome == 'accepted' or args.outcome == 'rejected' then
@@ -45,15 +47,21 @@ end
 
 if args.action == 'sold' then
   local status = redis.call('HGET', leadKey, 'status')
-  if status ~= 'queued' then return {change, status or 'missing'} end
+  if status ~= 'queued' then
+    appendToLedger(ledgerKey, leadKey, args.leadId, attemptSeq, args.attemptEvent)
+    return {change, status or 'missing'}
+  end
   redis.call('HSET', leadKey, 'status', 'delivered', 'destination', args.destination, 'payout', args.payout, 'soldAt', args.nowMs, 'route', args.route)
   redis.call('HINCRBY', dayKey, 'sold', 1)
   redis.call('PEXPIRE', dayKey, args.dayCountersTtlMs)
-  redis.call('RPUSH', eventsKey, args.deliveredEvent)
+  local deliveredSeq = redis.call('RPUSH', eventsKey, args.deliveredEvent)
+  appendToLedger(ledgerKey, leadKey, args.leadId, attemptSeq, args.attemptEvent)
+  appendToLedger(ledgerKey, leadKey, args.leadId, deliveredSeq, args.deliveredEvent)
   redis.call('PUBLISH', args.finalChannel, args.finalMessage)
   return {change, 'ok'}
 end
 if args.action == 'retry' then
+  appendToLedger(ledgerKey, leadKey, args.leadId, attemptSeq, args.attemptEvent)
   local previous = redis.call('HGET', leadKey, args.stepField)
   if previous then return {change, previous} end
   redis.call('HSET', leadKey, args.stepField, 'retry')
@@ -61,4 +69,5 @@ if args.action == 'retry' then
 end
 redis.call('HSETNX', leadKey, args.stepField, 'next')
 releaseCapSlot(leadKey, args.destination)
+appendToLedger(ledgerKey, leadKey, args.leadId, attemptSeq, args.attemptEvent)
 return {change, 'released'}

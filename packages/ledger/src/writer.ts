@@ -1,0 +1,142 @@
+import type { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
+import type { Logger } from '@leadrouter/logging';
+import type { Metrics } from '@leadrouter/metrics';
+import { entryTimeMs, LEDGER_BUCKETS, LEDGER_GROUP, parseLedgerEntry, type LedgerChange, type RedisKeys } from '@leadrouter/redis';
+import { applyChanges } from './apply.js';
+import type { LedgerDatabase } from './schema.js';
+
+export interface LedgerWriterOptions {
+  /** A connection of its own: the writer blocks on it (XREADGROUP BLOCK). */
+  redis: Redis;
+  keys: RedisKeys;
+  db: Kysely<LedgerDatabase>;
+  /** This writer's name in the consumer group: unique per process. */
+  consumer: string;
+  metrics: Metrics;
+  logger: Logger;
+  batchSize?: number;
+  blockMs?: number;
+  /** Changes another writer took this long ago and never acknowledged (it died) are taken over. */
+  claimIdleMs?: number;
+  now?: () => number;
+}
+
+type StreamReply = Array<[string, Array<[string, string[]]>]> | null;
+
+const MAX_BACKOFF_MS = 10_000;
+
+/**
+ * A ledger writer (contract §10): reads the change streams of every lead bucket with one consumer
+ * group, applies each batch to PostgreSQL in one transaction, and only then acknowledges and
+ * deletes its entries. A writer that dies leaves its batch pending; it (or another writer, after
+ * `claimIdleMs`) applies it again, which stores each change once. While PostgreSQL is down the
+ * batch is retried with backoff and the streams hold the backlog; every other role goes on.
+ */
+export class LedgerWriter {
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private failures = 0;
+  private readonly streams: string[];
+
+  constructor(private readonly o: LedgerWriterOptions) {
+    this.streams = Array.from({ length: LEDGER_BUCKETS }, (_, b) => o.keys.ledgerStream(b));
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    await this.loop;
+  }
+
+  /** Age of the oldest change not yet applied, in seconds (0 when the streams are empty). */
+  async lagSeconds(): Promise<number> {
+    const now = (this.o.now ?? Date.now)();
+    let oldest = now;
+    for (const stream of this.streams) {
+      const [first] = (await this.o.redis.xrange(stream, '-', '+', 'COUNT', 1)) as Array<[string, string[]]>;
+      if (first) oldest = Math.min(oldest, entryTimeMs(first[0]));
+    }
+    return Math.max(0, (now - oldest) / 1000);
+  }
+
+  /** One round: this writer's pending changes first (left by a failure), then abandoned ones, then new ones. Returns how many it applied. */
+  async round(): Promise<number> {
+    await this.ensureGroups();
+    const batch = (await this.read('0')) ?? [];
+    if (batch.length === 0) batch.push(...(await this.claimAbandoned()));
+    if (batch.length === 0) batch.push(...((await this.read('>', this.o.blockMs ?? 1_000)) ?? []));
+    if (batch.length === 0) return 0;
+    const changes = batch.flatMap(({ change }) => (change ? [change] : []));
+    await applyChanges(this.o.db, changes);
+    this.o.metrics.ledgerWrites.inc({ result: 'applied' }, changes.length);
+    const byStream = new Map<string, string[]>();
+    for (const { stream, id } of batch) byStream.set(stream, [...(byStream.get(stream) ?? []), id]);
+    const pipeline = this.o.redis.pipeline();
+    for (const [stream, ids] of byStream) pipeline.xack(stream, LEDGER_GROUP, ...ids).xdel(stream, ...ids);
+    await pipeline.exec();
+    return changes.length;
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.round();
+        this.failures = 0;
+      } catch (err) {
+        this.failures += 1;
+        this.o.metrics.ledgerWrites.inc({ result: 'error' });
+        // First failure, then every tenth: PostgreSQL down for minutes must not flood the log.
+        if (this.failures === 1 || this.failures % 10 === 0) {
+          this.o.logger.warn({ err: (err as Error).message, failures: this.failures }, 'ledger batch not applied: kept in the stream, retrying');
+        }
+        await sleep(Math.min(MAX_BACKOFF_MS, 250 * 2 ** Math.min(this.failures, 6)), () => this.running);
+      }
+      await this.lagSeconds().then(
+        (lag) => this.o.metrics.ledgerLag.set(lag),
+        () => undefined,
+      );
+    }
+  }
+
+  private groupsReady = false;
+
+  private async ensureGroups(): Promise<void> {
+    if (this.groupsReady) return;
+    for (const stream of this.streams) {
+      await this.o.redis.xgroup('CREATE', stream, LEDGER_GROUP, '0', 'MKSTREAM').catch((err: Error) => {
+        if (!err.message.includes('BUSYGROUP')) throw err;
+      });
+    }
+    this.groupsReady = true;
+  }
+
+  private async read(from: '0' | '>', blockMs?: number): Promise<Array<{ stream: string; id: string; change: LedgerChange | undefined }> | undefined> {
+    const count = this.o.batchSize ?? 500;
+    const args: Array<string | number> = ['GROUP', LEDGER_GROUP, this.o.consumer, 'COUNT', count];
+    if (blockMs !== undefined) args.push('BLOCK', blockMs);
+    args.push('STREAMS', ...this.streams, ...this.streams.map(() => from));
+    const reply = (await (this.o.redis.xreadgroup as (...a: Array<string | number>) => Promise<unknown>)(...args)) as StreamReply;
+    return reply?.flatMap(([stream, entries]) => entries.map(([id, fields]) => ({ stream, id, change: parseLedgerEntry(id, fields ?? []) })));
+  }
+
+  private async claimAbandoned(): Promise<Array<{ stream: string; id: string; change: LedgerChange | undefined }>> {
+    const claimed: Array<{ stream: string; id: string; change: LedgerChange | undefined }> = [];
+    for (const stream of this.streams) {
+      const [, entries] = (await this.o.redis.xautoclaim(stream, LEDGER_GROUP, this.o.consumer, this.o.claimIdleMs ?? 30_000, '0', 'COUNT', this.o.batchSize ?? 500)) as [string, Array<[string, string[]] | null>];
+      for (const entry of entries) if (entry) claimed.push({ stream, id: entry[0], change: parseLedgerEntry(entry[0], entry[1] ?? []) });
+    }
+    return claimed;
+  }
+}
+
+/** Waits `ms`, waking early once `keepWaiting` turns false (a stop). */
+async function sleep(ms: number, keepWaiting: () => boolean): Promise<void> {
+  const until = Date.now() + ms;
+  while (keepWaiting() && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, Math.min(100, until - Date.now())));
+}

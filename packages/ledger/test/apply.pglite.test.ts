@@ -1,0 +1,78 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import type { LedgerChange } from '@leadrouter/redis';
+import { applyChanges, migrateLedger, openLedger, type Ledger } from '../src/index.js';
+
+/** The batch writer on the embedded engine (PGlite): idempotent and order-free. */
+describe('applyChanges on PGlite', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'lr-pglite-'));
+  let ledger: Ledger;
+  beforeAll(async () => {
+    ledger = await openLedger({ pgliteDir: dir });
+    await migrateLedger(ledger.db);
+    await migrateLedger(ledger.db);
+  }, 30_000);
+  afterAll(async () => {
+    await ledger.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const state = (status: string, extra: Partial<LedgerChange['state']> = {}): LedgerChange['state'] => ({ status, destination: '', payout: '', reason: '', route: '', soldAt: '', round: '', ...extra });
+  const changes = (id: string): LedgerChange[] => [
+    {
+      entryId: '1-0',
+      leadId: id,
+      seq: 1,
+      event: { at: '2026-11-30T12:00:00.000Z', type: 'received' },
+      state: state('queued'),
+      record: {
+        supplier: 'acme',
+        createdAt: String(Date.parse('2026-11-30T12:00:00Z')),
+        quality: '0.8',
+        phoneNational: '(415) 555-0100',
+        source: 'Facebook',
+        geo: 'US',
+        data: JSON.stringify({ name: 'Jane Roe', phone: '+14155550100', fields: { vertical: 'auto' } }),
+        phoneDigest: 'd1',
+        emailDigest: '',
+      },
+    },
+    { entryId: '2-0', leadId: id, seq: 2, event: { at: '2026-11-30T12:00:01.000Z', type: 'routed' }, state: state('queued', { route: 'all' }) },
+    { entryId: '3-0', leadId: id, seq: 3, event: { at: '2026-11-30T12:00:02.000Z', type: 'attempt' }, state: state('delivered', { destination: 'buyer', payout: '12.5', route: 'all', soldAt: String(Date.parse('2026-11-30T12:00:02Z')) }) },
+    { entryId: '4-0', leadId: id, seq: 4, event: { at: '2026-11-30T12:00:02.000Z', type: 'delivered' }, state: state('delivered', { destination: 'buyer', payout: '12.5', route: 'all', soldAt: String(Date.parse('2026-11-30T12:00:02Z')) }) },
+  ];
+
+  const read = async (id: string) => ({
+    lead: await ledger.db.selectFrom('leads').select(['status', 'destination', 'payout', 'route', 'last_seq', 'name', 'fields']).where('id', '=', id).executeTakeFirst(),
+    events: (await ledger.db.selectFrom('lead_events').select(['seq', 'type']).where('lead_id', '=', id).orderBy('seq').execute()).map((e) => `${e.seq}:${e.type}`),
+    sales: await ledger.db.selectFrom('sales').select(['destination', 'payout', 'status']).where('lead_id', '=', id).execute(),
+  });
+  const expected = {
+    lead: { status: 'delivered', destination: 'buyer', payout: 12.5, route: 'all', last_seq: 4, name: 'Jane Roe', fields: { vertical: 'auto' } },
+    events: ['1:received', '2:routed', '3:attempt', '4:delivered'],
+    sales: [{ destination: 'buyer', payout: 12.5, status: 'delivered' }],
+  };
+
+  test('a batch applied twice stores each change once', async () => {
+    await applyChanges(ledger.db, changes('L1'));
+    await applyChanges(ledger.db, changes('L1'));
+    expect(await read('L1')).toEqual(expected);
+  });
+
+  test('changes in any order, over several batches, end in the same rows', async () => {
+    const all = changes('L2');
+    await applyChanges(ledger.db, [all[3]!, all[1]!]);
+    await applyChanges(ledger.db, [all[2]!]);
+    await applyChanges(ledger.db, [all[0]!, all[1]!]);
+    expect(await read('L2')).toEqual(expected);
+  });
+
+  test('an older change never overwrites a newer state', async () => {
+    const all = changes('L3');
+    await applyChanges(ledger.db, all);
+    await applyChanges(ledger.db, [{ ...all[1]!, state: state('queued') }]);
+    expect((await read('L3')).lead?.status).toBe('delivered');
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * The ledger's change stream (contract §10): every change of a lead is appended, in the same Lua
+ * step that makes it, to one of LEDGER_BUCKETS Redis Streams, chosen by the lead's id. Ledger
+ * writers read them with one consumer group. Splitting by lead bucket keeps each lead's changes in
+ * one stream (in order) and lets the streams spread over the shards of a Redis Cluster later.
+ */
+export const LEDGER_BUCKETS = 4;
+/** The consumer group of every ledger writer. */
+export const LEDGER_GROUP = 'ledger';
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+
+/** The bucket of a lead: from the last character of its ULID, which is random. */
+export function ledgerBucket(leadId: string): number {
+  const value = CROCKFORD.indexOf(leadId.charAt(leadId.length - 1).toUpperCase());
+  return (value < 0 ? leadId.length : value) % LEDGER_BUCKETS;
+}
+
+/** A change as the Lua steps append it: the lead, the event's position in its history, the event, and the lead's state after it. */
+export interface LedgerChange {
+  /** The stream entry id (`<ms>-<n>`): when the change was made, by Redis's clock. */
+  entryId: string;
+  leadId: string;
+  /** The event's 1-based position in the lead's history: applying it twice stores it once. */
+  seq: number;
+  event: Record<string, unknown> & { type: string; at: string };
+  state: LedgerLeadState;
+  /** Only on the `received` change: the lead itself. */
+  record?: LedgerLeadRecord;
+}
+
+export interface LedgerLeadState {
+  status: string;
+  destination: string;
+  payout: string;
+  reason: string;
+  route: string;
+  soldAt: string;
+  round: string;
+}
+
+export interface LedgerLeadRecord {
+  supplier: string;
+  createdAt: string;
+  quality: string;
+  phoneNational: string;
+  source: string;
+  geo: string;
+  /** The lead's fields as sent (JSON text): name, phone, email, click_id, ip, fields. */
+  data: string;
+  /** SHA-256 digests of the E.164 phone and the lower-cased email: what search matches on. */
+  phoneDigest: string;
+  emailDigest: string;
+}
+
+/** Parses one stream entry's field list (`[name, value, name, value, ...]`); undefined when it is not one of ours. */
+export function parseLedgerEntry(entryId: string, fields: readonly string[]): LedgerChange | undefined {
+  const map = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] as string, fields[i + 1] as string);
+  const leadId = map.get('lead');
+  const seq = Number(map.get('seq'));
+  const event = map.get('event');
+  const state = map.get('state');
+  if (!leadId || !Number.isInteger(seq) || !event || !state) return undefined;
+  try {
+    const record = map.get('record');
+    return {
+      entryId,
+      leadId,
+      seq,
+      event: JSON.parse(event) as LedgerChange['event'],
+      state: JSON.parse(state) as LedgerLeadState,
+      ...(record ? { record: JSON.parse(record) as LedgerLeadRecord } : {}),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The ms timestamp of a stream entry id. */
+export function entryTimeMs(entryId: string): number {
+  return Number(entryId.split('-')[0]);
+}

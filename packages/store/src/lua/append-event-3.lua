@@ -1,0 +1,18 @@
+--[[
+  Appends an event to a lead's history (a supplier notification's try), and to the ledger.
+
+  KEYS[1] the lead's state hash
+  KEYS[2] the lead's events list
+  KEYS[3] the ledger's change stream of the lead's bucket ('' when the install runs no ledger)
+
+  ARGV[1] JSON: leadId, event (JSON text)
+
+  Returns the event's position in the history.
+]]
+--- @include "includes/ledger"
+local leadKey, eventsKey, ledgerKey = KEYS[1], KEYS[2], KEYS[3]
+local args = cjson.decode(ARGV[1])
+
+local seq = redis.call('RPUSH', eventsKey, args.event)
+appendToLedger(ledgerKey, leadKey, args.leadId, seq, args.event)
+return seq
