@@ -95,7 +95,12 @@ async function terminate(started: Started): Promise<{ code: number | null; tookM
   });
   const code = await Promise.race([started.role.exit, stillRunning]);
   clearTimeout(timer);
-  return code === 'still running' ? { code: null, tookMs: Infinity } : { code, tookMs: Date.now() - sent };
+  if (code === 'still running') return { code: null, tookMs: Infinity };
+  const tookMs = Date.now() - sent;
+  // 'exit' can come before the last of its output has been read: wait for the pipes to close.
+  const child = started.role.child;
+  if (child.stdout && !child.stdout.readableEnded) await new Promise((resolve) => child.stdout?.once('close', resolve));
+  return { code, tookMs };
 }
 
 describe('SIGTERM while Redis is gone', () => {
