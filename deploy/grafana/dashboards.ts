@@ -117,6 +117,13 @@ export const overview = build('leadrouter-overview', 'LeadRouter overview', 'Lea
       { title: 'HTTP p99 by service', description: 'Intake, postback and worker endpoints.', unit: 's', targets: [{ expr: `histogram_quantile(0.99, sum by (le, service) (rate(leadrouter_http_request_duration_seconds_bucket[${R}])))`, legend: '{{service}}' }] },
     ],
   },
+  {
+    title: 'Ledger',
+    panels: [
+      { title: 'Ledger lag', description: 'Age of the oldest lead change not yet in PostgreSQL (0 when caught up).', unit: 's', targets: [{ expr: 'max(leadrouter_ledger_lag_seconds)', legend: 'lag' }] },
+      { title: 'Ledger writes', description: 'Lead changes applied per second, and failed batches (PostgreSQL unreachable).', unit: 'ops', targets: [{ expr: `sum by (result) (rate(leadrouter_ledger_writes_total[${R}]))`, legend: '{{result}}' }] },
+    ],
+  },
 ]);
 
 export const destination = build(

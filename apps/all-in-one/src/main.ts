@@ -6,32 +6,39 @@
 import { startIntake } from '@leadrouter/app-intake-api';
 import { startPostback } from '@leadrouter/app-postback';
 import { startWorker } from '@leadrouter/app-worker';
+import { startLedger } from '@leadrouter/app-ledger';
 import { BUNDLED_CONFIG_PATH } from '@leadrouter/config';
 import { createMetrics } from '@leadrouter/metrics';
 import { runRole } from '@leadrouter/service';
 import { demoBanner } from './banner.js';
 import { ensureRedis } from './private-redis.js';
+import { openAllInOneLedger } from './embedded-ledger.js';
 
 await runRole('all-in-one', async ({ env: givenEnv, config, configFile, logger, useRedis }) => {
   const privateRedis = await ensureRedis(givenEnv.redisUrlGiven, logger);
   // Whatever way the process leaves (a shutdown cut short, a second Ctrl-C), its own Redis goes too.
   if (privateRedis) process.once('exit', () => privateRedis.stopNow());
-  const env = privateRedis ? { ...givenEnv, redisUrl: privateRedis.url } : givenEnv;
+  // The all-in-one always keeps a ledger: DATABASE_URL's, else an embedded PostgreSQL (PGlite).
+  const env = { ...givenEnv, ...(privateRedis ? { redisUrl: privateRedis.url } : {}), ledger: true };
   const redisWarnings = await useRedis(env.redisUrl, privateRedis ? 'private' : givenEnv.redisUrlGiven ? 'REDIS_URL' : 'default');
   const roles: Array<{ name: string; close(): Promise<void> }> = [];
   // One process, one registry: /metrics on any of its ports shows the whole process (contract §7).
   const metrics = createMetrics();
+  const ledger = await openAllInOneLedger(givenEnv, logger);
   try {
+    const writer = await startLedger({ env, ledger, metrics, logger: logger.child({ role: 'ledger' }), serve: false });
+    roles.push({ name: 'ledger writer', close: () => writer.close() });
     const worker = await startWorker({ env, config, metrics, logger: logger.child({ role: 'worker' }) });
     roles.push({ name: 'worker (jobs in hand, queues)', close: () => worker.close() });
     const postback = await startPostback({ env, config, metrics, logger: logger.child({ role: 'postback' }) });
     roles.push({ name: 'postback', close: () => postback.close() });
-    const intake = await startIntake({ env, config, metrics, logger: logger.child({ role: 'intake' }) });
+    const intake = await startIntake({ env, config, metrics, ledger, logger: logger.child({ role: 'intake' }) });
     roles.push({ name: 'intake', close: () => intake.close() });
     const demoKey = config.suppliers[0]?.apiKeys[0];
     if (configFile === BUNDLED_CONFIG_PATH && demoKey) console.log(demoBanner(intake.port, demoKey, redisWarnings));
   } catch (err) {
     await Promise.allSettled(roles.map((r) => r.close()));
+    await ledger.close();
     await privateRedis?.stop();
     throw err;
   }
@@ -39,6 +46,7 @@ await runRole('all-in-one', async ({ env: givenEnv, config, configFile, logger, 
     async close(step) {
       // Intake first (no new leads), then postbacks, then the worker finishes what it holds.
       for (const role of [...roles].reverse()) await step(role.name, () => role.close());
+      await step('ledger', () => ledger.close(), { needsRedis: false });
       // Bounded by itself (SIGKILL after 5 s), and it needs no Redis to finish: it is the Redis.
       if (privateRedis) await step('private redis-server', () => privateRedis.stop(), { needsRedis: false });
     },

@@ -1,7 +1,9 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
+import type { Ledger } from '@leadrouter/ledger';
 import type { Logger } from '@leadrouter/logging';
 import { BodyError, clientError, healthRoutes, httpMetrics, requestLog, type Readiness } from '@leadrouter/service';
 import { adminRoutes, type AdminRoutesDeps } from './routes/admin.js';
+import { ledgerReadRoutes } from './routes/ledger-reads.js';
 import { leadRoutes, type LeadRoutesDeps } from './routes/leads.js';
 
 export interface IntakeAppDeps extends LeadRoutesDeps {
@@ -9,6 +11,8 @@ export interface IntakeAppDeps extends LeadRoutesDeps {
   readiness: Readiness;
   /** METRICS_TOKEN: when set, /metrics answers only its bearer token. */
   metricsToken: string | undefined;
+  /** The lead ledger, for search, export and reports (contract §10); undefined without one. */
+  ledger: Ledger | undefined;
   admin: Omit<AdminRoutesDeps, 'config' | 'adminApiKey'>;
 }
 
@@ -21,6 +25,8 @@ export function createIntakeApp(deps: IntakeAppDeps): Express {
   app.use(httpMetrics(deps.metrics, 'intake'));
   app.use(requestLog(deps.logger));
   app.use(healthRoutes(deps.metrics.registry, deps.readiness, deps.metricsToken));
+  // Before the lead routes: `/v1/leads/export.csv` is not a lead id.
+  app.use(ledgerReadRoutes({ config: deps.config, suppliers: deps.suppliers, adminApiKey: deps.adminApiKey, ledger: deps.ledger, logger: deps.logger }));
   app.use(leadRoutes(deps));
   app.use(adminRoutes({ ...deps.admin, config: deps.config, adminApiKey: deps.adminApiKey }));
   app.use((_req, res) => {

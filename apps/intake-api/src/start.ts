@@ -6,6 +6,7 @@ import { createMetrics, type Metrics } from '@leadrouter/metrics';
 import { createRedis, deliverQueueName, notifyQueueName, waitForRedis, QUEUES, QUEUE_OPTIONS, redisKeys, type RouteJobData } from '@leadrouter/redis';
 import { boundPort, closeServer, listen, redisReadiness } from '@leadrouter/service';
 import { DestinationState, LeadLifecycle, LeadStore, Sweeps } from '@leadrouter/store';
+import { migrateLedger, openLedgerPool, type Ledger } from '@leadrouter/ledger';
 import { createIntakeApp } from './app.js';
 import { SupplierDirectory } from './auth.js';
 import { OutcomeWaiter } from './outcome-waiter.js';
@@ -28,6 +29,8 @@ export interface StartIntakeOptions {
   port?: number;
   /** How long to wait for Redis before listening anyway (default 3000 ms). */
   redisWaitMs?: number;
+  /** The lead ledger (the all-in-one shares its embedded one); by default the one DATABASE_URL names, if any. */
+  ledger?: Ledger;
 }
 
 /** Starts the intake API. It listens even while Redis is down: it answers 503 until Redis is back. */
@@ -47,6 +50,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   const store = new LeadStore(redis, keys, config.retentionMs);
   const metrics = options.metrics ?? createMetrics();
+  const ledger = options.ledger ?? (env.databaseUrl ? openMigratedLedger(env.databaseUrl, logger) : undefined);
   // Read by the queue board only (admin): every queue of the install.
   const boardQueues = [
     ...config.destinations.map((d) => deliverQueueName(d.id)),
@@ -66,10 +70,12 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
     waiter,
     adminApiKey: env.adminApiKey,
     metricsToken: env.metricsToken,
+    ledger,
     readiness: redisReadiness(redis, logger),
     admin: { lifecycle: new LeadLifecycle(redis, keys), destinationState: new DestinationState(redis, keys), sweeps: new Sweeps(redis, keys), queues: [queue, ...boardQueues], routeQueue: queue },
   });
   const server = await listen(app, env.host, options.port ?? env.intakePort, env.http);
+  const ownedLedger = ledger !== undefined && options.ledger === undefined ? ledger : undefined;
   const port = boundPort(server);
   logger.info({ port, host: env.host }, 'intake listening');
   return {
@@ -85,6 +91,18 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
       redis.disconnect();
       queueRedis.disconnect();
       subscriber.disconnect();
+      await ownedLedger?.close();
     },
   };
+}
+
+/**
+ * A role's own connection to the ledger DATABASE_URL names. Migrations run at start (contract §10),
+ * but the intake does not wait for them or for PostgreSQL: with PostgreSQL down it takes leads as
+ * ever, and only the ledger's reads answer 503 until it is back.
+ */
+function openMigratedLedger(databaseUrl: string, logger: Logger): Ledger {
+  const ledger = openLedgerPool(databaseUrl);
+  migrateLedger(ledger.db).catch((err: Error) => logger.warn({ err: err.message }, 'ledger migrations not run yet: PostgreSQL unreachable?'));
+  return ledger;
 }

@@ -20,6 +20,8 @@ export function crossCheck(config: Checkable | undefined, problems: ConfigProble
   checkApiKeys(config, problems);
   checkDestinations(config, problems);
   checkRoutes(config, problems);
+  const reportsZone = config.reports?.timezone;
+  if (reportsZone !== undefined && !isTimeZone(reportsZone)) problems.push({ path: 'reports.timezone', message: `unknown timezone "${reportsZone}"` });
 }
 
 /** Any section's items, as far as ids go. */

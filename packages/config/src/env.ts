@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { defaultMaxConnections, HTTP_TIMEOUTS, type HttpLimits } from './http-limits.js';
 
 /**
@@ -13,6 +14,8 @@ export interface ServiceEnv {
   intakePort: number;
   postbackPort: number;
   workerPort: number;
+  /** LEDGER_PORT (3003): the ledger writer's /healthz, /readyz, /metrics. */
+  ledgerPort: number;
   adminApiKey: string | undefined;
   /** When set, every `/metrics` answers only `Authorization: Bearer <token>` (contract §1). */
   metricsToken: string | undefined;
@@ -26,6 +29,8 @@ export interface ServiceEnv {
    * or in the all-in-one, which keeps an embedded one without it.
    */
   ledger: boolean;
+  /** Where the all-in-one keeps its embedded ledger without DATABASE_URL (LEADROUTER_LEDGER_DIR, default ./.data/ledger). */
+  ledgerDir: string;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
@@ -58,11 +63,13 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
     intakePort: port('INTAKE_PORT', 3000),
     postbackPort: port('POSTBACK_PORT', 3001),
     workerPort: port('WORKER_PORT', 3002),
+    ledgerPort: port('LEDGER_PORT', 3003),
     adminApiKey: env.ADMIN_API_KEY || undefined,
     metricsToken: env.METRICS_TOKEN || undefined,
     logLevel,
     databaseUrl: env.DATABASE_URL || undefined,
     ledger: Boolean(env.DATABASE_URL),
+    ledgerDir: env.LEADROUTER_LEDGER_DIR || resolve('.data', 'ledger'),
     http: {
       ...HTTP_TIMEOUTS,
       // Behind a load balancer, set it above the balancer's idle timeout, so the balancer closes first.

@@ -57,6 +57,10 @@ export interface ResolvedConfig {
   /** `leads.retentionDays` in milliseconds: how long a lead's records live. */
   retentionMs: number;
   learning: { memory: number; geoPrior: number; priceMemory: number };
+  /** `ledger.retentionDays` (730) and `ledger.piiDays` (365): how long the ledger keeps a lead, and its contact data. */
+  ledger: { retentionDays: number; piiDays: number };
+  /** `reports.timezone` (UTC): the zone of the reports' days and hours. */
+  reportsTimezone: string;
   suppliers: ResolvedSupplier[];
   destinations: ResolvedDestination[];
   routes: ResolvedRoute[];
@@ -70,6 +74,7 @@ export interface ResolvedConfig {
 export const DEFAULT_DEDUPE = { window: '30d', scope: 'supplier', by: ['phone'] } as const;
 export const DEFAULT_RETENTION_DAYS = 30;
 export const DEFAULT_LEARNING = { memory: 500, geoPrior: 5, priceMemory: 10 } as const;
+export const DEFAULT_LEDGER = { retentionDays: 730, piiDays: 365 } as const;
 
 export function sha256Hex(value: string): string {
   return createHash('sha256').update(value, 'utf8').digest('hex');
@@ -93,6 +98,8 @@ export function resolveConfig(config: LeadRouterConfig): ResolvedConfig {
       geoPrior: config.learning?.geoPrior ?? DEFAULT_LEARNING.geoPrior,
       priceMemory: config.learning?.priceMemory ?? DEFAULT_LEARNING.priceMemory,
     },
+    ledger: { retentionDays: config.ledger?.retentionDays ?? DEFAULT_LEDGER.retentionDays, piiDays: config.ledger?.piiDays ?? DEFAULT_LEDGER.piiDays },
+    reportsTimezone: config.reports?.timezone ?? 'UTC',
     suppliers: config.suppliers.map((s) => ({ ...s, keyDigests: s.apiKeys.map(keyDigest), postbackOn: s.postbackOn ?? [...DEFAULT_POSTBACK_ON] })),
     destinations: config.destinations.map(resolveDestination),
     routes: config.routes.map(resolveRoute),

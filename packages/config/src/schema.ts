@@ -52,6 +52,21 @@ export const configSchema = {
       // Fractions of a day are allowed (0.001 is 86.4 s) so that tests and soaks can watch records expire.
       properties: { retentionDays: { type: 'number', minimum: 0.0001, maximum: 3650 } },
     },
+    // Contract §10: how long the PostgreSQL ledger keeps a lead, and its contact data.
+    ledger: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        retentionDays: { type: 'number', minimum: 1, maximum: 36500 },
+        piiDays: { type: 'number', minimum: 1, maximum: 36500 },
+      },
+    },
+    // Contract §10: what "day" and "hour" mean in reports.
+    reports: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { timezone: { type: 'string', minLength: 1 } },
+    },
     // Not in the contract's example: best_revenue's estimator. `memory`: how many recent outcomes
     // per destination weigh (older ones fade); `geoPrior`: how many observations the destination's
     // overall acceptance counts for in a geo's estimate (a thin geo leans on it); `priceMemory`: how

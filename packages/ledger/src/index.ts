@@ -1,4 +1,17 @@
-export { openLedger, migrateLedger, type Ledger, type LedgerLocation } from './open.js';
+export { openLedger, openLedgerPool, migrateLedger, type Ledger, type LedgerLocation } from './open.js';
 export { applyChanges } from './apply.js';
 export { LedgerWriter, type LedgerWriterOptions } from './writer.js';
 export type { LedgerDatabase, LeadsTable, LeadEventsTable, SalesTable, AuditEventsTable } from './schema.js';
+export {
+  searchLeads,
+  leadWithEvents,
+  reportRows,
+  encodeCursor,
+  decodeCursor,
+  REPORT_DIMENSIONS,
+  type LeadFilters,
+  type LedgerLeadRow,
+  type LeadCursor,
+  type ReportRow,
+  type ReportDimension,
+} from './queries.js';

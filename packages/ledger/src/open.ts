@@ -26,15 +26,18 @@ const MIGRATIONS: Record<string, Migration> = {
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };
 
+/** A pool on a real PostgreSQL; it connects on first use, so PostgreSQL may be down when it is made. */
+export function openLedgerPool(databaseUrl: string): Ledger {
+  // pg's types: bigint ids as strings (JSON-safe), timestamptz as Date, jsonb parsed.
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: 10, connectionTimeoutMillis: 5_000 });
+  // A pool's idle client that loses its server emits 'error'; the next query reconnects.
+  pool.on('error', () => undefined);
+  const db = new Kysely<LedgerDatabase>({ dialect: new PostgresDialect({ pool }) });
+  return { db, engine: 'postgres', close: () => db.destroy() };
+}
+
 export async function openLedger(location: LedgerLocation): Promise<Ledger> {
-  if ('databaseUrl' in location) {
-    // pg's types: bigint ids as strings (JSON-safe), timestamptz as Date, jsonb parsed.
-    const pool = new pg.Pool({ connectionString: location.databaseUrl, max: 10, connectionTimeoutMillis: 5_000 });
-    // A pool's idle client that loses its server emits 'error'; the next query reconnects.
-    pool.on('error', () => undefined);
-    const db = new Kysely<LedgerDatabase>({ dialect: new PostgresDialect({ pool }) });
-    return { db, engine: 'postgres', close: () => db.destroy() };
-  }
+  if ('databaseUrl' in location) return openLedgerPool(location.databaseUrl);
   mkdirSync(location.pgliteDir, { recursive: true });
   const pglite = new PGlite(location.pgliteDir);
   const db = new Kysely<LedgerDatabase>({ dialect: new PGliteDialect(pglite) });

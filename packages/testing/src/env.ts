@@ -8,6 +8,7 @@ export function testEnv(overrides: Partial<ServiceEnv> = {}): ServiceEnv {
     intakePort: 0,
     postbackPort: 0,
     workerPort: 0,
+    ledgerPort: 0,
     ...overrides,
   };
 }

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 
 /** The repository root: roles run from there, as `npm run start:*` runs them. */
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
@@ -17,12 +19,20 @@ export interface RoleProcess {
  * the npm start scripts do (`node --import tsx`), with `env` on top of this one's environment.
  */
 export function spawnRole(app: string, env: Record<string, string>, stdout: 'ignore' | 'pipe' = 'ignore'): RoleProcess {
+  // An all-in-one keeps an embedded ledger (PGlite) in a directory: each spawned one gets its own,
+  // so tests running side by side never share one, and nothing is left under the repository.
+  const ledgerDir = app === 'all-in-one' && !env.DATABASE_URL && !env.LEADROUTER_LEDGER_DIR ? mkdtempSync(join(tmpdir(), 'lr-ledger-')) : undefined;
   const child = spawn(process.execPath, ['--import', 'tsx', `apps/${app}/src/main.ts`], {
     cwd: REPO_ROOT,
-    env: { ...process.env, NODE_OPTIONS: '', ...env },
+    env: { ...process.env, NODE_OPTIONS: '', ...(ledgerDir ? { LEADROUTER_LEDGER_DIR: ledgerDir } : {}), ...env },
     stdio: ['ignore', stdout, stdout === 'pipe' ? 'pipe' : 'inherit'],
   });
-  const exit = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const exit = new Promise<number | null>((r) =>
+    child.once('exit', (code) => {
+      if (ledgerDir) rmSync(ledgerDir, { recursive: true, force: true });
+      r(code);
+    }),
+  );
   return {
     child,
     exit,

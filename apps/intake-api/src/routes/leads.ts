@@ -6,11 +6,15 @@ import { acceptLead, invalid, type AcceptLeadDeps, type IntakeAnswer } from '../
 import { isAdminKey, presentedKey, type SupplierDirectory } from '../auth.js';
 import { checkContentType, MAX_BODY_BYTES, parseBody } from '../body.js';
 import { leadView } from '../lead-view.js';
+import { leadWithEvents, type Ledger } from '@leadrouter/ledger';
 import { readBodyLimited } from '@leadrouter/service';
+import type { LeadEvent, LeadRecord } from '@leadrouter/store';
 import type { OutcomeWaiter } from '../outcome-waiter.js';
 import type { SupplierRateLimits } from '../rate-limit.js';
 
 export interface LeadRoutesDeps extends AcceptLeadDeps {
+  /** The lead ledger, where a lead is read once Redis no longer holds it. */
+  ledger: Ledger | undefined;
   suppliers: SupplierDirectory;
   rateLimits: SupplierRateLimits;
   waiter: OutcomeWaiter;
@@ -136,6 +140,8 @@ export function leadRoutes(deps: LeadRoutesDeps): Router {
     let record;
     try {
       record = isLeadId(id) ? await deps.store.get(id) : undefined;
+      // Past its time in Redis, the lead is the ledger's: the same answer (contract §10).
+      if (!record && isLeadId(id) && deps.ledger) record = await ledgerRecord(deps.ledger, id);
     } catch (err) {
       deps.logger.warn({ err: (err as Error).message }, 'lead not read: Redis unavailable');
       return send(res, { code: 503, body: rejected('unavailable') }, { 'Retry-After': UNAVAILABLE_RETRY_AFTER });
@@ -155,4 +161,36 @@ function parseWait(raw: unknown): number | null {
   if (raw === undefined) return 0;
   if (typeof raw !== 'string' || !/^[0-9]+(\.[0-9]+)?$/.test(raw)) return null;
   return Math.min(Number(raw), MAX_WAIT_SECONDS);
+}
+
+/** A lead from the ledger in the shape the Redis record has, so leadView answers the same either way. */
+async function ledgerRecord(ledger: Ledger, id: string): Promise<LeadRecord | undefined> {
+  const found = await leadWithEvents(ledger.db, id);
+  if (!found) return undefined;
+  const { lead } = found;
+  return {
+    lead: {
+      id: lead.id,
+      supplier: lead.supplier,
+      createdAt: lead.created_at.getTime(),
+      quality: lead.quality,
+      name: lead.name ?? '',
+      phone: lead.phone ?? '',
+      phoneNational: '',
+      geo: lead.geo,
+      source: lead.source,
+      ...(lead.email ? { email: lead.email } : {}),
+      ...(lead.click_id ? { click_id: lead.click_id } : {}),
+      ...(lead.ip ? { ip: lead.ip } : {}),
+      fields: lead.fields as LeadRecord['lead']['fields'],
+    },
+    status: lead.status as LeadRecord['status'],
+    ...(lead.reason ? { reason: lead.reason } : {}),
+    ...(lead.destination ? { destination: lead.destination } : {}),
+    ...(lead.payout !== null ? { payout: lead.payout } : {}),
+    attempts: 0,
+    round: 0,
+    decisions: {},
+    events: found.events as LeadEvent[],
+  };
 }

@@ -1,0 +1,1 @@
+export { startLedger, type LedgerHandle, type StartLedgerOptions } from './start.js';

@@ -1,0 +1,5 @@
+/** `npm run start:ledger`: a ledger writer alone (contract §1, §10); any number of them. */
+import { runRole } from '@leadrouter/service';
+import { startLedger } from './start.js';
+
+await runRole('ledger', async ({ env, logger }) => startLedger({ env, logger }));

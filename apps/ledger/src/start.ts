@@ -1,0 +1,80 @@
+import { hostname } from 'node:os';
+import type { Server } from 'node:http';
+import express from 'express';
+import type { ServiceEnv } from '@leadrouter/config';
+import { migrateLedger, openLedger, LedgerWriter, type Ledger } from '@leadrouter/ledger';
+import type { Logger } from '@leadrouter/logging';
+import { createMetrics, type Metrics } from '@leadrouter/metrics';
+import { createRedis, redisKeys } from '@leadrouter/redis';
+import { boundPort, closeServer, healthRoutes, httpMetrics, listen, redisReadiness } from '@leadrouter/service';
+
+export interface LedgerHandle {
+  server: Server | undefined;
+  port: number;
+  metrics: Metrics;
+  writer: LedgerWriter;
+  close(): Promise<void>;
+}
+
+export interface StartLedgerOptions {
+  env: ServiceEnv;
+  logger: Logger;
+  /** The ledger to write to; by default the one DATABASE_URL names (opened and migrated here). */
+  ledger?: Ledger;
+  metrics?: Metrics;
+  port?: number;
+  /** This writer's name in the consumer group; unique per process by default. */
+  consumer?: string;
+  /** Serve /healthz, /readyz and /metrics on LEDGER_PORT (default true; the all-in-one's other ports serve its registry). */
+  serve?: boolean;
+}
+
+/**
+ * A ledger writer process (`npm run start:ledger`, contract §10): any number of them share the
+ * work through one consumer group. It serves /healthz, /readyz and /metrics on LEDGER_PORT.
+ */
+export async function startLedger(options: StartLedgerOptions): Promise<LedgerHandle> {
+  const { env, logger } = options;
+  let ledger = options.ledger;
+  const owned = ledger === undefined;
+  if (!ledger) {
+    if (!env.databaseUrl) throw new Error('DATABASE_URL is not set: the ledger writer needs the PostgreSQL of the lead ledger');
+    ledger = await openLedger({ databaseUrl: env.databaseUrl });
+    await migrateLedger(ledger.db);
+  }
+  const metrics = options.metrics ?? createMetrics();
+  // Blocking reads (XREADGROUP BLOCK) get a connection of their own.
+  const redis = createRedis(env.redisUrl, 'consumer');
+  const writer = new LedgerWriter({
+    redis,
+    keys: redisKeys(env.prefix, { ledger: true }),
+    db: ledger.db,
+    consumer: options.consumer ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+    metrics,
+    logger,
+  });
+  writer.start();
+  let server: Server | undefined;
+  if (options.serve !== false) {
+    const app = express();
+    app.disable('x-powered-by');
+    app.use(httpMetrics(metrics, 'ledger'));
+    app.use(healthRoutes(metrics.registry, redisReadiness(redis, logger), env.metricsToken));
+    server = await listen(app, env.host, options.port ?? env.ledgerPort, env.http);
+  }
+  const port = server ? boundPort(server) : 0;
+  logger.info({ port, engine: ledger.engine }, 'ledger writer running');
+  const openLedgerHandle = ledger;
+  return {
+    server,
+    port,
+    metrics,
+    writer,
+    async close() {
+      await writer.stop();
+      if (server) await closeServer(server);
+      redis.disconnect();
+      if (owned) await openLedgerHandle.close();
+    },
+  };
+}

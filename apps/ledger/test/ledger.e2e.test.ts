@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { openLedger, type Ledger } from '@leadrouter/ledger';
+import { freePort } from '@leadrouter/redis';
+import { freshDatabase, spawnRole, startPostgres, testRedisUrl, waitFor, type FreshDatabase, type OwnedPostgres } from '@leadrouter/testing';
+import { closedAfterEach, ADMIN, KEY, systemYaml, uniquePhone, type TestSystem } from '@leadrouter/testing/system';
+import { startLedger, type LedgerHandle } from '../src/start.js';
+
+/**
+ * The ledger end to end on a real PostgreSQL (the suite's private one, a database per test): the
+ * whole system feeds it through the change stream, and search, export and reports read it.
+ */
+const { server, system } = closedAfterEach();
+
+const yaml = (buyerUrl: string): string =>
+  systemYaml(
+    `
+destinations:
+  - { id: buyer, url: "${buyerUrl}/", payout: 12.5, postback: { token: pbt } }
+routes:
+  - { id: all, match: { source: [Facebook] }, destinations: [{ id: buyer }] }
+`,
+    'supplierPayout: 8',
+  );
+
+async function withLedger(sys: TestSystem, db: FreshDatabase, open: Array<{ close(): Promise<unknown> }>): Promise<LedgerHandle> {
+  const writer = await startLedger({ env: { ...sys.env, databaseUrl: db.url }, logger: sys.logs.logger, port: 0 });
+  open.push(writer);
+  return writer;
+}
+
+const get = async (sys: TestSystem, path: string, key: string): Promise<{ status: number; body: Record<string, unknown> }> => {
+  const res = await fetch(`http://127.0.0.1:${sys.intake.port}${path}`, { headers: { 'x-api-key': key } });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+};
+
+describe('the lead ledger on PostgreSQL', () => {
+  const open: Array<{ close(): Promise<unknown> }> = [];
+  let db: FreshDatabase;
+  let ledger: Ledger;
+  beforeAll(async () => {
+    db = await freshDatabase();
+    ledger = await openLedger({ databaseUrl: db.url });
+  });
+  afterAll(async () => {
+    for (const thing of open.reverse()) await thing.close();
+    await ledger.close();
+    await db.drop();
+  });
+
+  test('every change reaches the ledger once: search (supplier and admin), phone search on digests, CSV export, reports that agree with the revenue counters', async () => {
+    const buyer = await server((_req, res) => res.writeHead(200).end('{}'));
+    const sys = await system(yaml(buyer.url), { env: { ledger: true, databaseUrl: db.url } });
+    await withLedger(sys, db, open);
+    const phones = [uniquePhone(), uniquePhone(), uniquePhone()];
+    const ids: string[] = [];
+    for (const phone of phones) {
+      const res = await sys.post({ name: 'Led Ger', phone, geo: 'US', source: 'Facebook', email: 'led@example.com' });
+      ids.push(res.body.id as string);
+      await sys.final(res.body.id as string);
+    }
+    const unrouted = await sys.post({ name: 'No Route', phone: uniquePhone(), geo: 'US', source: 'Nowhere' });
+    await sys.final(unrouted.body.id as string);
+    // A correction up on the first, a return of the second.
+    for (const [id, status, payout] of [[ids[0], 'accepted', '15'], [ids[1], 'returned', '']] as const) {
+      const params = new URLSearchParams({ lead_id: id as string, status, token: 'pbt', ...(payout ? { payout } : {}) });
+      expect((await fetch(`${sys.postbackUrl}/v1/postbacks/buyer?${params}`)).status).toBe(200);
+    }
+    const expectedEvents = async (id: string): Promise<number> => (await sys.lead(id)).events.length;
+    for (const id of [...ids, unrouted.body.id as string]) {
+      const want = await expectedEvents(id);
+      await waitFor(async () => {
+        const row = await ledger.db.selectFrom('lead_events').select((eb) => eb.fn.countAll<string>().as('n')).where('lead_id', '=', id).executeTakeFirst();
+        return Number(row?.n) === want ? true : undefined;
+      }, 15_000, `lead ${id} in the ledger`);
+    }
+    // Same status, destination and payout as Redis says.
+    const row = await ledger.db.selectFrom('leads').selectAll().where('id', '=', ids[0] as string).executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ status: 'accepted', destination: 'buyer', payout: 15, supplier: 'acme', source: 'Facebook', name: 'Led Ger' });
+
+    // The supplier's search: its own leads, newest first, paginated, contact masked, no buyers or money.
+    const page1 = await get(sys, '/v1/leads?limit=2', KEY);
+    expect(page1.status).toBe(200);
+    const leads1 = page1.body.leads as Array<Record<string, unknown>>;
+    expect(leads1.map((l) => l.id)).toEqual([unrouted.body.id, ids[2]]);
+    expect(leads1[0]).not.toHaveProperty('destination');
+    expect(leads1[0]).not.toHaveProperty('payout');
+    expect(String(leads1[1]?.phone)).toMatch(/\*/);
+    const page2 = await get(sys, `/v1/leads?limit=2&cursor=${String(page1.body.nextCursor)}`, KEY);
+    expect((page2.body.leads as Array<{ id: string }>).map((l) => l.id)).toEqual([ids[1], ids[0]]);
+    expect(page2.body.nextCursor).toBeNull();
+    expect((await get(sys, `/v1/leads?phone=${encodeURIComponent(phones[0] as string)}`, KEY)).status).toBe(400);
+    // The admin finds a lead by its phone (matched on digests) and by status.
+    const byPhone = await get(sys, `/v1/leads?phone=${encodeURIComponent(phones[0] as string)}`, ADMIN);
+    expect((byPhone.body.leads as Array<{ id: string; destination: string }>).map((l) => [l.id, l.destination])).toEqual([[ids[0], 'buyer']]);
+    expect((await get(sys, '/v1/leads?status=unsold', ADMIN)).body.leads).toEqual([expect.objectContaining({ id: unrouted.body.id, reason: 'no_route' })]);
+
+    // The CSV export: every matching lead, masked unless the admin asks for pii=1.
+    const csv = await (await fetch(`http://127.0.0.1:${sys.intake.port}/v1/leads/export.csv?source=Facebook`, { headers: { 'x-api-key': ADMIN } })).text();
+    const lines = csv.trim().split('\n');
+    expect(lines[0]).toBe('id,createdAt,supplier,source,geo,status,reason,quality,name,phone,email,click_id,destination,payout,route');
+    expect(lines).toHaveLength(4);
+    expect(csv).not.toContain(phones[0]);
+    const piiCsv = await (await fetch(`http://127.0.0.1:${sys.intake.port}/v1/leads/export.csv?pii=1`, { headers: { 'x-api-key': ADMIN } })).text();
+    expect(piiCsv).toContain(phones[0]);
+
+    // Reports agree with the counters to the cent: net revenue = booked - returned.
+    const report = await get(sys, '/v1/reports?groupBy=supplier', ADMIN);
+    const metrics = await sys.metrics();
+    const sum = (name: string): number =>
+      metrics
+        .split('\n')
+        .filter((l) => l.startsWith(`${name}{`))
+        .reduce((s, l) => s + Number(l.split(' ').pop()), 0);
+    const net = Math.round((sum('leadrouter_revenue_total') - sum('leadrouter_revenue_returned_total')) * 100) / 100;
+    expect(report.body.rows).toEqual([
+      expect.objectContaining({ supplier: 'acme', accepted: 4, sold: 3, unsold: 1, returned: 1, netRevenue: net, supplierPayout: 16, margin: net - 16 }),
+    ]);
+    expect(net).toBe(27.5);
+    const supplierReport = await get(sys, '/v1/reports?groupBy=day', KEY);
+    const supplierRow = (supplierReport.body.rows as Array<Record<string, unknown>>)[0];
+    expect(supplierRow).toMatchObject({ accepted: 4, sold: 3, supplierPayout: 16 });
+    expect(supplierRow).not.toHaveProperty('netRevenue');
+    expect(supplierRow).not.toHaveProperty('revenue');
+    expect((await get(sys, '/v1/reports?groupBy=destination', KEY)).status).toBe(400);
+  }, 60_000);
+
+  test('with PostgreSQL down, leads are taken and sold as ever; once it is back, the ledger catches up with every change', async () => {
+    const pg: OwnedPostgres = await startPostgres();
+    open.push({ close: () => pg.stop() });
+    const own = await openLedger({ databaseUrl: pg.url });
+    open.push(own);
+    const buyer = await server((_req, res) => res.writeHead(200).end('{}'));
+    const sys = await system(yaml(buyer.url), { env: { ledger: true } });
+    const writer = await withLedger(sys, { url: pg.url, name: '', drop: async () => undefined }, open);
+    await waitFor(async () => ((await writer.writer.lagSeconds()) === 0 ? true : undefined), 10_000, 'the writer ready');
+    await pg.takeDown('immediate');
+    const ids: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await sys.post();
+      expect(res.status).toBe(202);
+      ids.push(res.body.id as string);
+    }
+    for (const id of ids) expect((await sys.final(id)).status).toBe('delivered');
+    expect(await writer.writer.lagSeconds()).toBeGreaterThan(0);
+    await pg.bringUp();
+    await waitFor(async () => {
+      const n = await own.db.selectFrom('leads').select((eb) => eb.fn.countAll<string>().as('n')).where('status', '=', 'delivered').executeTakeFirst();
+      return Number(n?.n) === ids.length ? true : undefined;
+    }, 30_000, 'the ledger to catch up');
+    await waitFor(async () => ((await writer.writer.lagSeconds()) === 0 ? true : undefined), 10_000, 'no lag');
+  }, 90_000);
+
+  test('a writer killed with kill -9 mid-stream loses nothing and duplicates nothing: the next one takes over', async () => {
+    const own = await freshDatabase();
+    open.push({ close: () => own.drop() });
+    const reader = await openLedger({ databaseUrl: own.url });
+    open.push(reader);
+    const buyer = await server((_req, res) => res.writeHead(200).end('{}'));
+    const sys = await system(yaml(buyer.url), { env: { ledger: true } });
+    const roleEnv = { REDIS_URL: testRedisUrl(), LEADROUTER_PREFIX: sys.env.prefix, DATABASE_URL: own.url, HOST: '127.0.0.1', LOG_LEVEL: 'warn' };
+    const first = spawnRole('ledger', { ...roleEnv, LEDGER_PORT: String(await freePort()) });
+    open.push({ close: () => first.stop() });
+    const ids: string[] = [];
+    for (let i = 0; i < 60; i++) ids.push((await sys.post()).body.id as string);
+    await waitFor(async () => {
+      const n = await reader.db.selectFrom('lead_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirst().catch(() => undefined);
+      return Number(n?.n ?? 0) > 0 ? true : undefined;
+    }, 30_000, 'the first writer to apply changes');
+    await first.stop('SIGKILL');
+    for (let i = 0; i < 20; i++) ids.push((await sys.post()).body.id as string);
+    for (const id of ids) await sys.final(id);
+    const second = spawnRole('ledger', { ...roleEnv, LEDGER_PORT: String(await freePort()) });
+    open.push({ close: () => second.stop('SIGTERM') });
+    let want = 0;
+    for (const id of ids) want += (await sys.lead(id)).events.length;
+    // Whatever the killed writer had read but not acknowledged stays pending under its name: the
+    // second writer claims it once it has been idle for 30 s. Hence the long wait.
+    await waitFor(async () => {
+      const n = await reader.db.selectFrom('lead_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirst();
+      return Number(n?.n) === want ? true : undefined;
+    }, 60_000, `all ${want} changes in the ledger`);
+    const leads = await reader.db.selectFrom('leads').select(['id', 'status']).execute();
+    expect(leads).toHaveLength(ids.length);
+    expect(leads.every((l) => l.status === 'delivered')).toBe(true);
+  }, 120_000);
+});

@@ -1,0 +1,171 @@
+import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
+import type { LedgerDatabase } from './schema.js';
+
+/** Filters of `GET /v1/leads` and its CSV export (contract §10). Supplier-scoped callers set `supplier` to their own. */
+export interface LeadFilters {
+  from?: Date;
+  to?: Date;
+  status?: string;
+  source?: string;
+  geo?: string;
+  supplier?: string;
+  destination?: string;
+  route?: string;
+  /** SHA-256 of the E.164 phone / the lower-cased email: search never sees the clear value. */
+  phoneDigest?: string;
+  emailDigest?: string;
+}
+
+export interface LedgerLeadRow {
+  id: string;
+  supplier: string;
+  source: string;
+  geo: string;
+  status: string;
+  reason: string | null;
+  destination: string | null;
+  payout: number | null;
+  route: string | null;
+  quality: number;
+  created_at: Date;
+  sold_at: Date | null;
+  name: string | null;
+  phone: string | null;
+  email: string | null;
+  click_id: string | null;
+  ip: string | null;
+  fields: Record<string, unknown>;
+}
+
+/** A keyset position: the last row's creation time and id (newest first). */
+export interface LeadCursor {
+  createdAt: Date;
+  id: string;
+}
+
+export function encodeCursor(row: { created_at: Date; id: string }): string {
+  return Buffer.from(`${row.created_at.getTime()}.${row.id}`).toString('base64url');
+}
+
+export function decodeCursor(text: string): LeadCursor | undefined {
+  const match = /^(\d+)\.([0-9A-Za-z]{1,64})$/.exec(Buffer.from(text, 'base64url').toString('utf8'));
+  return match ? { createdAt: new Date(Number(match[1])), id: match[2] as string } : undefined;
+}
+
+function filtered<O>(query: SelectQueryBuilder<LedgerDatabase, 'leads', O>, f: LeadFilters): SelectQueryBuilder<LedgerDatabase, 'leads', O> {
+  let q = query;
+  if (f.from) q = q.where('created_at', '>=', f.from);
+  if (f.to) q = q.where('created_at', '<', f.to);
+  if (f.status) q = q.where('status', '=', f.status);
+  if (f.source) q = q.where(sql<string>`lower(source)`, '=', f.source.toLowerCase());
+  if (f.geo) q = q.where('geo', '=', f.geo.toUpperCase());
+  if (f.supplier) q = q.where('supplier', '=', f.supplier);
+  if (f.destination) q = q.where('destination', '=', f.destination);
+  if (f.route) q = q.where('route', '=', f.route);
+  if (f.phoneDigest) q = q.where('phone_digest', '=', f.phoneDigest);
+  if (f.emailDigest) q = q.where('email_digest', '=', f.emailDigest);
+  return q;
+}
+
+/** One page of leads, newest first, after `cursor`; `nextCursor` when more may follow. */
+export async function searchLeads(db: Kysely<LedgerDatabase>, filters: LeadFilters, page: { limit: number; cursor?: LeadCursor }): Promise<{ leads: LedgerLeadRow[]; nextCursor: string | null }> {
+  let q = filtered(
+    db
+      .selectFrom('leads')
+      .select(['id', 'supplier', 'source', 'geo', 'status', 'reason', 'destination', 'payout', 'route', 'quality', 'created_at', 'sold_at', 'name', 'phone', 'email', 'click_id', 'ip', 'fields']),
+    filters,
+  );
+  if (page.cursor) {
+    const { createdAt, id } = page.cursor;
+    q = q.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]));
+  }
+  const rows = (await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute()) as LedgerLeadRow[];
+  const more = rows.length > page.limit;
+  const leads = more ? rows.slice(0, page.limit) : rows;
+  const last = leads[leads.length - 1];
+  return { leads, nextCursor: more && last ? encodeCursor(last) : null };
+}
+
+/** A lead's ledger record and its history, for `GET /v1/leads/:id` when Redis no longer holds it. */
+export async function leadWithEvents(db: Kysely<LedgerDatabase>, id: string): Promise<{ lead: LedgerLeadRow; events: Array<Record<string, unknown>> } | undefined> {
+  const lead = (await db.selectFrom('leads').selectAll().where('id', '=', id).executeTakeFirst()) as (LedgerLeadRow & Record<string, unknown>) | undefined;
+  if (!lead) return undefined;
+  const events = await db.selectFrom('lead_events').select('body').where('lead_id', '=', id).orderBy('seq').execute();
+  return { lead, events: events.map((e) => e.body) };
+}
+
+export const REPORT_DIMENSIONS = ['day', 'hour', 'supplier', 'source', 'geo', 'destination', 'route'] as const;
+export type ReportDimension = (typeof REPORT_DIMENSIONS)[number];
+
+export interface ReportRow {
+  group: Partial<Record<ReportDimension, string | null>>;
+  accepted: number;
+  sold: number;
+  unsold: number;
+  returned: number;
+  revenue: number;
+  revenueReturned: number;
+  netRevenue: number;
+  /** What the suppliers are owed for these leads' sales that stand (not returned). */
+  supplierPayout: number;
+}
+
+/**
+ * The report of contract §10, grouped by any of the dimensions, over leads created in [from, to).
+ * Day and hour are in `timezone`. Money comes from the sales: a sale's current payout is its net
+ * revenue unless it was returned, when all of it was taken back.
+ */
+export async function reportRows(
+  db: Kysely<LedgerDatabase>,
+  options: { from: Date; to: Date; groupBy: readonly ReportDimension[]; timezone: string; supplier?: string; supplierPayouts: Readonly<Record<string, number>> },
+): Promise<ReportRow[]> {
+  const expressions: Record<ReportDimension, ReturnType<typeof sql<string>>> = {
+    day: sql<string>`to_char(l.created_at AT TIME ZONE ${options.timezone}, 'YYYY-MM-DD')`,
+    hour: sql<string>`to_char(l.created_at AT TIME ZONE ${options.timezone}, 'YYYY-MM-DD"T"HH24')`,
+    supplier: sql<string>`l.supplier`,
+    source: sql<string>`l.source`,
+    geo: sql<string>`l.geo`,
+    destination: sql<string>`s.destination`,
+    route: sql<string>`l.route`,
+  };
+  const dims = options.groupBy;
+  const selects = dims.map((d) => sql`${expressions[d]} AS ${sql.ref(`g_${d}`)}`);
+  // By position: an expression with a parameter (the timezone) repeated in GROUP BY would be a new
+  // parameter there, which PostgreSQL cannot match with the one in SELECT.
+  const positions = dims.map((_d, i) => sql.raw(String(i + 1)));
+  const groupBy = dims.length > 0 ? sql`GROUP BY ${sql.join(positions)}` : sql``;
+  const orderBy = dims.length > 0 ? sql`ORDER BY ${sql.join(positions)}` : sql``;
+  const supplierFilter = options.supplier ? sql`AND l.supplier = ${options.supplier}` : sql``;
+  const owed = Object.entries(options.supplierPayouts);
+  const owedPerSale = owed.length > 0 ? sql`CASE l.supplier ${sql.join(owed.map(([id, amount]) => sql`WHEN ${id} THEN ${amount}::double precision`), sql` `)} ELSE 0 END` : sql`0`;
+  const result = await sql<Record<string, unknown>>`
+    SELECT ${sql.join([
+      ...selects,
+      sql`count(DISTINCT l.id) AS accepted`,
+      sql`count(DISTINCT s.lead_id) AS sold`,
+      sql`count(DISTINCT l.id) FILTER (WHERE l.status = 'unsold') AS unsold`,
+      sql`count(DISTINCT s.lead_id) FILTER (WHERE s.status = 'returned') AS returned`,
+      sql`COALESCE(sum(s.payout), 0) AS revenue`,
+      sql`COALESCE(sum(s.payout) FILTER (WHERE s.status = 'returned'), 0) AS revenue_returned`,
+      sql`COALESCE(sum(${owedPerSale}) FILTER (WHERE s.lead_id IS NOT NULL AND s.status <> 'returned'), 0) AS supplier_payout`,
+    ])}
+    FROM leads AS l LEFT JOIN sales AS s ON s.lead_id = l.id
+    WHERE l.created_at >= ${options.from} AND l.created_at < ${options.to} ${supplierFilter}
+    ${groupBy} ${orderBy}`.execute(db);
+  const cents = (v: unknown): number => Math.round(Number(v ?? 0) * 100) / 100;
+  return result.rows.map((row) => {
+    const revenue = cents(row.revenue);
+    const revenueReturned = cents(row.revenue_returned);
+    return {
+      group: Object.fromEntries(dims.map((d) => [d, (row[`g_${d}`] as string | null) ?? null])),
+      accepted: Number(row.accepted),
+      sold: Number(row.sold),
+      unsold: Number(row.unsold),
+      returned: Number(row.returned),
+      revenue,
+      revenueReturned,
+      netRevenue: cents(revenue - revenueReturned),
+      supplierPayout: cents(row.supplier_payout),
+    };
+  });
+}
