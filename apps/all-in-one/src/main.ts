@@ -26,7 +26,7 @@ await runRole('all-in-one', async ({ env: givenEnv, config, configFile, logger, 
   const metrics = createMetrics();
   const ledger = await openAllInOneLedger(givenEnv, logger);
   try {
-    const writer = await startLedger({ env, ledger, metrics, logger: logger.child({ role: 'ledger' }), serve: false });
+    const writer = await startLedger({ env, ledger, metrics, retention: config.ledger, logger: logger.child({ role: 'ledger' }), serve: false });
     roles.push({ name: 'ledger writer', close: () => writer.close() });
     const worker = await startWorker({ env, config, metrics, logger: logger.child({ role: 'worker' }) });
     roles.push({ name: 'worker (jobs in hand, queues)', close: () => worker.close() });

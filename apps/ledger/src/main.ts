@@ -2,4 +2,4 @@
 import { runRole } from '@leadrouter/service';
 import { startLedger } from './start.js';
 
-await runRole('ledger', async ({ env, logger }) => startLedger({ env, logger }));
+await runRole('ledger', async ({ env, config, logger }) => startLedger({ env, logger, retention: config.ledger }));

@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import type { Server } from 'node:http';
 import express from 'express';
-import type { ServiceEnv } from '@leadrouter/config';
+import type { ResolvedConfig, ServiceEnv } from '@leadrouter/config';
 import { migrateLedger, openLedger, LedgerWriter, type Ledger } from '@leadrouter/ledger';
 import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
@@ -18,6 +18,8 @@ export interface LedgerHandle {
 
 export interface StartLedgerOptions {
   env: ServiceEnv;
+  /** `ledger.retentionDays` and `ledger.piiDays` of the config: the writer runs the retention job. */
+  retention?: ResolvedConfig['ledger'];
   logger: Logger;
   /** The ledger to write to; by default the one DATABASE_URL names (opened and migrated here). */
   ledger?: Ledger;
@@ -52,6 +54,7 @@ export async function startLedger(options: StartLedgerOptions): Promise<LedgerHa
     consumer: options.consumer ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     metrics,
     logger,
+    ...(options.retention ? { retention: options.retention } : {}),
   });
   writer.start();
   let server: Server | undefined;

@@ -15,3 +15,4 @@ export {
   type ReportRow,
   type ReportDimension,
 } from './queries.js';
+export { applyRetention } from './retention.js';

@@ -4,6 +4,7 @@ import type { Logger } from '@leadrouter/logging';
 import type { Metrics } from '@leadrouter/metrics';
 import { entryTimeMs, LEDGER_BUCKETS, LEDGER_GROUP, parseLedgerEntry, type LedgerChange, type RedisKeys } from '@leadrouter/redis';
 import { applyChanges } from './apply.js';
+import { applyRetention } from './retention.js';
 import type { LedgerDatabase } from './schema.js';
 
 export interface LedgerWriterOptions {
@@ -20,6 +21,8 @@ export interface LedgerWriterOptions {
   /** Changes another writer took this long ago and never acknowledged (it died) are taken over. */
   claimIdleMs?: number;
   now?: () => number;
+  /** The retention job (ledger.retentionDays, ledger.piiDays), run every `everyMs` (default hourly) and once at start. */
+  retention?: { retentionDays: number; piiDays: number; everyMs?: number };
 }
 
 type StreamReply = Array<[string, Array<[string, string[]]>]> | null;
@@ -43,15 +46,34 @@ export class LedgerWriter {
     this.streams = Array.from({ length: LEDGER_BUCKETS }, (_, b) => o.keys.ledgerStream(b));
   }
 
+  private retentionTimer: NodeJS.Timeout | undefined;
+  private retentionRun: Promise<unknown> = Promise.resolve();
+
   start(): void {
     if (this.running) return;
     this.running = true;
     this.loop = this.run();
+    const retention = this.o.retention;
+    if (retention) {
+      const pass = (): void => {
+        this.retentionRun = applyRetention(this.o.db, retention).then(
+          (done) => {
+            if (done.removed > 0 || done.anonymised > 0) this.o.logger.info(done, 'ledger retention: old leads removed, contact data of older ones removed');
+          },
+          (err: Error) => this.o.logger.warn({ err: err.message }, 'ledger retention pass failed; the next one retries'),
+        );
+      };
+      pass();
+      this.retentionTimer = setInterval(pass, retention.everyMs ?? 3_600_000);
+      this.retentionTimer.unref();
+    }
   }
 
   async stop(): Promise<void> {
     this.running = false;
+    clearInterval(this.retentionTimer);
     await this.loop;
+    await this.retentionRun;
   }
 
   /** Age of the oldest change not yet applied, in seconds (0 when the streams are empty). */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { LedgerChange } from '@leadrouter/redis';
-import { applyChanges, migrateLedger, openLedger, type Ledger } from '../src/index.js';
+import { applyChanges, applyRetention, migrateLedger, openLedger, type Ledger } from '../src/index.js';
 
 /** The batch writer on the embedded engine (PGlite): idempotent and order-free. */
 describe('applyChanges on PGlite', () => {
@@ -74,5 +74,21 @@ describe('applyChanges on PGlite', () => {
     await applyChanges(ledger.db, all);
     await applyChanges(ledger.db, [{ ...all[1]!, state: state('queued') }]);
     expect((await read('L3')).lead?.status).toBe('delivered');
+  });
+
+  test('retention: past piiDays contact data goes (digests stay), past retentionDays the lead goes with its events and sales', async () => {
+    await applyChanges(ledger.db, changes('OLD1'));
+    const created = Date.parse('2026-11-30T12:00:00Z');
+    const day = 86_400_000;
+    // 400 days later: past piiDays (365), within retentionDays (730).
+    expect(await applyRetention(ledger.db, { retentionDays: 730, piiDays: 365 }, new Date(created + 400 * day))).toMatchObject({ removed: 0 });
+    const anonymised = await ledger.db.selectFrom('leads').select(['name', 'phone', 'email', 'phone_digest', 'status']).where('id', '=', 'OLD1').executeTakeFirst();
+    expect(anonymised).toEqual({ name: null, phone: null, email: null, phone_digest: 'd1', status: 'delivered' });
+    // 800 days later: gone, events and sales too.
+    const result = await applyRetention(ledger.db, { retentionDays: 730, piiDays: 365 }, new Date(created + 800 * day));
+    expect(result.removed).toBeGreaterThanOrEqual(1);
+    expect((await read('OLD1')).lead).toBeUndefined();
+    expect((await read('OLD1')).events).toEqual([]);
+    expect((await read('OLD1')).sales).toEqual([]);
   });
 });
