@@ -60,6 +60,8 @@ describe('the lead ledger on PostgreSQL', () => {
     }
     const unrouted = await sys.post({ name: 'No Route', phone: uniquePhone(), geo: 'US', source: 'Nowhere' });
     await sys.final(unrouted.body.id as string);
+    // Refused at intake: counted in the report as rejected (and received), never a lead.
+    expect((await sys.post({ name: 'Bad Phone', phone: '123', geo: 'US', source: 'Facebook' })).status).toBe(400);
     // A correction up on the first, a return of the second.
     for (const [id, status, payout] of [[ids[0], 'accepted', '15'], [ids[1], 'returned', '']] as const) {
       const params = new URLSearchParams({ lead_id: id as string, status, token: 'pbt', ...(payout ? { payout } : {}) });
@@ -104,6 +106,10 @@ describe('the lead ledger on PostgreSQL', () => {
     expect(piiCsv).toContain(phones[0]);
 
     // Reports agree with the counters to the cent: net revenue = booked - returned.
+    await waitFor(async () => {
+      const n = await ledger.db.selectFrom('intake_rejections').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirst();
+      return Number(n?.n) === 1 ? true : undefined;
+    }, 10_000, 'the rejection in the ledger');
     const report = await get(sys, '/v1/reports?groupBy=supplier', ADMIN);
     const metrics = await sys.metrics();
     const sum = (name: string): number =>
@@ -113,7 +119,7 @@ describe('the lead ledger on PostgreSQL', () => {
         .reduce((s, l) => s + Number(l.split(' ').pop()), 0);
     const net = Math.round((sum('leadrouter_revenue_total') - sum('leadrouter_revenue_returned_total')) * 100) / 100;
     expect(report.body.rows).toEqual([
-      expect.objectContaining({ supplier: 'acme', accepted: 4, sold: 3, unsold: 1, returned: 1, netRevenue: net, supplierPayout: 16, margin: net - 16 }),
+      expect.objectContaining({ supplier: 'acme', received: 5, rejected: 1, accepted: 4, sold: 3, unsold: 1, returned: 1, netRevenue: net, supplierPayout: 16, margin: net - 16, acceptanceRate: 0.75 }),
     ]);
     expect(net).toBe(27.5);
     const supplierReport = await get(sys, '/v1/reports?groupBy=day', KEY);

@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { LedgerChange } from '@leadrouter/redis';
+import type { LedgerChange, LedgerRejection } from '@leadrouter/redis';
 import type { LedgerDatabase } from './schema.js';
 
 /** The lead's own fields as the intake stored them (its `data`). */
@@ -21,11 +21,19 @@ interface StoredLeadData {
  * 3. each lead touched takes the state of its highest-seq event, whichever batch brought it;
  * 4. a lead with a destination has its sale row, following the lead's payout and status.
  */
-export async function applyChanges(db: Kysely<LedgerDatabase>, changes: readonly LedgerChange[]): Promise<void> {
-  if (changes.length === 0) return;
+export async function applyChanges(db: Kysely<LedgerDatabase>, changes: readonly LedgerChange[], rejections: readonly LedgerRejection[] = []): Promise<void> {
+  if (changes.length === 0 && rejections.length === 0) return;
   const leadIds = [...new Set(changes.map((c) => c.leadId))];
   const now = new Date();
   await db.transaction().execute(async (tx) => {
+    if (rejections.length > 0) {
+      await tx
+        .insertInto('intake_rejections')
+        .values(rejections.map((r) => ({ entry_id: r.entryId, at: r.at, supplier: r.supplier, reason: r.reason })))
+        .onConflict((oc) => oc.column('entry_id').doNothing())
+        .execute();
+    }
+    if (changes.length === 0) return;
     await tx
       .insertInto('lead_events')
       .values(changes.map((c) => ({ lead_id: c.leadId, seq: c.seq, at: c.event.at, type: c.event.type, body: JSON.stringify(c.event), state: JSON.stringify(c.state) })))

@@ -4,6 +4,7 @@ import { Kysely, Migrator, PostgresDialect, type Migration, type MigrationProvid
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import * as initial from './migrations/001-initial.js';
+import * as intakeRejections from './migrations/002-intake-rejections.js';
 import type { LedgerDatabase } from './schema.js';
 
 /**
@@ -22,6 +23,7 @@ export type LedgerLocation = { databaseUrl: string } | { pgliteDir: string };
 /** Migrations in order, compiled in (no directory scan): a new one is added here under a sortable name. */
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
+  '002-intake-rejections': intakeRejections,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

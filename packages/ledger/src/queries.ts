@@ -99,6 +99,8 @@ export type ReportDimension = (typeof REPORT_DIMENSIONS)[number];
 
 export interface ReportRow {
   group: Partial<Record<ReportDimension, string | null>>;
+  /** Refused at intake; they have a supplier and a time, not a source, geo, destination or route. */
+  rejected: number;
   accepted: number;
   sold: number;
   unsold: number;
@@ -152,12 +154,15 @@ export async function reportRows(
     FROM leads AS l LEFT JOIN sales AS s ON s.lead_id = l.id
     WHERE l.created_at >= ${options.from} AND l.created_at < ${options.to} ${supplierFilter}
     ${groupBy} ${orderBy}`.execute(db);
+  const rejected = await rejectedCounts(db, options);
+  const key = (group: Record<string, unknown>): string => JSON.stringify(dims.map((d) => group[d] ?? null));
   const cents = (v: unknown): number => Math.round(Number(v ?? 0) * 100) / 100;
-  return result.rows.map((row) => {
+  const rows: ReportRow[] = result.rows.map((row) => {
     const revenue = cents(row.revenue);
     const revenueReturned = cents(row.revenue_returned);
     return {
       group: Object.fromEntries(dims.map((d) => [d, (row[`g_${d}`] as string | null) ?? null])),
+      rejected: 0,
       accepted: Number(row.accepted),
       sold: Number(row.sold),
       unsold: Number(row.unsold),
@@ -168,4 +173,39 @@ export async function reportRows(
       supplierPayout: cents(row.supplier_payout),
     };
   });
+  const byGroup = new Map(rows.map((r) => [key(r.group), r]));
+  for (const { group, count } of rejected) {
+    const found = byGroup.get(key(group));
+    if (found) found.rejected = count;
+    else {
+      const row: ReportRow = { group, rejected: count, accepted: 0, sold: 0, unsold: 0, returned: 0, revenue: 0, revenueReturned: 0, netRevenue: 0, supplierPayout: 0 };
+      rows.push(row);
+      byGroup.set(key(group), row);
+    }
+  }
+  return rows.sort((a, b) => key(a.group).localeCompare(key(b.group)));
+}
+
+/** Intake rejections in the same groups: by day, hour and supplier; the other dimensions are null for them. */
+async function rejectedCounts(
+  db: Kysely<LedgerDatabase>,
+  options: { from: Date; to: Date; groupBy: readonly ReportDimension[]; timezone: string; supplier?: string },
+): Promise<Array<{ group: Partial<Record<ReportDimension, string | null>>; count: number }>> {
+  const expression = (d: ReportDimension) =>
+    d === 'day'
+      ? sql<string>`to_char(r.at AT TIME ZONE ${options.timezone}, 'YYYY-MM-DD')`
+      : d === 'hour'
+        ? sql<string>`to_char(r.at AT TIME ZONE ${options.timezone}, 'YYYY-MM-DD"T"HH24')`
+        : d === 'supplier'
+          ? sql<string>`r.supplier`
+          : sql<string>`NULL::text`;
+  const dims = options.groupBy;
+  const positions = dims.map((_d, i) => sql.raw(String(i + 1)));
+  const supplierFilter = options.supplier ? sql`AND r.supplier = ${options.supplier}` : sql``;
+  const result = await sql<Record<string, unknown>>`
+    SELECT ${sql.join([...dims.map((d) => sql`${expression(d)} AS ${sql.ref(`g_${d}`)}`), sql`count(*) AS n`])}
+    FROM intake_rejections AS r
+    WHERE r.at >= ${options.from} AND r.at < ${options.to} ${supplierFilter}
+    ${dims.length > 0 ? sql`GROUP BY ${sql.join(positions)}` : sql``}`.execute(db);
+  return result.rows.map((row) => ({ group: Object.fromEntries(dims.map((d) => [d, (row[`g_${d}`] as string | null) ?? null])), count: Number(row.n) }));
 }

@@ -62,7 +62,16 @@ export interface AuditEventsTable {
   details: ColumnType<Record<string, unknown>, string, string>;
 }
 
+/** Leads refused at intake (reports' `rejected`). */
+export interface IntakeRejectionsTable {
+  entry_id: string;
+  at: ColumnType<Date, Date | string, Date | string>;
+  supplier: string;
+  reason: string;
+}
+
 export interface LedgerDatabase {
+  intake_rejections: IntakeRejectionsTable;
   leads: LeadsTable;
   lead_events: LeadEventsTable;
   sales: SalesTable;

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Logger } from '@leadrouter/logging';
 import type { Metrics } from '@leadrouter/metrics';
-import { entryTimeMs, LEDGER_BUCKETS, LEDGER_GROUP, parseLedgerEntry, type LedgerChange, type RedisKeys } from '@leadrouter/redis';
+import { entryTimeMs, LEDGER_BUCKETS, LEDGER_GROUP, parseLedgerEntry, parseRejectionEntry, type LedgerChange, type LedgerRejection, type RedisKeys } from '@leadrouter/redis';
 import { applyChanges } from './apply.js';
 import { applyRetention } from './retention.js';
 import type { LedgerDatabase } from './schema.js';
@@ -40,10 +40,13 @@ export class LedgerWriter {
   private running = false;
   private loop: Promise<void> | undefined;
   private failures = 0;
+  /** The lead buckets' change streams, then the intake's rejections. */
   private readonly streams: string[];
+  private readonly rejections: string;
 
   constructor(private readonly o: LedgerWriterOptions) {
-    this.streams = Array.from({ length: LEDGER_BUCKETS }, (_, b) => o.keys.ledgerStream(b));
+    this.rejections = o.keys.ledgerRejections();
+    this.streams = [...Array.from({ length: LEDGER_BUCKETS }, (_, b) => o.keys.ledgerStream(b)), this.rejections];
   }
 
   private retentionTimer: NodeJS.Timeout | undefined;
@@ -94,9 +97,10 @@ export class LedgerWriter {
     if (batch.length === 0) batch.push(...(await this.claimAbandoned()));
     if (batch.length === 0) batch.push(...((await this.read('>', this.o.blockMs ?? 1_000)) ?? []));
     if (batch.length === 0) return 0;
-    const changes = batch.flatMap(({ change }) => (change ? [change] : []));
-    await applyChanges(this.o.db, changes);
-    this.o.metrics.ledgerWrites.inc({ result: 'applied' }, changes.length);
+    const changes = batch.flatMap(({ change }) => (change && 'leadId' in change ? [change] : []));
+    const rejections = batch.flatMap(({ change }) => (change && !('leadId' in change) ? [change] : []));
+    await applyChanges(this.o.db, changes, rejections);
+    this.o.metrics.ledgerWrites.inc({ result: 'applied' }, changes.length + rejections.length);
     const byStream = new Map<string, string[]>();
     for (const { stream, id } of batch) byStream.set(stream, [...(byStream.get(stream) ?? []), id]);
     const pipeline = this.o.redis.pipeline();
@@ -138,20 +142,24 @@ export class LedgerWriter {
     this.groupsReady = true;
   }
 
-  private async read(from: '0' | '>', blockMs?: number): Promise<Array<{ stream: string; id: string; change: LedgerChange | undefined }> | undefined> {
+  private parse(stream: string, id: string, fields: readonly string[]): LedgerChange | LedgerRejection | undefined {
+    return stream === this.rejections ? parseRejectionEntry(id, fields) : parseLedgerEntry(id, fields);
+  }
+
+  private async read(from: '0' | '>', blockMs?: number): Promise<Array<{ stream: string; id: string; change: LedgerChange | LedgerRejection | undefined }> | undefined> {
     const count = this.o.batchSize ?? 500;
     const args: Array<string | number> = ['GROUP', LEDGER_GROUP, this.o.consumer, 'COUNT', count];
     if (blockMs !== undefined) args.push('BLOCK', blockMs);
     args.push('STREAMS', ...this.streams, ...this.streams.map(() => from));
     const reply = (await (this.o.redis.xreadgroup as (...a: Array<string | number>) => Promise<unknown>)(...args)) as StreamReply;
-    return reply?.flatMap(([stream, entries]) => entries.map(([id, fields]) => ({ stream, id, change: parseLedgerEntry(id, fields ?? []) })));
+    return reply?.flatMap(([stream, entries]) => entries.map(([id, fields]) => ({ stream, id, change: this.parse(stream, id, fields ?? []) })));
   }
 
-  private async claimAbandoned(): Promise<Array<{ stream: string; id: string; change: LedgerChange | undefined }>> {
-    const claimed: Array<{ stream: string; id: string; change: LedgerChange | undefined }> = [];
+  private async claimAbandoned(): Promise<Array<{ stream: string; id: string; change: LedgerChange | LedgerRejection | undefined }>> {
+    const claimed: Array<{ stream: string; id: string; change: LedgerChange | LedgerRejection | undefined }> = [];
     for (const stream of this.streams) {
       const [, entries] = (await this.o.redis.xautoclaim(stream, LEDGER_GROUP, this.o.consumer, this.o.claimIdleMs ?? 30_000, '0', 'COUNT', this.o.batchSize ?? 500)) as [string, Array<[string, string[]] | null>];
-      for (const entry of entries) if (entry) claimed.push({ stream, id: entry[0], change: parseLedgerEntry(entry[0], entry[1] ?? []) });
+      for (const entry of entries) if (entry) claimed.push({ stream, id: entry[0], change: this.parse(stream, entry[0], entry[1] ?? []) });
     }
     return claimed;
   }

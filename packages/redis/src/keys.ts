@@ -7,6 +7,8 @@ import { ledgerBucket } from './ledger-stream.js';
  */
 export interface RedisKeys {
   prefix: string;
+  /** Whether this install runs a ledger: changes and rejections go to its streams. */
+  ledgerOn: boolean;
   /** The lead's state: a small hash (status, plan, decisions...) that Redis keeps compact (listpack). */
   lead(id: string): string;
   /** The lead's fields as sent (JSON): apart, so the state hash stays small and compact. */
@@ -45,6 +47,8 @@ export interface RedisKeys {
    * steps then append nothing, so Redis does not fill with changes no writer reads).
    */
   ledgerStreamOf(leadId: string): string;
+  /** Intake rejections, for the ledger's reports (a stream of its own, trimmed: they are statistics, not leads). */
+  ledgerRejections(): string;
 }
 
 export interface RedisKeysOptions {
@@ -56,6 +60,7 @@ export function redisKeys(prefix: string, options: RedisKeysOptions = {}): Redis
   const ledgerStream = (bucket: number): string => `${prefix}:ledger:${bucket}`;
   return {
     prefix,
+    ledgerOn: options.ledger === true,
     lead: (id) => `${prefix}:lead:${id}`,
     leadData: (id) => `${prefix}:lead:${id}:data`,
     leadEvents: (id) => `${prefix}:lead:${id}:events`,
@@ -75,5 +80,6 @@ export function redisKeys(prefix: string, options: RedisKeysOptions = {}): Redis
     rotation: (route) => `${prefix}:rr:${route}`,
     ledgerStream,
     ledgerStreamOf: (leadId) => (options.ledger ? ledgerStream(ledgerBucket(leadId)) : ''),
+    ledgerRejections: () => `${prefix}:ledger:rejections`,
   };
 }

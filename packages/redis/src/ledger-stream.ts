@@ -77,6 +77,26 @@ export function parseLedgerEntry(entryId: string, fields: readonly string[]): Le
   }
 }
 
+/** An intake rejection (contract §10's `rejected` in reports): who, why, when. */
+export interface LedgerRejection {
+  entryId: string;
+  supplier: string;
+  reason: string;
+  at: string;
+}
+
+/** At most this many rejections wait for the ledger (approximately): a flood of 429s cannot fill Redis. */
+export const REJECTIONS_MAX_BACKLOG = 1_000_000;
+
+export function parseRejectionEntry(entryId: string, fields: readonly string[]): LedgerRejection | undefined {
+  const map = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] as string, fields[i + 1] as string);
+  const supplier = map.get('supplier');
+  const reason = map.get('reason');
+  const at = map.get('at');
+  return supplier && reason && at ? { entryId, supplier, reason, at } : undefined;
+}
+
 /** The ms timestamp of a stream entry id. */
 export function entryTimeMs(entryId: string): number {
   return Number(entryId.split('-')[0]);

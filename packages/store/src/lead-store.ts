@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Lead } from '@leadrouter/lead';
 import { createHash } from 'node:crypto';
-import { LEAD_HASH, type LedgerLeadRecord, type RedisKeys } from '@leadrouter/redis';
+import { LEAD_HASH, REJECTIONS_MAX_BACKLOG, type LedgerLeadRecord, type RedisKeys } from '@leadrouter/redis';
 import { readStoredLead, type StoredLead } from './lead-record.js';
 import { ScriptRunner } from './script-runner.js';
 import { SCRIPTS } from './scripts.js';
@@ -99,6 +99,15 @@ export class LeadStore {
     if (kind === 'replay') return { kind, answer: JSON.parse(value as string) as StoredAnswer };
     if (kind === 'duplicate') return { kind, duplicateOf: value as string };
     return { kind: 'accepted' };
+  }
+
+  /**
+   * Notes a lead refused at intake for the ledger's reports (`rejected`), when the install runs a
+   * ledger. Best effort: a rejection is an answer already given, and its stream is trimmed.
+   */
+  async recordRejection(supplier: string, reason: string, at: Date): Promise<void> {
+    if (!this.keys.ledgerOn) return;
+    await this.redis.xadd(this.keys.ledgerRejections(), 'MAXLEN', '~', REJECTIONS_MAX_BACKLOG, '*', 'supplier', supplier, 'reason', reason, 'at', at.toISOString());
   }
 
   // Reads go in a pipeline, not MULTI: a full Redis (noeviction) refuses every command queued in a

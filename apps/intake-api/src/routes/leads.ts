@@ -58,7 +58,11 @@ function rejected(reason: string, extra: Record<string, unknown> = {}): Record<s
 
 export function leadRoutes(deps: LeadRoutesDeps): Router {
   const router = Router();
-  const countRejected = (supplier: string, reason: string): void => deps.metrics.leadsRejected.inc({ supplier, reason });
+  const countRejected = (supplier: string, reason: string): void => {
+    deps.metrics.leadsRejected.inc({ supplier, reason });
+    // A rejection of no known supplier (a wrong key) belongs to nobody's report.
+    if (supplier !== 'unknown') deps.store.recordRejection(supplier, reason, new Date()).catch(() => undefined);
+  };
 
   // The raw body, so that size, encoding, charset and UTF-8 are ours to judge.
   const rawBody = readBodyLimited(MAX_BODY_BYTES);

@@ -119,7 +119,7 @@ export function ledgerReadRoutes(deps: LedgerReadsDeps): Router {
         groupBy,
         timezone: deps.config.reportsTimezone,
         rows: rows.map((r) => {
-          const base = { ...r.group, received: r.accepted, rejected: 0, accepted: r.accepted, sold: r.sold, unsold: r.unsold, returned: r.returned, acceptanceRate: ratio(r.sold, r.accepted) };
+          const base = { ...r.group, received: r.accepted + r.rejected, rejected: r.rejected, accepted: r.accepted, sold: r.sold, unsold: r.unsold, returned: r.returned, acceptanceRate: ratio(r.sold, r.accepted) };
           if (!who.admin) return { ...base, supplierPayout: r.supplierPayout };
           const margin = Math.round((r.netRevenue - r.supplierPayout) * 100) / 100;
           return { ...base, revenue: r.revenue, revenueReturned: r.revenueReturned, netRevenue: r.netRevenue, supplierPayout: r.supplierPayout, margin, epl: ratio(r.netRevenue, r.accepted) };
