@@ -1,5 +1,5 @@
-import { sql, type Kysely, type SelectQueryBuilder } from 'kysely';
-import type { LedgerDatabase } from './schema.js';
+import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
+import type { LeadsTable, LedgerDatabase } from './schema.js';
 
 /** Filters of `GET /v1/leads` and its CSV export (contract §10). Supplier-scoped callers set `supplier` to their own. */
 export interface LeadFilters {
@@ -16,26 +16,8 @@ export interface LeadFilters {
   emailDigest?: string;
 }
 
-export interface LedgerLeadRow {
-  id: string;
-  supplier: string;
-  source: string;
-  geo: string;
-  status: string;
-  reason: string | null;
-  destination: string | null;
-  payout: number | null;
-  route: string | null;
-  quality: number;
-  created_at: Date;
-  sold_at: Date | null;
-  name: string | null;
-  phone: string | null;
-  email: string | null;
-  click_id: string | null;
-  ip: string | null;
-  fields: Record<string, unknown>;
-}
+/** A lead as search and export read it: every column but the digests and bookkeeping. */
+export type LedgerLeadRow = Omit<Selectable<LeadsTable>, 'phone_digest' | 'email_digest' | 'last_seq' | 'updated_at' | 'phone_national'>;
 
 /** A keyset position: the last row's creation time and id (newest first). */
 export interface LeadCursor {
@@ -79,7 +61,7 @@ export async function searchLeads(db: Kysely<LedgerDatabase>, filters: LeadFilte
     const { createdAt, id } = page.cursor;
     q = q.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]));
   }
-  const rows = (await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute()) as LedgerLeadRow[];
+  const rows: LedgerLeadRow[] = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
   const more = rows.length > page.limit;
   const leads = more ? rows.slice(0, page.limit) : rows;
   const last = leads[leads.length - 1];
@@ -88,7 +70,7 @@ export async function searchLeads(db: Kysely<LedgerDatabase>, filters: LeadFilte
 
 /** A lead's ledger record and its history, for `GET /v1/leads/:id` when Redis no longer holds it. */
 export async function leadWithEvents(db: Kysely<LedgerDatabase>, id: string): Promise<{ lead: LedgerLeadRow; events: Array<Record<string, unknown>> } | undefined> {
-  const lead = (await db.selectFrom('leads').selectAll().where('id', '=', id).executeTakeFirst()) as (LedgerLeadRow & Record<string, unknown>) | undefined;
+  const lead: LedgerLeadRow | undefined = await db.selectFrom('leads').selectAll().where('id', '=', id).executeTakeFirst();
   if (!lead) return undefined;
   const events = await db.selectFrom('lead_events').select('body').where('lead_id', '=', id).orderBy('seq').execute();
   return { lead, events: events.map((e) => e.body) };
