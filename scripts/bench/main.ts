@@ -270,11 +270,14 @@ async function main(): Promise<void> {
 async function endToEnd(redisUrl: string, configFile: string, client: Redis, bareWorkerPerSecond: number): Promise<Record<string, unknown>> {
   const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
   const profileArgs = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench-results')}`] : [];
+  // Its embedded ledger starts empty each run, apart from any the user keeps under ./.data.
+  const ledgerDir = mkdtempSync(join(tmpdir(), 'lr-bench-ledger-'));
   const aio = spawn(process.execPath, [...profileArgs, '--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,
       NODE_OPTIONS: '',
+      LEADROUTER_LEDGER_DIR: ledgerDir,
       REDIS_URL: redisUrl,
       LEADROUTER_CONFIG: configFile,
       LEADROUTER_PREFIX: 'be',
@@ -324,6 +327,7 @@ async function endToEnd(redisUrl: string, configFile: string, client: Redis, bar
   for (const p of pairs) (bySecond[Math.floor((p.createdAt - firstAt) / 1000)] ??= []).push(p.ms);
   const p99BySecond = bySecond.filter(Boolean).map((ms) => percentile(ms.sort((a, b) => a - b), 99));
   await stopChild(aio);
+  rmSync(ledgerDir, { recursive: true, force: true });
   return {
     bareBullmqGotPerSecond: bareWorkerPerSecond,
     accepted: ids.length,
