@@ -33,6 +33,19 @@ export function createLogger(options: LoggerOptions): Logger {
 }
 
 /**
+ * Calls `done` once the log lines written so far have reached their destination, so a process can
+ * exit without losing its last lines (pino writes asynchronously). `logger.flush(cb)` does not
+ * wait: sonic-boom, pino's stream, calls back at once when it has no minimum write length, even
+ * with a write in flight. So this waits for the stream's next 'drain' while it is writing; the
+ * `_writing` flag is sonic-boom's own and has no public getter.
+ */
+export function whenLogsWritten(logger: Logger, done: () => void): void {
+  const stream = (logger as unknown as Record<symbol, unknown>)[pino.symbols.streamSym] as { _writing?: boolean; once?: (event: string, fn: () => void) => void } | undefined;
+  if (!stream?._writing || typeof stream.once !== 'function') return done();
+  stream.once('drain', done);
+}
+
+/**
  * An error's message for a log line. A JSON parse error quotes the text it failed on, which may be
  * a lead's fields, so only its kind is logged; other messages (Redis, network, ours) carry no lead
  * data and are logged as they are.

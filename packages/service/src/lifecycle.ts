@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Express } from 'express';
 import type { HttpLimits } from '@leadrouter/config';
-import type { Logger } from '@leadrouter/logging';
+import { whenLogsWritten, type Logger } from '@leadrouter/logging';
 
 /**
  * Serves `app` with the limits of a public API: a client that opens a socket and sends nothing,
@@ -153,5 +153,5 @@ function runningSteps(): { step: ShutdownStep; names(): string[]; currentNeedsRe
 function exitAfterFlush(logger: Logger, code: number): void {
   process.exitCode = code;
   setTimeout(() => process.exit(code), 1000).unref();
-  logger.flush(() => process.exit(code));
+  whenLogsWritten(logger, () => process.exit(code));
 }

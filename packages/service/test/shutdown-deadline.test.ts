@@ -19,7 +19,8 @@ async function stopFixture(deadlineMs: number, needsRedis: boolean, redisGone: b
   });
   let output = '';
   child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-  const exit = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  // 'close', not 'exit': its output is read to the end before its last line is looked at.
+  const exit = new Promise<number | null>((resolve) => child.once('close', resolve));
   try {
     await waitFor(() => (output.includes('"msg":"ready"') ? true : undefined), 20_000, 'the fixture to start');
     const sent = Date.now();
