@@ -13,13 +13,14 @@ const KEY = 'obs-key-1';
 const ADMIN = 'obs-admin-1';
 const TOKEN = 'obs-pb-token';
 
-/** The metric names of contract §7 (histograms add _bucket, _count and _sum). */
+/** The metric names of contract §7, and the ledger's of §10 (histograms add _bucket, _count and _sum). */
 const CONTRACT_METRICS = [
   'leadrouter_leads_received_total', 'leadrouter_leads_rejected_total', 'leadrouter_leads_sold_total',
   'leadrouter_leads_unsold_total', 'leadrouter_delivery_attempts_total', 'leadrouter_delivery_duration_seconds',
   'leadrouter_lead_time_to_sale_seconds', 'leadrouter_postbacks_total', 'leadrouter_revenue_total',
   'leadrouter_revenue_returned_total', 'leadrouter_queue_jobs', 'leadrouter_destination_circuit_open',
   'leadrouter_destination_cap_used', 'leadrouter_http_request_duration_seconds',
+  'leadrouter_ledger_lag_seconds', 'leadrouter_ledger_writes_total',
 ];
 
 interface Panel {
