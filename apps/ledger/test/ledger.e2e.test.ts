@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { openLedger, type Ledger } from '@leadrouter/ledger';
+import { LedgerWriter, migrateLedger, openLedger, type Ledger } from '@leadrouter/ledger';
+import { createMetrics } from '@leadrouter/metrics';
+import { LEDGER_BUCKETS, LEDGER_GROUP, redisKeys } from '@leadrouter/redis';
 import { freePort } from '@leadrouter/redis';
-import { freshDatabase, spawnRole, startPostgres, testRedisUrl, waitFor, type FreshDatabase, type OwnedPostgres } from '@leadrouter/testing';
+import { freshDatabase, spawnRole, startPostgres, testRedisClient, testRedisUrl, waitFor, type FreshDatabase, type OwnedPostgres } from '@leadrouter/testing';
 import { closedAfterEach, ADMIN, KEY, systemYaml, uniquePhone, type TestSystem } from '@leadrouter/testing/system';
 import { startLedger, type LedgerHandle } from '../src/start.js';
 
@@ -189,4 +191,80 @@ describe('the lead ledger on PostgreSQL', () => {
     expect(leads).toHaveLength(ids.length);
     expect(leads.every((l) => l.status === 'delivered')).toBe(true);
   }, 120_000);
+
+  test("a batch a dead writer read but never acknowledged is taken over by another writer, and stored once", async () => {
+    const own = await freshDatabase();
+    open.push({ close: () => own.drop() });
+    const reader = await openLedger({ databaseUrl: own.url });
+    open.push(reader);
+    await migrateLedger(reader.db);
+    const buyer = await server((_req, res) => res.writeHead(200).end('{}'));
+    const sys = await system(yaml(buyer.url), { env: { ledger: true } });
+    const ids: string[] = [];
+    for (let i = 0; i < 12; i++) ids.push((await sys.post()).body.id as string);
+    for (const id of ids) await sys.final(id);
+    // A writer that reads everything and dies before applying it: its entries stay pending under its name.
+    const redis = testRedisClient();
+    open.push({ close: async () => redis.disconnect() });
+    const keys = redisKeys(sys.env.prefix, { ledger: true });
+    const streams = Array.from({ length: LEDGER_BUCKETS }, (_, b) => keys.ledgerStream(b));
+    for (const stream of streams) await redis.xgroup('CREATE', stream, LEDGER_GROUP, '0', 'MKSTREAM').catch(() => undefined);
+    const taken = (await redis.xreadgroup('GROUP', LEDGER_GROUP, 'dead-writer', 'COUNT', 10_000, 'STREAMS', ...streams, ...streams.map(() => '>'))) as Array<[string, unknown[]]>;
+    const pending = taken.reduce((n, [, entries]) => n + entries.length, 0);
+    let want = 0;
+    for (const id of ids) want += (await sys.lead(id)).events.length;
+    expect(pending).toBe(want);
+    const writerRedis = testRedisClient();
+    open.push({ close: async () => writerRedis.disconnect() });
+    const writer = new LedgerWriter({ redis: writerRedis, keys, db: reader.db, consumer: 'survivor', metrics: createMetrics(), logger: sys.logs.logger, claimIdleMs: 200, blockMs: 100 });
+    await new Promise((r) => setTimeout(r, 250));
+    // Rounds until nothing is left: the survivor claims the dead writer's entries (idle past 200 ms) and applies them.
+    let applied = 0;
+    for (let round = 0; round < 20 && applied < want; round++) applied += await writer.round();
+    expect(applied).toBe(want);
+    const events = await reader.db.selectFrom('lead_events').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirst();
+    expect(Number(events?.n)).toBe(want);
+    for (const stream of streams) expect(await redis.xlen(stream)).toBe(0);
+  }, 60_000);
+
+  test("a supplier's search, export and reports hold its own leads only, and no revenue or buyer", async () => {
+    const own = await freshDatabase();
+    open.push({ close: () => own.drop() });
+    const buyer = await server((_req, res) => res.writeHead(200).end('{}'));
+    const twoSuppliers = `
+dedupe: { window: 0 }
+suppliers:
+  - { id: acme, apiKeys: ["${KEY}"], supplierPayout: 8 }
+  - { id: other, apiKeys: ["other-key"] }
+destinations:
+  - { id: buyer, url: "${buyer.url}/", payout: 12.5 }
+routes:
+  - { id: all, destinations: [{ id: buyer }] }
+`;
+    const sys = await system(twoSuppliers, { env: { ledger: true, databaseUrl: own.url } });
+    const writer = await withLedger(sys, own, open);
+    const mine = (await sys.post()).body.id as string;
+    const theirs = await fetch(`http://127.0.0.1:${sys.intake.port}/v1/leads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'other-key' },
+      body: JSON.stringify({ name: 'Their Lead', phone: uniquePhone(), geo: 'US', source: 'Facebook' }),
+    });
+    const theirId = ((await theirs.json()) as { id: string }).id;
+    await sys.final(mine);
+    await sys.final(theirId);
+    await waitFor(async () => {
+      const leads = (await get(sys, '/v1/leads?status=delivered', ADMIN)).body.leads as unknown[] | undefined;
+      return leads?.length === 2 && (await writer.writer.lagSeconds()) === 0 ? true : undefined;
+    }, 15_000, 'both leads in the ledger');
+    const search = await get(sys, '/v1/leads', KEY);
+    expect((search.body.leads as Array<{ id: string }>).map((l) => l.id)).toEqual([mine]);
+    expect((await get(sys, `/v1/leads?supplier=other`, KEY)).status).toBe(400);
+    const csv = await (await fetch(`http://127.0.0.1:${sys.intake.port}/v1/leads/export.csv`, { headers: { 'x-api-key': KEY } })).text();
+    expect(csv).toContain(mine);
+    expect(csv).not.toContain(theirId);
+    expect(csv.split('\n')[0]).not.toMatch(/destination|payout/);
+    const report = await get(sys, '/v1/reports?groupBy=supplier', KEY);
+    expect(report.body.rows).toEqual([expect.objectContaining({ supplier: 'acme', accepted: 1, sold: 1, supplierPayout: 8 })]);
+    expect(JSON.stringify(report.body)).not.toMatch(/revenue|12\.5|buyer/i);
+  }, 60_000);
 });
