@@ -1,6 +1,6 @@
 import type { Lead } from '@leadrouter/lead';
 import { capPeriods, staticSkipReason } from '@leadrouter/routing';
-import { DELIVER_JOB_OPTIONS, deliverJobId, type DeliverJobData } from '@leadrouter/redis';
+import { DELIVER_JOB_OPTIONS, deliverJobId, parseDecision, type DeliverJobData } from '@leadrouter/redis';
 import type { AdvanceCandidate, DeliveryPlan } from '@leadrouter/store';
 import type { WorkerDeps } from './deps.js';
 import { finishUnsold } from './outcomes.js';
@@ -22,12 +22,15 @@ export async function advance(deps: WorkerDeps, lead: Lead, plan: DeliveryPlan, 
     candidates.push({ index, destination: destination.id, caps: destination.caps, periods: capPeriods(destination, now) });
     probeLockMs = Math.max(probeLockMs, destination.timeoutMs + 5_000);
   }
-  const decision = await deps.lifecycle.advance(lead.id, step, candidates, probeLockMs);
-  if (decision === 'unsold') {
+  const decision = parseDecision(await deps.lifecycle.advance(lead.id, step, candidates, probeLockMs));
+  if (decision.kind === 'unsold') {
     await finishUnsold(deps, lead, attempted ? 'all_rejected' : 'no_eligible_destination', plan.route, plan.round);
     return;
   }
-  const index = Number(decision.slice(2));
+  // advance.lua records a candidate or 'unsold' (a 'retry' recorded for this step is followed before
+  // advancing): anything else is a bug, and the job fails where an operator sees it.
+  if (decision.kind !== 'candidate') throw new Error(`lead ${lead.id}: step ${step} is recorded as '${decision.kind}', not a choice of destination`);
+  const { index } = decision;
   await queueDelivery(deps, lead.id, plan.candidates[index] as string, { leadId: lead.id, index, attempt: 0 }, 0, plan.round);
 }
 
