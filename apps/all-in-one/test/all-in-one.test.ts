@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { freePort } from '@leadrouter/redis';
-import { captureLogger, spawnRole, testRedisUrl, uniquePrefix, waitFor } from '@leadrouter/testing';
+import { captureLogger, spawnAllInOne, spawnRole, testRedisUrl, waitFor } from '@leadrouter/testing';
 import { ensureRedis } from '../src/private-redis.js';
 
 
@@ -15,20 +15,8 @@ describe('all-in-one (npm start)', () => {
   });
 
   test('on the bundled config it prints the demo key, sells a posted lead to the demo buyer, and stops cleanly on SIGTERM', async () => {
-    const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
-    const { child, exit, stop } = spawnRole(
-      'all-in-one',
-      {
-        REDIS_URL: testRedisUrl(),
-        LEADROUTER_PREFIX: uniquePrefix(),
-        LEADROUTER_CONFIG: '',
-        HOST: '127.0.0.1',
-        INTAKE_PORT: String(intakePort),
-        POSTBACK_PORT: String(postbackPort),
-        WORKER_PORT: String(workerPort),
-      },
-      'pipe',
-    );
+    const { child, exit, stop, ports } = await spawnAllInOne({}, 'pipe');
+    const [intakePort, postbackPort, workerPort] = [ports.intake, ports.postback, ports.worker];
     let stdout = '';
     child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
     cleanup.push(() => stop());

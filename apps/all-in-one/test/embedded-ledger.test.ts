@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { freePort } from '@leadrouter/redis';
-import { spawnRole, testRedisUrl, uniquePrefix, waitFor } from '@leadrouter/testing';
+import { spawnAllInOne, waitFor } from '@leadrouter/testing';
 
 /** `npm start` without DATABASE_URL keeps its ledger in PGlite: the same search answers as on PostgreSQL. */
 describe('the all-in-one on its embedded ledger (PGlite)', () => {
@@ -10,16 +9,11 @@ describe('the all-in-one on its embedded ledger (PGlite)', () => {
   });
 
   test('a sold lead is found by search and in a report, and the log says the ledger is embedded', async () => {
-    const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
-    const role = spawnRole(
-      'all-in-one',
-      { REDIS_URL: testRedisUrl(), LEADROUTER_PREFIX: uniquePrefix(), LEADROUTER_CONFIG: '', HOST: '127.0.0.1', INTAKE_PORT: String(intakePort), POSTBACK_PORT: String(postbackPort), WORKER_PORT: String(workerPort), DATABASE_URL: '' },
-      'pipe',
-    );
+    const role = await spawnAllInOne({ DATABASE_URL: '' }, 'pipe');
     let stdout = '';
     role.child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
     cleanup.push(() => role.stop());
-    const base = `http://127.0.0.1:${intakePort}`;
+    const base = `http://127.0.0.1:${role.ports.intake}`;
     const key = { 'x-api-key': 'demo-key-change-me' };
     await waitFor(() => (stdout.includes('demo supplier API key') ? true : undefined), 30_000, 'the all-in-one to start');
     expect(stdout).toContain('embedded PostgreSQL (PGlite)');

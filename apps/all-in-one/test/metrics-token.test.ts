@@ -1,6 +1,5 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { freePort } from '@leadrouter/redis';
-import { spawnRole, testRedisUrl, uniquePrefix, waitFor } from '@leadrouter/testing';
+import { spawnAllInOne, waitFor } from '@leadrouter/testing';
 
 /** The intake and postback ports face suppliers and buyers: their /metrics are the business's figures (contract §1). */
 describe('METRICS_TOKEN', () => {
@@ -11,22 +10,12 @@ describe('METRICS_TOKEN', () => {
 
   test('with it set, every port of the all-in-one answers /metrics only with its bearer token; /readyz no longer warns', async () => {
     const token = 'metrics-token-for-tests';
-    const ports = [await freePort(), await freePort(), await freePort()];
-    const [intakePort, postbackPort, workerPort] = ports;
-    const role = spawnRole('all-in-one', {
-      REDIS_URL: testRedisUrl(),
-      LEADROUTER_PREFIX: uniquePrefix(),
-      LEADROUTER_CONFIG: '',
-      HOST: '127.0.0.1',
-      INTAKE_PORT: String(intakePort),
-      POSTBACK_PORT: String(postbackPort),
-      WORKER_PORT: String(workerPort),
-      METRICS_TOKEN: token,
-    });
+    const role = await spawnAllInOne({ METRICS_TOKEN: token });
+    const ports = [role.ports.intake, role.ports.postback, role.ports.worker];
     cleanup.push(() => role.stop());
     for (const port of ports) {
       const url = `http://127.0.0.1:${port}`;
-      await waitFor(async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000, `port ${port} ready`);
+      await waitFor(async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), 40_000, `port ${port} ready`);
       for (const authorization of [undefined, 'Bearer wrong', `Basic ${token}`, 'Bearer ', token]) {
         const res = await fetch(`${url}/metrics`, { headers: authorization === undefined ? {} : { authorization } });
         expect(res.status).toBe(401);
@@ -42,20 +31,11 @@ describe('METRICS_TOKEN', () => {
   }, 60_000);
 
   test('without it, /metrics is open and /readyz warns that it is', async () => {
-    const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
-    const role = spawnRole('all-in-one', {
-      REDIS_URL: testRedisUrl(),
-      LEADROUTER_PREFIX: uniquePrefix(),
-      LEADROUTER_CONFIG: '',
-      HOST: '127.0.0.1',
-      INTAKE_PORT: String(intakePort),
-      POSTBACK_PORT: String(postbackPort),
-      WORKER_PORT: String(workerPort),
-      METRICS_TOKEN: '',
-    });
+    const role = await spawnAllInOne({ METRICS_TOKEN: '' });
+    const intakePort = role.ports.intake;
     cleanup.push(() => role.stop());
     const url = `http://127.0.0.1:${intakePort}`;
-    await waitFor(async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000, 'intake ready');
+    await waitFor(async () => ((await fetch(`${url}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), 40_000, 'intake ready');
     expect((await fetch(`${url}/metrics`)).status).toBe(200);
     const ready = (await (await fetch(`${url}/readyz`)).json()) as { warnings: string[] };
     expect(ready.warnings).toContainEqual(expect.stringContaining('METRICS_TOKEN is unset'));

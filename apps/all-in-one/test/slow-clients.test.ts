@@ -1,8 +1,7 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { HTTP_TIMEOUTS } from '@leadrouter/config';
-import { freePort } from '@leadrouter/redis';
-import { spawnRole, testRedisUrl, uniquePrefix, waitFor } from '@leadrouter/testing';
+import { spawnAllInOne, waitFor } from '@leadrouter/testing';
 
 /**
  * Slow and idle clients against the all-in-one, over real sockets: none of them may hold a
@@ -50,17 +49,8 @@ describe('slow and idle clients', () => {
   const MAX_CONNECTIONS = 40;
 
   test('the all-in-one starts with a small connection cap', async () => {
-    ports = { intake: await freePort(), postback: await freePort(), worker: await freePort() };
-    const role = spawnRole('all-in-one', {
-      REDIS_URL: testRedisUrl(),
-      LEADROUTER_PREFIX: uniquePrefix(),
-      LEADROUTER_CONFIG: '',
-      HOST: '127.0.0.1',
-      INTAKE_PORT: String(ports.intake),
-      POSTBACK_PORT: String(ports.postback),
-      WORKER_PORT: String(ports.worker),
-      HTTP_MAX_CONNECTIONS: String(MAX_CONNECTIONS),
-    });
+    const role = await spawnAllInOne({ HTTP_MAX_CONNECTIONS: String(MAX_CONNECTIONS) });
+    ports = role.ports;
     cleanup.push(() => role.stop());
     for (const port of Object.values(ports)) {
       await waitFor(async () => ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => undefined))?.status === 200 ? true : undefined), 20_000, `port ${port}`);

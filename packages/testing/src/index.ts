@@ -3,7 +3,7 @@ export { startTestServer, type TestServer, type RecordedRequest } from './http-s
 export { captureLogger } from './log-capture.js';
 export { waitFor } from './wait-for.js';
 export { testEnv } from './env.js';
-export { spawnRole, REPO_ROOT, type RoleProcess } from './spawn-role.js';
+export { spawnRole, spawnAllInOne, REPO_ROOT, type RoleProcess, type AllInOneProcess } from './spawn-role.js';
 // The whole system in one process (startSystem, closedAfterEach): `@leadrouter/testing/system`, apart
 // because it needs jest's globals, which the scripts that share these helpers cannot load.
 export { startPostgres, postgresAvailable, postgresBinDir, testDatabaseUrl, freshDatabase, type OwnedPostgres, type StartPostgresOptions, type FreshDatabase } from './postgres.js';

@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { freePort } from '@leadrouter/redis';
+import { testRedisUrl, uniquePrefix } from './redis.js';
 
 /** The repository root: roles run from there, as `npm run start:*` runs them. */
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
@@ -41,4 +43,31 @@ export function spawnRole(app: string, env: Record<string, string>, stdout: 'ign
       return exit;
     },
   };
+}
+
+export interface AllInOneProcess extends RoleProcess {
+  ports: { intake: number; postback: number; worker: number };
+}
+
+/**
+ * `npm start` as its own process on the suite's private Redis, on the bundled demo config unless
+ * `env` says otherwise: a fresh key prefix, loopback, and free ports for its three servers.
+ */
+export async function spawnAllInOne(env: Record<string, string> = {}, stdout: 'ignore' | 'pipe' = 'ignore'): Promise<AllInOneProcess> {
+  const ports = { intake: await freePort(), postback: await freePort(), worker: await freePort() };
+  const role = spawnRole(
+    'all-in-one',
+    {
+      REDIS_URL: testRedisUrl(),
+      LEADROUTER_PREFIX: uniquePrefix(),
+      LEADROUTER_CONFIG: '',
+      HOST: '127.0.0.1',
+      INTAKE_PORT: String(ports.intake),
+      POSTBACK_PORT: String(ports.postback),
+      WORKER_PORT: String(ports.worker),
+      ...env,
+    },
+    stdout,
+  );
+  return { ...role, ports };
 }
