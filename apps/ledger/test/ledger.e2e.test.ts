@@ -77,6 +77,16 @@ describe('the lead ledger on PostgreSQL', () => {
         return Number(row?.n) === want ? true : undefined;
       }, 15_000, `lead ${id} in the ledger`);
     }
+    // GET /v1/leads/:id answers the same from the ledger once Redis has let the lead go (contract §10).
+    const hotAdmin = await get(sys, `/v1/leads/${ids[0] as string}`, ADMIN);
+    const hotSupplier = await get(sys, `/v1/leads/${ids[0] as string}`, KEY);
+    const redis = testRedisClient();
+    const keys = redisKeys(sys.env.prefix);
+    await redis.del(keys.lead(ids[0] as string), keys.leadData(ids[0] as string), keys.leadEvents(ids[0] as string));
+    redis.disconnect();
+    expect(await get(sys, `/v1/leads/${ids[0] as string}`, ADMIN)).toEqual(hotAdmin);
+    expect(await get(sys, `/v1/leads/${ids[0] as string}`, KEY)).toEqual(hotSupplier);
+    expect(hotSupplier.status).toBe(200);
     // Same status, destination and payout as Redis says.
     const row = await ledger.db.selectFrom('leads').selectAll().where('id', '=', ids[0] as string).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ status: 'accepted', destination: 'buyer', payout: 15, supplier: 'acme', source: 'Facebook', name: 'Led Ger' });
