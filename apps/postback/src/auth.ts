@@ -1,13 +1,9 @@
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { DestinationConfig } from '@leadrouter/config';
+import { secretsEqual } from '@leadrouter/service';
 
 /** Standard Webhooks: a timestamp more than this far from now is refused (replays). */
 export const SIGNATURE_TOLERANCE_SECONDS = 5 * 60;
-
-function sameSecret(a: string, b: string): boolean {
-  // Digests first: equal lengths for timingSafeEqual, and no length leak of the secret.
-  return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
-}
 
 export interface SignedRequest {
   id: string | undefined;
@@ -50,6 +46,6 @@ export function authenticate(destination: DestinationConfig, token: string | und
   if (isSignedRequest(destination, signed.signature)) {
     return verifySignature(config.secret as string, signed) === undefined ? { ok: true, ...(signed.id ? { eventId: signed.id } : {}) } : { ok: false };
   }
-  if (config.token && token !== undefined && sameSecret(token, config.token)) return { ok: true };
+  if (config.token && token !== undefined && secretsEqual(token, config.token)) return { ok: true };
   return { ok: false };
 }

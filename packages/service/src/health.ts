@@ -1,6 +1,6 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Router, type Request } from 'express';
 import type { Registry } from 'prom-client';
+import { secretsEqual } from './secrets.js';
 
 /** Why the process is not ready (empty: ready), and what is unsafe though ready. */
 export type Readiness = () => Promise<{ reasons: string[]; warnings: string[] }>;
@@ -11,8 +11,7 @@ export const METRICS_OPEN_WARNING = 'METRICS_TOKEN is unset: /metrics shows the 
 function bearerMatches(req: Request, token: string): boolean {
   const header = req.headers.authorization ?? '';
   const given = /^Bearer\s+(.+)$/i.exec(header)?.[1]?.trim() ?? '';
-  // Digests first: equal lengths for timingSafeEqual, and no length leak of the token.
-  return timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(token).digest());
+  return secretsEqual(given, token);
 }
 
 /**

@@ -6,3 +6,4 @@ export { runRole, type RoleContext } from './role.js';
 export { readBodyLimited, BodyError } from './read-body.js';
 export { requestLog } from './request-log.js';
 export { clientError, type ClientError } from './client-errors.js';
+export { secretsEqual } from './secrets.js';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Lead } from '@leadrouter/lead';
-import { createHash } from 'node:crypto';
+import { sha256Hex } from '@leadrouter/config';
 import { LEAD_HASH, REJECTIONS_MAX_BACKLOG, type LedgerLeadRecord, type RedisKeys } from '@leadrouter/redis';
 import { readStoredLead, type StoredLead } from './lead-record.js';
 import { ScriptRunner } from './script-runner.js';
@@ -41,7 +41,7 @@ export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
 /** The digest a phone (E.164) or an email (lower case) is searched by in the ledger: never the value itself. */
 export function contactDigest(value: string): string {
-  return createHash('sha256').update(value, 'utf8').digest('hex');
+  return sha256Hex(value);
 }
 
 type ReserveResultReply = [string, string?];
