@@ -72,7 +72,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
     metricsToken: env.metricsToken,
     ledger,
     readiness: redisReadiness(redis, logger),
-    admin: { lifecycle: new LeadLifecycle(redis, keys), destinationState: new DestinationState(redis, keys), sweeps: new Sweeps(redis, keys), queues: [queue, ...boardQueues], routeQueue: queue },
+    admin: { lifecycle: new LeadLifecycle(redis, keys), destinationState: new DestinationState(redis, keys), sweeps: new Sweeps(redis, keys), queues: [queue, ...boardQueues], routeQueue: queue, ledger },
   });
   const server = await listen(app, env.host, options.port ?? env.intakePort, env.http);
   const ownedLedger = ledger !== undefined && options.ledger === undefined ? ledger : undefined;

@@ -6,6 +6,7 @@ import { migrateLedger, openLedger, LedgerWriter, type Ledger } from '@leadroute
 import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
 import { createRedis, redisKeys } from '@leadrouter/redis';
+import { LeadCompaction } from '@leadrouter/store';
 import { boundPort, closeServer, healthRoutes, httpMetrics, listen, redisReadiness } from '@leadrouter/service';
 
 export interface LedgerHandle {
@@ -47,9 +48,11 @@ export async function startLedger(options: StartLedgerOptions): Promise<LedgerHa
   const metrics = options.metrics ?? createMetrics();
   // Blocking reads (XREADGROUP BLOCK) get a connection of their own.
   const redis = createRedis(env.redisUrl, 'consumer');
+  const keys = redisKeys(env.prefix, { ledger: true });
   const writer = new LedgerWriter({
     redis,
-    keys: redisKeys(env.prefix, { ledger: true }),
+    keys,
+    compaction: new LeadCompaction(redis, keys),
     db: ledger.db,
     consumer: options.consumer ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     metrics,

@@ -16,10 +16,11 @@ export function createNotifyProcessor(deps: WorkerDeps) {
   const suppliers = new Map(deps.config.suppliers.map((s) => [s.id, s]));
   return async (job: Job<NotifyJobData>): Promise<void> => {
     const { leadId, status } = job.data;
-    const stored = await deps.lifecycle.load(leadId);
-    const supplier = stored ? suppliers.get(stored.lead.supplier) : undefined;
-    if (!stored || !supplier?.postbackUrl) return;
-    const url = notificationUrl(supplier, stored.lead, status);
+    // Not the whole lead: a compacted one (contract §10) keeps in Redis only what this needs.
+    const target = await deps.lifecycle.notificationTarget(leadId);
+    const supplier = target ? suppliers.get(target.supplier) : undefined;
+    if (!target || !supplier?.postbackUrl) return;
+    const url = notificationUrl(supplier, target.lead, status);
     const result = await sendDelivery({ method: 'GET', url, headers: { 'user-agent': 'LeadRouter/0.1', 'x-lead-id': leadId } }, NOTIFY_TIMEOUT_MS);
     const ok = result.kind === 'reply' && result.reply.status >= 200 && result.reply.status < 300;
     const error = result.kind === 'failure' ? result.error : ok ? null : `HTTP ${result.reply.status}`;

@@ -18,14 +18,19 @@ interface StoredLeadData {
  * same rows:
  * 1. each change is an event row keyed by (lead, seq): a repeat is ignored;
  * 2. a `received` change inserts the lead (once);
- * 3. each lead touched takes the state of its highest-seq event, whichever batch brought it;
- * 4. a lead with a destination has its sale row, following the lead's payout and status.
+ * 3. each lead touched takes the state of its highest-seq event, whichever batch brought it (a
+ *    compacted lead's state names only what its Redis hash still has: the rest stays as it was);
+ * 4. a lead with a destination has its sale row, following the lead's payout and status, with the
+ *    money its changes booked and took back summed (so a repeat cannot count twice).
+ *
+ * Returns the leads of the batch whose whole history is now in the ledger (events 1..seq, none
+ * missing, whichever writer stored them), with their status: what Redis may compact.
  */
-export async function applyChanges(db: Kysely<LedgerDatabase>, changes: readonly LedgerChange[], rejections: readonly LedgerRejection[] = []): Promise<void> {
-  if (changes.length === 0 && rejections.length === 0) return;
+export async function applyChanges(db: Kysely<LedgerDatabase>, changes: readonly LedgerChange[], rejections: readonly LedgerRejection[] = []): Promise<StoredHistory[]> {
+  if (changes.length === 0 && rejections.length === 0) return [];
   const leadIds = [...new Set(changes.map((c) => c.leadId))];
   const now = new Date();
-  await db.transaction().execute(async (tx) => {
+  return db.transaction().execute(async (tx) => {
     if (rejections.length > 0) {
       await tx
         .insertInto('intake_rejections')
@@ -33,10 +38,21 @@ export async function applyChanges(db: Kysely<LedgerDatabase>, changes: readonly
         .onConflict((oc) => oc.column('entry_id').doNothing())
         .execute();
     }
-    if (changes.length === 0) return;
+    if (changes.length === 0) return [];
     await tx
       .insertInto('lead_events')
-      .values(changes.map((c) => ({ lead_id: c.leadId, seq: c.seq, at: c.event.at, type: c.event.type, body: JSON.stringify(c.event), state: JSON.stringify(c.state) })))
+      .values(
+        changes.map((c) => ({
+          lead_id: c.leadId,
+          seq: c.seq,
+          at: c.event.at,
+          type: c.event.type,
+          body: JSON.stringify(c.event),
+          state: JSON.stringify(c.state),
+          booked: c.money?.booked ?? 0,
+          taken_back: c.money?.takenBack ?? 0,
+        })),
+      )
       .onConflict((oc) => oc.columns(['lead_id', 'seq']).doNothing())
       .execute();
     const received = changes.filter((c) => c.record !== undefined);
@@ -49,12 +65,12 @@ export async function applyChanges(db: Kysely<LedgerDatabase>, changes: readonly
     }
     await sql`
       UPDATE leads AS l SET
-        status = e.state->>'status',
-        destination = NULLIF(e.state->>'destination', ''),
-        payout = NULLIF(e.state->>'payout', '')::double precision,
-        reason = NULLIF(e.state->>'reason', ''),
-        route = NULLIF(e.state->>'route', ''),
-        sold_at = to_timestamp(NULLIF(e.state->>'soldAt', '')::double precision / 1000),
+        status = COALESCE(e.state->>'status', l.status),
+        destination = CASE WHEN e.state ? 'destination' THEN NULLIF(e.state->>'destination', '') ELSE l.destination END,
+        payout = CASE WHEN e.state ? 'payout' THEN NULLIF(e.state->>'payout', '')::double precision ELSE l.payout END,
+        reason = CASE WHEN e.state ? 'reason' THEN NULLIF(e.state->>'reason', '') ELSE l.reason END,
+        route = CASE WHEN e.state ? 'route' THEN NULLIF(e.state->>'route', '') ELSE l.route END,
+        sold_at = CASE WHEN e.state ? 'soldAt' THEN to_timestamp(NULLIF(e.state->>'soldAt', '')::double precision / 1000) ELSE l.sold_at END,
         last_seq = e.seq,
         updated_at = ${now}
       FROM (
@@ -63,11 +79,28 @@ export async function applyChanges(db: Kysely<LedgerDatabase>, changes: readonly
       ) AS e
       WHERE l.id = e.lead_id AND l.last_seq < e.seq`.execute(tx);
     await sql`
-      INSERT INTO sales (lead_id, destination, payout, status, sold_at)
-      SELECT id, destination, COALESCE(payout, 0), status, COALESCE(sold_at, created_at) FROM leads
-      WHERE id = ANY(${leadIds}) AND destination IS NOT NULL
-      ON CONFLICT (lead_id, destination) DO UPDATE SET payout = excluded.payout, status = excluded.status`.execute(tx);
+      INSERT INTO sales (lead_id, destination, payout, status, sold_at, revenue_booked, revenue_taken_back)
+      SELECT l.id, l.destination, COALESCE(l.payout, 0), l.status, COALESCE(l.sold_at, l.created_at), m.booked, m.taken_back
+      FROM leads AS l JOIN (
+        SELECT lead_id, sum(booked) AS booked, sum(taken_back) AS taken_back FROM lead_events
+        WHERE lead_id = ANY(${leadIds}) GROUP BY lead_id
+      ) AS m ON m.lead_id = l.id
+      WHERE l.id = ANY(${leadIds}) AND l.destination IS NOT NULL
+      ON CONFLICT (lead_id, destination) DO UPDATE SET
+        payout = excluded.payout, status = excluded.status,
+        revenue_booked = excluded.revenue_booked, revenue_taken_back = excluded.revenue_taken_back`.execute(tx);
+    const histories = await sql<{ lead_id: string; events: string | number; top: number; status: string }>`
+      SELECT e.lead_id, count(*) AS events, max(e.seq) AS top, l.status FROM lead_events AS e JOIN leads AS l ON l.id = e.lead_id
+      WHERE e.lead_id = ANY(${leadIds}) GROUP BY e.lead_id, l.status`.execute(tx);
+    return histories.rows.filter((h) => Number(h.events) === Number(h.top)).map((h) => ({ leadId: h.lead_id, seq: Number(h.top), status: h.status }));
   });
+}
+
+/** A lead whose events 1..seq are all in the ledger, and its status there. */
+export interface StoredHistory {
+  leadId: string;
+  seq: number;
+  status: string;
 }
 
 function leadRow(change: LedgerChange, now: Date) {

@@ -5,6 +5,7 @@ import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import * as initial from './migrations/001-initial.js';
 import * as intakeRejections from './migrations/002-intake-rejections.js';
+import * as revenueBooked from './migrations/003-revenue-booked.js';
 import type { LedgerDatabase } from './schema.js';
 
 /**
@@ -24,6 +25,7 @@ export type LedgerLocation = { databaseUrl: string } | { pgliteDir: string };
 const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
   '002-intake-rejections': intakeRejections,
+  '003-revenue-booked': revenueBooked,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -68,12 +68,18 @@ export async function searchLeads(db: Kysely<LedgerDatabase>, filters: LeadFilte
   return { leads, nextCursor: more && last ? encodeCursor(last) : null };
 }
 
-/** A lead's ledger record and its history, for `GET /v1/leads/:id` when Redis no longer holds it. */
-export async function leadWithEvents(db: Kysely<LedgerDatabase>, id: string): Promise<{ lead: LedgerLeadRow; events: Array<Record<string, unknown>> } | undefined> {
+/** A lead's ledger record and its history (up to event `throughSeq`), for `GET /v1/leads/:id` when Redis no longer holds it whole. */
+export async function leadWithEvents(
+  db: Kysely<LedgerDatabase>,
+  id: string,
+  options: { throughSeq?: number } = {},
+): Promise<{ lead: LedgerLeadRow; events: Array<Record<string, unknown>> } | undefined> {
   const lead: LedgerLeadRow | undefined = await db.selectFrom('leads').selectAll().where('id', '=', id).executeTakeFirst();
   if (!lead) return undefined;
-  const events = await db.selectFrom('lead_events').select('body').where('lead_id', '=', id).orderBy('seq').execute();
-  return { lead, events: events.map((e) => e.body) };
+  let events = db.selectFrom('lead_events').select('body').where('lead_id', '=', id);
+  if (options.throughSeq !== undefined) events = events.where('seq', '<=', options.throughSeq);
+  const rows = await events.orderBy('seq').execute();
+  return { lead, events: rows.map((e) => e.body) };
 }
 
 export const REPORT_DIMENSIONS = ['day', 'hour', 'supplier', 'source', 'geo', 'destination', 'route'] as const;
@@ -96,8 +102,8 @@ export interface ReportRow {
 
 /**
  * The report of contract §10, grouped by any of the dimensions, over leads created in [from, to).
- * Day and hour are in `timezone`. Money comes from the sales: a sale's current payout is its net
- * revenue unless it was returned, when all of it was taken back.
+ * Day and hour are in `timezone`. Money comes from the sales, booked and taken back as the revenue
+ * counters of §7 book it (sale and upward corrections; returns and downward corrections).
  */
 export async function reportRows(
   db: Kysely<LedgerDatabase>,
@@ -129,8 +135,8 @@ export async function reportRows(
       sql`count(DISTINCT s.lead_id) AS sold`,
       sql`count(DISTINCT l.id) FILTER (WHERE l.status = 'unsold') AS unsold`,
       sql`count(DISTINCT s.lead_id) FILTER (WHERE s.status = 'returned') AS returned`,
-      sql`COALESCE(sum(s.payout), 0) AS revenue`,
-      sql`COALESCE(sum(s.payout) FILTER (WHERE s.status = 'returned'), 0) AS revenue_returned`,
+      sql`COALESCE(sum(s.revenue_booked), 0) AS revenue`,
+      sql`COALESCE(sum(s.revenue_taken_back), 0) AS revenue_returned`,
       sql`COALESCE(sum(${owedPerSale}) FILTER (WHERE s.lead_id IS NOT NULL AND s.status <> 'returned'), 0) AS supplier_payout`,
     ])}
     FROM leads AS l LEFT JOIN sales AS s ON s.lead_id = l.id

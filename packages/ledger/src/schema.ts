@@ -42,6 +42,9 @@ export interface LeadEventsTable {
   body: ColumnType<Record<string, unknown>, string, string>;
   /** The lead's state right after this change: the lead row follows its latest change, whatever order changes arrive in. */
   state: ColumnType<Record<string, string>, string, string>;
+  /** Revenue this change booked (a sale, an upward correction) and took back (a return, a downward correction). */
+  booked: ColumnType<number, number | undefined, number>;
+  taken_back: ColumnType<number, number | undefined, number>;
 }
 
 /** One row per sale (a shared lead has several): its own status and payout, moved by postbacks. */
@@ -51,6 +54,9 @@ export interface SalesTable {
   payout: number;
   status: string;
   sold_at: ColumnType<Date, Date | string, Date | string>;
+  /** Sums of its changes' `booked` and `taken_back`: net revenue is their difference. */
+  revenue_booked: ColumnType<number, number | undefined, number>;
+  revenue_taken_back: ColumnType<number, number | undefined, number>;
 }
 
 /** What operators changed and when (contract §11): pauses, cap overrides, reloads. */

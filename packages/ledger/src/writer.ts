@@ -3,7 +3,8 @@ import type { Kysely } from 'kysely';
 import type { Logger } from '@leadrouter/logging';
 import type { Metrics } from '@leadrouter/metrics';
 import { entryTimeMs, LEDGER_BUCKETS, LEDGER_GROUP, parseLedgerEntry, parseRejectionEntry, type LedgerChange, type LedgerRejection, type RedisKeys } from '@leadrouter/redis';
-import { applyChanges } from './apply.js';
+import type { LeadCompaction } from '@leadrouter/store';
+import { applyChanges, type StoredHistory } from './apply.js';
 import { applyRetention } from './retention.js';
 import type { LedgerDatabase } from './schema.js';
 
@@ -21,11 +22,33 @@ export interface LedgerWriterOptions {
   /** Changes another writer took this long ago and never acknowledged (it died) are taken over. */
   claimIdleMs?: number;
   now?: () => number;
+  /** Compacts in Redis the final leads whose history a commit completed (contract §10); none: Redis keeps them whole. */
+  compaction?: LeadCompaction;
   /** The retention job (ledger.retentionDays, ledger.piiDays), run every `everyMs` (default hourly) and once at start. */
   retention?: { retentionDays: number; piiDays: number; everyMs?: number };
 }
 
 type StreamReply = Array<[string, Array<[string, string[]]>]> | null;
+
+interface ReadEntry {
+  stream: string;
+  id: string;
+  fields: readonly string[];
+  change: LedgerChange | LedgerRejection | undefined;
+}
+
+type DeadEntry = ReadEntry & { error: string };
+
+/**
+ * Whether PostgreSQL refused a statement for its data (SQLSTATE classes 22, data exception, and
+ * 23, integrity violation) or the entry could not be turned into rows: retrying the same entry
+ * cannot help. Anything else (a lost connection, a timeout, a server shutting down) is retried.
+ */
+function isDataError(err: unknown): boolean {
+  if (err instanceof SyntaxError || err instanceof RangeError) return true;
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^2[23]/.test(code);
+}
 
 const MAX_BACKOFF_MS = 10_000;
 
@@ -97,16 +120,65 @@ export class LedgerWriter {
     if (batch.length === 0) batch.push(...(await this.claimAbandoned()));
     if (batch.length === 0) batch.push(...((await this.read('>', this.o.blockMs ?? 1_000)) ?? []));
     if (batch.length === 0) return 0;
-    const changes = batch.flatMap(({ change }) => (change && 'leadId' in change ? [change] : []));
-    const rejections = batch.flatMap(({ change }) => (change && !('leadId' in change) ? [change] : []));
-    await applyChanges(this.o.db, changes, rejections);
-    this.o.metrics.ledgerWrites.inc({ result: 'applied' }, changes.length + rejections.length);
+    const { applied, held, dead } = await this.apply(batch);
+    this.o.metrics.ledgerWrites.inc({ result: 'applied' }, applied);
     const byStream = new Map<string, string[]>();
     for (const { stream, id } of batch) byStream.set(stream, [...(byStream.get(stream) ?? []), id]);
     const pipeline = this.o.redis.pipeline();
+    // A change no writer can store is set aside, whole, before it is acknowledged: kept for an operator, never lost.
+    for (const entry of dead) pipeline.xadd(this.o.keys.ledgerDead(), '*', 'stream', entry.stream, 'id', entry.id, 'fields', JSON.stringify(entry.fields), 'error', entry.error);
     for (const [stream, ids] of byStream) pipeline.xack(stream, LEDGER_GROUP, ...ids).xdel(stream, ...ids);
     await pipeline.exec();
-    return changes.length;
+    if (this.o.compaction && held.length > 0) {
+      await this.o.compaction.compact(held).catch((err: Error) => {
+        // The ledger has the leads; Redis keeps them whole a while longer (their next change retries).
+        this.o.logger.warn({ err: err.message }, 'compaction of stored leads failed');
+      });
+    }
+    return applied;
+  }
+
+  /**
+   * Applies a batch in one transaction. When PostgreSQL refuses the batch for what is in it (a
+   * data error, not a lost connection), each entry is applied alone, so that one bad entry cannot
+   * hold back every change behind it: the ones PostgreSQL refuses again, and entries that are not
+   * changes at all, are `dead`, to be set aside.
+   */
+  private async apply(batch: readonly ReadEntry[]): Promise<{ applied: number; held: StoredHistory[]; dead: DeadEntry[] }> {
+    const dead: DeadEntry[] = batch.filter((e) => e.change === undefined).map((e) => ({ ...e, error: 'not a ledger change' }));
+    const good = batch.filter((e) => e.change !== undefined);
+    const split = (entries: readonly ReadEntry[]) => ({
+      changes: entries.flatMap(({ change }) => (change && 'leadId' in change ? [change] : [])),
+      rejections: entries.flatMap(({ change }) => (change && !('leadId' in change) ? [change] : [])),
+    });
+    const all = split(good);
+    try {
+      const held = await applyChanges(this.o.db, all.changes, all.rejections);
+      this.countDead(dead);
+      return { applied: good.length, held, dead };
+    } catch (err) {
+      if (!isDataError(err)) throw err;
+    }
+    const held: StoredHistory[] = [];
+    let applied = 0;
+    for (const entry of good) {
+      const one = split([entry]);
+      try {
+        held.push(...(await applyChanges(this.o.db, one.changes, one.rejections)));
+        applied += 1;
+      } catch (err) {
+        if (!isDataError(err)) throw err;
+        dead.push({ ...entry, error: (err as Error).message });
+      }
+    }
+    this.countDead(dead);
+    return { applied, held, dead };
+  }
+
+  private countDead(dead: readonly DeadEntry[]): void {
+    if (dead.length === 0) return;
+    this.o.metrics.ledgerWrites.inc({ result: 'dead' }, dead.length);
+    this.o.logger.error({ entries: dead.map((d) => ({ stream: d.stream, id: d.id, error: d.error })) }, 'ledger changes PostgreSQL refuses set aside in the dead-letter stream');
   }
 
   private async run(): Promise<void> {
@@ -146,20 +218,20 @@ export class LedgerWriter {
     return stream === this.rejections ? parseRejectionEntry(id, fields) : parseLedgerEntry(id, fields);
   }
 
-  private async read(from: '0' | '>', blockMs?: number): Promise<Array<{ stream: string; id: string; change: LedgerChange | LedgerRejection | undefined }> | undefined> {
+  private async read(from: '0' | '>', blockMs?: number): Promise<ReadEntry[] | undefined> {
     const count = this.o.batchSize ?? 500;
     const args: Array<string | number> = ['GROUP', LEDGER_GROUP, this.o.consumer, 'COUNT', count];
     if (blockMs !== undefined) args.push('BLOCK', blockMs);
     args.push('STREAMS', ...this.streams, ...this.streams.map(() => from));
     const reply = (await (this.o.redis.xreadgroup as (...a: Array<string | number>) => Promise<unknown>)(...args)) as StreamReply;
-    return reply?.flatMap(([stream, entries]) => entries.map(([id, fields]) => ({ stream, id, change: this.parse(stream, id, fields ?? []) })));
+    return reply?.flatMap(([stream, entries]) => entries.map(([id, fields]) => ({ stream, id, fields: fields ?? [], change: this.parse(stream, id, fields ?? []) })));
   }
 
-  private async claimAbandoned(): Promise<Array<{ stream: string; id: string; change: LedgerChange | LedgerRejection | undefined }>> {
-    const claimed: Array<{ stream: string; id: string; change: LedgerChange | LedgerRejection | undefined }> = [];
+  private async claimAbandoned(): Promise<ReadEntry[]> {
+    const claimed: ReadEntry[] = [];
     for (const stream of this.streams) {
       const [, entries] = (await this.o.redis.xautoclaim(stream, LEDGER_GROUP, this.o.consumer, this.o.claimIdleMs ?? 30_000, '0', 'COUNT', this.o.batchSize ?? 500)) as [string, Array<[string, string[]] | null>];
-      for (const entry of entries) if (entry) claimed.push({ stream, id: entry[0], change: this.parse(stream, entry[0], entry[1] ?? []) });
+      for (const entry of entries) if (entry) claimed.push({ stream, id: entry[0], fields: entry[1] ?? [], change: this.parse(stream, entry[0], entry[1] ?? []) });
     }
     return claimed;
   }

@@ -49,6 +49,8 @@ export interface RedisKeys {
   ledgerStreamOf(leadId: string): string;
   /** Intake rejections, for the ledger's reports (a stream of its own, trimmed: they are statistics, not leads). */
   ledgerRejections(): string;
+  /** Changes the ledger could not store (PostgreSQL refused them for their data): set aside whole, for an operator. */
+  ledgerDead(): string;
 }
 
 export interface RedisKeysOptions {
@@ -81,5 +83,6 @@ export function redisKeys(prefix: string, options: RedisKeysOptions = {}): Redis
     ledgerStream,
     ledgerStreamOf: (leadId) => (options.ledger ? ledgerStream(ledgerBucket(leadId)) : ''),
     ledgerRejections: () => `${prefix}:ledger:rejections`,
+    ledgerDead: () => `${prefix}:ledger:dead`,
   };
 }

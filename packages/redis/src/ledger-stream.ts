@@ -27,16 +27,19 @@ export interface LedgerChange {
   state: LedgerLeadState;
   /** Only on the `received` change: the lead itself. */
   record?: LedgerLeadRecord;
+  /** Only on a change that moves money (a sale, a postback): what the revenue counters booked and took back for it. */
+  money?: { booked: number; takenBack: number };
 }
 
+/** The lead's state after a change: every field ('' for none), or, for a compacted lead, only those its hash still has. */
 export interface LedgerLeadState {
-  status: string;
-  destination: string;
-  payout: string;
-  reason: string;
-  route: string;
-  soldAt: string;
-  round: string;
+  status?: string;
+  destination?: string;
+  payout?: string;
+  reason?: string;
+  route?: string;
+  soldAt?: string;
+  round?: string;
 }
 
 export interface LedgerLeadRecord {
@@ -64,6 +67,9 @@ export function parseLedgerEntry(entryId: string, fields: readonly string[]): Le
   if (!leadId || !Number.isInteger(seq) || !event || !state) return undefined;
   try {
     const record = map.get('record');
+    const booked = Number(map.get('booked') ?? 0);
+    const takenBack = Number(map.get('takenBack') ?? 0);
+    if (!Number.isFinite(booked) || !Number.isFinite(takenBack)) return undefined;
     return {
       entryId,
       leadId,
@@ -71,6 +77,7 @@ export function parseLedgerEntry(entryId: string, fields: readonly string[]): Le
       event: JSON.parse(event) as LedgerChange['event'],
       state: JSON.parse(state) as LedgerLeadState,
       ...(record ? { record: JSON.parse(record) as LedgerLeadRecord } : {}),
+      ...(map.has('booked') ? { money: { booked, takenBack } } : {}),
     };
   } catch {
     return undefined;

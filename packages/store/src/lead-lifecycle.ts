@@ -9,6 +9,21 @@ import { SCRIPTS } from './scripts.js';
 /** The lead as a worker needs it: fields, status, plan and tries so far, in one read. */
 export type LeadForDelivery = StoredLead;
 
+/** A compacted lead's fields and state, read back from the ledger for an admin redelivery. */
+export interface LeadRestore {
+  /** The lead's fields as the intake stored them (JSON text). */
+  data: string;
+  quality: string;
+  createdAt: string;
+  phoneNational: string;
+}
+
+/** Whom a supplier notification goes to, and what its URL's macros name. */
+export interface NotificationTarget {
+  supplier: string;
+  lead: { id: string; source: string; geo: string; click_id?: string };
+}
+
 export interface CapLimits {
   hourly?: number;
   daily?: number;
@@ -84,6 +99,16 @@ export class LeadLifecycle {
   async load(id: string): Promise<LeadForDelivery | undefined> {
     const results = await this.redis.pipeline().hgetall(this.keys.lead(id)).get(this.keys.leadData(id)).exec();
     return readStoredLead(id, results?.[0]?.[1] as Record<string, string>, results?.[1]?.[1] as string | null);
+  }
+
+  /** What a supplier notification names of a lead (contract §6): read from its fields, or from its state once compacted. */
+  async notificationTarget(id: string): Promise<NotificationTarget | undefined> {
+    const [[, fields], [, data]] = (await this.redis.pipeline().hmget(this.keys.lead(id), LEAD_HASH.supplier, LEAD_HASH.source, LEAD_HASH.geo, 'clickId').get(this.keys.leadData(id)).exec()) as [[unknown, Array<string | null>], [unknown, string | null]];
+    const [supplier, source, geo, clickId] = fields;
+    if (!supplier) return undefined;
+    const clickFromData = data ? (JSON.parse(data) as { click_id?: string }).click_id : undefined;
+    const click = clickFromData ?? clickId ?? undefined;
+    return { supplier, lead: { id, source: source ?? '', geo: geo ?? '', ...(click ? { click_id: click } : {}) } };
   }
 
   /** The lead's status (null when it does not exist or has expired) and routing round. */
@@ -191,12 +216,15 @@ export class LeadLifecycle {
     });
   }
 
-  /** Admin redelivery of an unsold lead: { round } when it is queued again, else its current status (requeue.lua). */
-  async requeue(leadId: string, event: LeadEvent): Promise<{ round: number } | { status: string }> {
+  /**
+   * Admin redelivery of an unsold lead: { round } when it is queued again, else its current status
+   * (requeue.lua); `compacted` when its fields are in the ledger only and must be given as `restore`.
+   */
+  async requeue(leadId: string, event: LeadEvent, restore?: LeadRestore): Promise<{ round: number } | { status: string }> {
     const [first, round] = await this.scripts.run<[string, number?]>(
       SCRIPTS.requeue,
-      [this.keys.lead(leadId), this.keys.leadEvents(leadId), this.keys.unsold(), this.keys.pending(), this.keys.ledgerStreamOf(leadId)],
-      { leadId, nowMs: this.now(), requeuedEvent: JSON.stringify(event), stepFieldPrefix: STEP_FIELD_PREFIX },
+      [this.keys.lead(leadId), this.keys.leadEvents(leadId), this.keys.unsold(), this.keys.pending(), this.keys.ledgerStreamOf(leadId), this.keys.leadData(leadId)],
+      { leadId, nowMs: this.now(), requeuedEvent: JSON.stringify(event), stepFieldPrefix: STEP_FIELD_PREFIX, ...(restore ? { restore } : {}) },
     );
     return first === 'ok' ? { round: Number(round) } : { status: first };
   }

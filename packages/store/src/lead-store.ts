@@ -37,6 +37,25 @@ export interface LeadRecord extends StoredLead {
   events: LeadEvent[];
 }
 
+/**
+ * A final lead compacted after the ledger stored it (contract §10): Redis keeps its state, the
+ * ledger its fields and its events 1..`through`; `tail` holds the events since (a later postback).
+ * Its fields are here too when an admin redelivery brought them back.
+ */
+export interface CompactedLead {
+  compacted: true;
+  id: string;
+  through: number;
+  supplier: string;
+  status: LeadRecord['status'];
+  reason?: string;
+  destination?: string;
+  payout?: number;
+  tail: LeadEvent[];
+  /** The lead's fields and state, when they are back in Redis (redelivered). */
+  stored?: StoredLead;
+}
+
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
 
 /** The digest a phone (E.164) or an email (lower case) is searched by in the ledger: never the value itself. */
@@ -112,16 +131,34 @@ export class LeadStore {
 
   // Reads go in a pipeline, not MULTI: a full Redis (noeviction) refuses every command queued in a
   // transaction, reads included, and a lead must stay readable when Redis is full.
-  async get(id: string): Promise<LeadRecord | undefined> {
+  async get(id: string): Promise<LeadRecord | CompactedLead | undefined> {
     const results = await this.redis
       .pipeline()
       .hgetall(this.keys.lead(id))
       .get(this.keys.leadData(id))
       .lrange(this.keys.leadEvents(id), 0, -1)
       .exec();
-    const stored = readStoredLead(id, results?.[0]?.[1] as Record<string, string>, results?.[1]?.[1] as string | null);
+    const hash = results?.[0]?.[1] as Record<string, string> | undefined;
+    const data = results?.[1]?.[1] as string | null;
+    const events = ((results?.[2]?.[1] as string[]) ?? []).map((e) => JSON.parse(e) as LeadEvent);
+    const stored = readStoredLead(id, hash, data);
+    const through = Number(hash?.compacted ?? 0);
+    if (hash?.[LEAD_HASH.status] && through > 0) {
+      return {
+        compacted: true,
+        id,
+        through,
+        supplier: hash[LEAD_HASH.supplier] ?? '',
+        status: hash[LEAD_HASH.status] as LeadRecord['status'],
+        ...(hash[LEAD_HASH.reason] ? { reason: hash[LEAD_HASH.reason] } : {}),
+        ...(hash[LEAD_HASH.destination] ? { destination: hash[LEAD_HASH.destination] } : {}),
+        ...(hash[LEAD_HASH.payout] ? { payout: Number(hash[LEAD_HASH.payout]) } : {}),
+        tail: events,
+        ...(stored ? { stored } : {}),
+      };
+    }
     if (!stored) return undefined;
-    return { ...stored, events: ((results?.[2]?.[1] as string[]) ?? []).map((e) => JSON.parse(e) as LeadEvent) };
+    return { ...stored, events };
   }
 
   /** Status, payout and reason only: what `?wait` needs to know whether a lead is final. */

@@ -11,8 +11,9 @@ export const SCRIPTS = {
   recordAttempt: loadLuaScript('record-attempt-7'),
   markUnsold: loadLuaScript('mark-unsold-4'),
   capRelease: loadLuaScript('cap-release-1'),
-  requeue: loadLuaScript('requeue-5'),
+  requeue: loadLuaScript('requeue-6'),
   appendEvent: loadLuaScript('append-event-3'),
+  compactLead: loadLuaScript('compact-lead-3'),
   postback: loadLuaScript('postback-6'),
   recordRefusedPostback: loadLuaScript('record-refused-postback-3'),
 } as const;

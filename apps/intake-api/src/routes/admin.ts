@@ -6,7 +6,8 @@ import { json, Router, type NextFunction, type Request, type Response } from 'ex
 import type { ResolvedConfig } from '@leadrouter/config';
 import { capPeriods, expectedRevenue, learntPayout, NO_EVIDENCE, scheduleOpen } from '@leadrouter/routing';
 import { ROUTE_JOB_OPTIONS, routeJobId, type RouteJobData } from '@leadrouter/redis';
-import type { DestinationState, LeadLifecycle, Sweeps } from '@leadrouter/store';
+import type { Ledger } from '@leadrouter/ledger';
+import type { DestinationState, LeadLifecycle, LeadRestore, Sweeps } from '@leadrouter/store';
 import { isLeadId } from '@leadrouter/lead';
 import { isAdminKey, presentedKey } from '../auth.js';
 
@@ -20,6 +21,8 @@ export interface AdminRoutesDeps {
   queues: Queue[];
   /** The route queue, for redeliveries. */
   routeQueue: Queue<RouteJobData>;
+  /** The lead ledger, when this process has one: a compacted lead's fields are read back from it to redeliver it. */
+  ledger?: Ledger | undefined;
 }
 
 const UNSOLD_REASONS = ['no_route', 'all_rejected', 'no_eligible_destination'];
@@ -92,7 +95,14 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
 
   /** Queues an unsold lead for a new round of routing; only from `unsold`, so never a second sale. */
   const redeliver = async (id: string): Promise<{ id: string; requeued: boolean; status: string }> => {
-    const result = await deps.lifecycle.requeue(id, { at: new Date().toISOString(), type: 'requeued', by: 'admin' });
+    const event = { at: new Date().toISOString(), type: 'requeued' as const, by: 'admin' };
+    let result = await deps.lifecycle.requeue(id, event);
+    if ('status' in result && result.status === 'compacted') {
+      // Its fields are in the ledger only (contract §10): read back, unless their retention took the contact data.
+      const restore = deps.ledger ? await restoreFromLedger(deps.ledger, id) : undefined;
+      if (!restore) return { id, requeued: false, status: deps.ledger ? 'contact_data_removed' : 'compacted' };
+      result = await deps.lifecycle.requeue(id, event, restore);
+    }
     if ('status' in result) return { id, requeued: false, status: result.status };
     await deps.routeQueue.add('route', { leadId: id }, { ...ROUTE_JOB_OPTIONS, jobId: routeJobId(id, result.round) });
     return { id, requeued: true, status: 'queued' };
@@ -103,6 +113,8 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     const result = isLeadId(id) ? await redeliver(id) : { id, requeued: false, status: 'missing' };
     if (result.requeued) res.status(202).json({ ok: true, id, status: 'queued' });
     else if (result.status === 'missing') res.status(404).json({ ok: false, reason: 'not_found' });
+    // Unsold but not redeliverable: its contact data is past ledger.piiDays (or, with no ledger here, unreadable).
+    else if (result.status === 'contact_data_removed' || result.status === 'compacted') res.status(409).json({ ok: false, reason: result.status });
     else res.status(409).json({ ok: false, reason: 'not_unsold', status: result.status });
   });
 
@@ -136,4 +148,21 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     res.status(202).json({ ok: true, requeued: requeued.length, ids: requeued });
   });
   return router;
+}
+
+/** A compacted lead's fields as the intake stored them, from its ledger row; undefined when the row or its contact data is gone. */
+async function restoreFromLedger(ledger: Ledger, id: string): Promise<LeadRestore | undefined> {
+  const row = await ledger.db.selectFrom('leads').select(['name', 'phone', 'phone_national', 'email', 'click_id', 'ip', 'fields', 'geo', 'source', 'quality', 'created_at']).where('id', '=', id).executeTakeFirst();
+  if (!row || row.phone === null || row.name === null) return undefined;
+  const data = {
+    name: row.name,
+    phone: row.phone,
+    geo: row.geo,
+    source: row.source,
+    ...(row.email !== null ? { email: row.email } : {}),
+    ...(row.click_id !== null ? { click_id: row.click_id } : {}),
+    ...(row.ip !== null ? { ip: row.ip } : {}),
+    fields: row.fields,
+  };
+  return { data: JSON.stringify(data), quality: String(row.quality), createdAt: String(row.created_at.getTime()), phoneNational: row.phone_national ?? '' };
 }

@@ -8,7 +8,7 @@ import { checkContentType, MAX_BODY_BYTES, parseBody } from '../body.js';
 import { leadView } from '../lead-view.js';
 import { leadWithEvents, type Ledger } from '@leadrouter/ledger';
 import { readBodyLimited } from '@leadrouter/service';
-import type { LeadEvent, LeadRecord } from '@leadrouter/store';
+import type { CompactedLead, LeadEvent, LeadRecord } from '@leadrouter/store';
 import type { OutcomeWaiter } from '../outcome-waiter.js';
 import type { SupplierRateLimits } from '../rate-limit.js';
 
@@ -141,13 +141,18 @@ export function leadRoutes(deps: LeadRoutesDeps): Router {
     const supplier = admin ? undefined : deps.suppliers.authenticate(key);
     if (!admin && !supplier) return send(res, { code: 401, body: rejected('unauthorized') });
     const id = String(req.params.id);
-    let record;
+    let record: LeadRecord | undefined;
     try {
-      record = isLeadId(id) ? await deps.store.get(id) : undefined;
+      const hot = isLeadId(id) ? await deps.store.get(id) : undefined;
+      if (hot && 'compacted' in hot) {
+        // Compacted: the ledger holds its fields and its history up to `through` (contract §10).
+        if (!deps.ledger) throw new Error('a compacted lead read without the ledger (DATABASE_URL)');
+        record = await compactedRecord(deps.ledger, hot);
+      } else record = hot;
       // Past its time in Redis, the lead is the ledger's: the same answer (contract §10).
       if (!record && isLeadId(id) && deps.ledger) record = await ledgerRecord(deps.ledger, id);
     } catch (err) {
-      deps.logger.warn({ err: (err as Error).message }, 'lead not read: Redis unavailable');
+      deps.logger.warn({ err: (err as Error).message }, 'lead not read: Redis or the ledger unavailable');
       return send(res, { code: 503, body: rejected('unavailable') }, { 'Retry-After': UNAVAILABLE_RETRY_AFTER });
     }
     // Another supplier's lead is indistinguishable from a lead that does not exist.
@@ -167,9 +172,29 @@ function parseWait(raw: unknown): number | null {
   return Math.min(Number(raw), MAX_WAIT_SECONDS);
 }
 
+/**
+ * A compacted lead as it was before compaction: its state from Redis (postbacks may have moved it
+ * since the ledger's last write), its fields from the ledger, its history the ledger's events up
+ * to `through` and then Redis's.
+ */
+async function compactedRecord(ledger: Ledger, hot: CompactedLead): Promise<LeadRecord | undefined> {
+  const stored = await ledgerRecord(ledger, hot.id, hot.through);
+  if (!stored) return undefined;
+  const { reason: _reason, destination: _destination, payout: _payout, ...rest } = stored;
+  return {
+    ...rest,
+    ...(hot.stored ?? {}),
+    status: hot.status,
+    ...(hot.reason ? { reason: hot.reason } : {}),
+    ...(hot.destination ? { destination: hot.destination } : {}),
+    ...(hot.payout !== undefined ? { payout: hot.payout } : {}),
+    events: [...stored.events, ...hot.tail],
+  };
+}
+
 /** A lead from the ledger in the shape the Redis record has, so leadView answers the same either way. */
-async function ledgerRecord(ledger: Ledger, id: string): Promise<LeadRecord | undefined> {
-  const found = await leadWithEvents(ledger.db, id);
+async function ledgerRecord(ledger: Ledger, id: string, throughSeq?: number): Promise<LeadRecord | undefined> {
+  const found = await leadWithEvents(ledger.db, id, throughSeq === undefined ? {} : { throughSeq });
   if (!found) return undefined;
   const { lead } = found;
   return {

@@ -9,10 +9,11 @@
 
   Returns the event's position in the history.
 ]]
+--- @include "includes/events"
 --- @include "includes/ledger"
 local leadKey, eventsKey, ledgerKey = KEYS[1], KEYS[2], KEYS[3]
 local args = cjson.decode(ARGV[1])
 
-local seq = redis.call('RPUSH', eventsKey, args.event)
+local seq = pushEvent(leadKey, eventsKey, args.event)
 appendToLedger(ledgerKey, leadKey, args.leadId, seq, args.event)
 return seq

@@ -11,6 +11,7 @@
 
   Returns 'ok', or the status the lead already had ('missing' when it does not exist).
 ]]
+--- @include "includes/events"
 --- @include "includes/ledger"
 local leadKey, eventsKey, unsoldKey, ledgerKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local args = cjson.decode(ARGV[1])
@@ -19,7 +20,7 @@ local status = redis.call('HGET', leadKey, 'status')
 if status ~= 'queued' then return status or 'missing' end
 redis.call('HSET', leadKey, 'status', 'unsold', 'reason', args.reason, 'route', args.route)
 redis.call('ZADD', unsoldKey, redis.call('HGET', leadKey, 'createdAt'), args.leadId)
-local seq = redis.call('RPUSH', eventsKey, args.unsoldEvent)
+local seq = pushEvent(leadKey, eventsKey, args.unsoldEvent)
 appendToLedger(ledgerKey, leadKey, args.leadId, seq, args.unsoldEvent)
 redis.call('PUBLISH', args.finalChannel, args.finalMessage)
 return 'ok'

@@ -10,6 +10,7 @@
 
   Returns the plan in force (JSON text).
 ]]
+--- @include "includes/events"
 --- @include "includes/ledger"
 local leadKey, eventsKey, ledgerKey = KEYS[1], KEYS[2], KEYS[3]
 local args = cjson.decode(ARGV[1])
@@ -17,6 +18,6 @@ local args = cjson.decode(ARGV[1])
 local previous = redis.call('HGET', leadKey, 'plan')
 if previous then return previous end
 redis.call('HSET', leadKey, 'plan', args.plan)
-local seq = redis.call('RPUSH', eventsKey, args.routedEvent)
+local seq = pushEvent(leadKey, eventsKey, args.routedEvent)
 appendToLedger(ledgerKey, leadKey, args.leadId, seq, args.routedEvent)
 return args.plan

@@ -24,6 +24,7 @@
   'duplicate', 'invalid_transition', 'applied'.
 ]]
 --- @include "includes/learn"
+--- @include "includes/events"
 --- @include "includes/ledger"
 --- @include "includes/record-refused"
 local leadKey, eventsKey, seenKey, learntKey, outboxKey, ledgerKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
@@ -77,8 +78,18 @@ if args.eventId ~= '' then
 end
 local geo = redis.call('HGET', leadKey, 'geo') or ''
 learnFromPostback(leadKey, learntKey, geo, status, new, tonumber(payout), tonumber(newPayout), args.priceKeep, lost)
-local seq = redis.call('RPUSH', eventsKey, eventFor('applied'))
-appendToLedger(ledgerKey, leadKey, args.leadId, seq, eventFor('applied'))
+local seq = pushEvent(leadKey, eventsKey, eventFor('applied'))
+-- What the revenue counters book for this change (apply-postback.ts, bookRevenueChange), for the ledger.
+local money = {}
+local before, after = tonumber(payout) or 0, tonumber(newPayout) or 0
+if new == 'returned' then
+  if before > 0 then money.takenBack = payout end
+elseif after > before then
+  money.booked = tostring(after - before)
+elseif after < before then
+  money.takenBack = tostring(before - after)
+end
+appendToLedger(ledgerKey, leadKey, args.leadId, seq, eventFor('applied'), nil, money)
 local now = redis.call('TIME')
 redis.call('ZADD', outboxKey, tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000), args.outboxEntry)
 return {'applied', new, payout, newPayout, source, supplier}

@@ -30,11 +30,12 @@
 --- @include "includes/circuit"
 --- @include "includes/learn"
 --- @include "includes/cap-release"
+--- @include "includes/events"
 --- @include "includes/ledger"
 local leadKey, eventsKey, circuitKey, probeKey, dayKey, learntKey, ledgerKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local args = cjson.decode(ARGV[1])
 
-local attemptSeq = redis.call('RPUSH', eventsKey, args.attemptEvent)
+local attemptSeq = pushEvent(leadKey, eventsKey, args.attemptEvent)
 redis.call('HINCRBY', leadKey, 'attempts', 1)
 local change = updateCircuit(circuitKey, probeKey, args.circuit, args.nowMs, args.circuitThreshold, args.circuitCooldownMs)
 if args.outcome == 'accepted' or args.outcome == 'rejected' then
@@ -54,9 +55,9 @@ if args.action == 'sold' then
   redis.call('HSET', leadKey, 'status', 'delivered', 'destination', args.destination, 'payout', args.payout, 'soldAt', args.nowMs, 'route', args.route)
   redis.call('HINCRBY', dayKey, 'sold', 1)
   redis.call('PEXPIRE', dayKey, args.dayCountersTtlMs)
-  local deliveredSeq = redis.call('RPUSH', eventsKey, args.deliveredEvent)
+  local deliveredSeq = pushEvent(leadKey, eventsKey, args.deliveredEvent)
   appendToLedger(ledgerKey, leadKey, args.leadId, attemptSeq, args.attemptEvent)
-  appendToLedger(ledgerKey, leadKey, args.leadId, deliveredSeq, args.deliveredEvent)
+  appendToLedger(ledgerKey, leadKey, args.leadId, deliveredSeq, args.deliveredEvent, nil, {booked = args.payout})
   redis.call('PUBLISH', args.finalChannel, args.finalMessage)
   return {change, 'ok'}
 end

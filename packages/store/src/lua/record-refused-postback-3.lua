@@ -10,6 +10,7 @@
 
   Returns the lead's source, or nil when the lead is not this destination's.
 ]]
+--- @include "includes/events"
 --- @include "includes/ledger"
 --- @include "includes/record-refused"
 local leadKey, eventsKey, ledgerKey = KEYS[1], KEYS[2], KEYS[3]

@@ -20,6 +20,7 @@
 
   Returns {'accepted'} | {'replay', answer JSON} | {'duplicate', original lead id}
 ]]
+--- @include "includes/events"
 --- @include "includes/ledger"
 local idempotencyKey, dedupeKey, leadKey, eventsKey, outboxKey, dataKey, ledgerKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
 local args = cjson.decode(ARGV[1])
@@ -40,10 +41,10 @@ if dedupeKey ~= '' then
   redis.call('SET', dedupeKey, args.leadId, 'PX', args.dedupeTtlMs)
 end
 redis.call('HSET', leadKey, 'supplier', args.supplier, 'status', 'queued', 'quality', args.quality,
-  'createdAt', args.createdAt, 'phoneNational', args.phoneNational, 'source', args.source, 'geo', args.geo)
+  'createdAt', args.createdAt, 'phoneNational', args.phoneNational, 'source', args.source, 'geo', args.geo, 'seq', 0)
 redis.call('PEXPIRE', leadKey, args.retentionMs)
 redis.call('SET', dataKey, args.data, 'PX', args.retentionMs)
-local seq = redis.call('RPUSH', eventsKey, args.receivedEvent)
+local seq = pushEvent(leadKey, eventsKey, args.receivedEvent)
 redis.call('PEXPIRE', eventsKey, args.retentionMs)
 appendToLedger(ledgerKey, leadKey, args.leadId, seq, args.receivedEvent, args.ledgerRecord)
 redis.call('ZADD', outboxKey, args.createdAt, args.leadId)

@@ -190,7 +190,9 @@ describe('mark-unsold and requeue', () => {
     expect(await lifecycle.requeue(l.id, { at: '', type: 'requeued' })).toEqual({ round: 1 });
     const hash = await redis.hgetall(keys.lead(l.id));
     expect(hash).toMatchObject({ status: 'queued', round: '1' });
-    expect(Object.keys(hash).filter((f) => f === 'plan' || f === 'reason' || f.startsWith('next:'))).toEqual([]);
+    expect(Object.keys(hash).filter((f) => f === 'plan' || f.startsWith('next:'))).toEqual([]);
+    // Emptied, not deleted, so that a compacted lead's partial state tells the ledger they were cleared.
+    expect([hash.reason, hash.route]).toEqual(['', '']);
     expect(await redis.zscore(keys.unsold(), l.id)).toBeNull();
     expect(await redis.zscore(keys.pending(), l.id)).toBe(String(NOW));
     const sold = lead();

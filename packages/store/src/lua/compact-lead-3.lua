@@ -1,0 +1,61 @@
+--[[
+  Compacts a final lead whose changes are all in the ledger (contract §10): its fields (data key)
+  and its history (events list) go, and its state hash keeps only what later steps read: status,
+  sale and money (postbacks), supplier, source, geo and the click id (postbacks' metrics and
+  supplier notifications), learning marks (postbacks correct what a sale taught), the
+  refused-postback count, and, for an unsold lead, the round and answer count a redelivery reads.
+  Route and soldAt go: the ledger has them, and a compacted lead's later changes send only the
+  fields its hash has (includes/ledger.lua).
+  `compacted` records the last event the ledger holds: events after it (a later postback) go to
+  a new list, and a read joins the two.
+
+  Only when nothing happened since the ledger stored event `seq`: a newer change is compacted once
+  the ledger has it too. Only a final lead: one still being routed needs all of it.
+
+  KEYS[1] the lead's state hash
+  KEYS[2] the lead's data (its fields as JSON)
+  KEYS[3] the lead's events list
+
+  ARGV[1] JSON: seq (the last event the ledger holds), finalStatuses ([status]), keep ([field]),
+    keepPrefixes ([prefix]: fields kept by the start of their name), keepIfUnsold ([field]: what
+    only a redelivery reads)
+
+  Returns 'compacted', 'missing', 'newer' (a change since seq) or 'not_final'.
+]]
+local leadKey, dataKey, eventsKey = KEYS[1], KEYS[2], KEYS[3]
+local args = cjson.decode(ARGV[1])
+
+local seq = redis.call('HGET', leadKey, 'seq')
+if not seq then return 'missing' end
+if tonumber(seq) ~= tonumber(args.seq) then return 'newer' end
+local status = redis.call('HGET', leadKey, 'status')
+local final = false
+for _, s in ipairs(args.finalStatuses) do
+  if s == status then final = true end
+end
+if not final then return 'not_final' end
+
+local data = redis.call('GET', dataKey)
+if data then
+  local ok, decoded = pcall(cjson.decode, data)
+  if ok and type(decoded) == 'table' and type(decoded.click_id) == 'string' and decoded.click_id ~= '' then
+    redis.call('HSET', leadKey, 'clickId', decoded.click_id)
+  end
+end
+local keep = {}
+for _, field in ipairs(args.keep) do keep[field] = true end
+if status == 'unsold' then
+  for _, field in ipairs(args.keepIfUnsold) do keep[field] = true end
+end
+local drop = {}
+for _, field in ipairs(redis.call('HKEYS', leadKey)) do
+  local kept = keep[field]
+  for _, prefix in ipairs(args.keepPrefixes) do
+    if string.sub(field, 1, string.len(prefix)) == prefix then kept = true end
+  end
+  if not kept then drop[#drop + 1] = field end
+end
+if #drop > 0 then redis.call('HDEL', leadKey, unpack(drop)) end
+redis.call('HSET', leadKey, 'compacted', seq)
+redis.call('DEL', dataKey, eventsKey)
+return 'compacted'
