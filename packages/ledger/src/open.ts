@@ -6,6 +6,7 @@ import pg from 'pg';
 import * as initial from './migrations/001-initial.js';
 import * as intakeRejections from './migrations/002-intake-rejections.js';
 import * as revenueBooked from './migrations/003-revenue-booked.js';
+import * as queryIndexes from './migrations/004-query-indexes.js';
 import type { LedgerDatabase } from './schema.js';
 
 /**
@@ -26,6 +27,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '001-initial': initial,
   '002-intake-rejections': intakeRejections,
   '003-revenue-booked': revenueBooked,
+  '004-query-indexes': queryIndexes,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

@@ -59,7 +59,10 @@ export async function searchLeads(db: Kysely<LedgerDatabase>, filters: LeadFilte
   );
   if (page.cursor) {
     const { createdAt, id } = page.cursor;
-    q = q.where((eb) => eb.or([eb('created_at', '<', createdAt), eb.and([eb('created_at', '=', createdAt), eb('id', '<', id)])]));
+    // A row comparison, the same rows as `created_at < c OR (created_at = c AND id < i)` (neither is
+    // null), but PostgreSQL makes it a bound of the (…, created_at DESC, id DESC) indexes: a page
+    // starts where the last one ended. The OR was a filter, so page n of an export read n pages.
+    q = q.where(({ eb, refTuple, tuple }) => eb(refTuple('created_at', 'id'), '<', tuple(createdAt, id)));
   }
   const rows: LedgerLeadRow[] = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
   const more = rows.length > page.limit;
@@ -128,7 +131,7 @@ export async function reportRows(
   const supplierFilter = options.supplier ? sql`AND l.supplier = ${options.supplier}` : sql``;
   const owed = Object.entries(options.supplierPayouts);
   const owedPerSale = owed.length > 0 ? sql`CASE l.supplier ${sql.join(owed.map(([id, amount]) => sql`WHEN ${id} THEN ${amount}::double precision`), sql` `)} ELSE 0 END` : sql`0`;
-  const result = await sql<Record<string, unknown>>`
+  const fromLeads = async (from: Date, to: Date): Promise<Array<Record<string, unknown>>> => (await sql<Record<string, unknown>>`
     SELECT ${sql.join([
       ...selects,
       sql`count(DISTINCT l.id) AS accepted`,
@@ -140,8 +143,9 @@ export async function reportRows(
       sql`COALESCE(sum(${owedPerSale}) FILTER (WHERE s.lead_id IS NOT NULL AND s.status <> 'returned'), 0) AS supplier_payout`,
     ])}
     FROM leads AS l LEFT JOIN sales AS s ON s.lead_id = l.id
-    WHERE l.created_at >= ${options.from} AND l.created_at < ${options.to} ${supplierFilter}
-    ${groupBy} ${orderBy}`.execute(db);
+    WHERE l.created_at >= ${from} AND l.created_at < ${to} ${supplierFilter}
+    ${groupBy} ${orderBy}`.execute(db)).rows;
+  const result = { rows: await fromLeadsOrRollup(db, options, fromLeads) };
   const rejected = await rejectedCounts(db, options);
   const key = (group: Record<string, unknown>): string => JSON.stringify(dims.map((d) => group[d] ?? null));
   const cents = (v: unknown): number => Math.round(Number(v ?? 0) * 100) / 100;
@@ -172,6 +176,91 @@ export async function reportRows(
     }
   }
   return rows.sort((a, b) => key(a.group).localeCompare(key(b.group)));
+}
+
+/** The dimensions `report_hourly` (migration 004) holds: a report by these alone may read it. */
+const ROLLUP_DIMENSIONS: ReadonlySet<ReportDimension> = new Set(['day', 'hour', 'supplier']);
+const HOUR_MS = 3_600_000;
+
+/**
+ * The report's groups from `fromLeads` (the join of leads and sales) or, for the whole UTC hours of
+ * the range, from the hourly rollup: the same counts and money, from a few thousand rows instead of
+ * every lead of the range. The rollup is used when every dimension is one it holds and, when
+ * grouping by day or hour, the timezone's offsets are whole hours over the range (else a UTC hour
+ * would straddle two local days or hours); the partial hours at either end come from the leads.
+ * Each lead is in exactly one of those parts, so the parts' groups add up.
+ */
+async function fromLeadsOrRollup(
+  db: Kysely<LedgerDatabase>,
+  options: { from: Date; to: Date; groupBy: readonly ReportDimension[]; timezone: string; supplier?: string; supplierPayouts: Readonly<Record<string, number>> },
+  fromLeads: (from: Date, to: Date) => Promise<Array<Record<string, unknown>>>,
+): Promise<Array<Record<string, unknown>>> {
+  const { from, to, groupBy: dims } = options;
+  const first = new Date(Math.ceil(from.getTime() / HOUR_MS) * HOUR_MS);
+  const last = new Date(Math.floor(to.getTime() / HOUR_MS) * HOUR_MS);
+  if (!dims.every((d) => ROLLUP_DIMENSIONS.has(d)) || !(first < last)) return fromLeads(from, to);
+  if (dims.some((d) => d === 'day' || d === 'hour')) {
+    const check = await sql<{ whole: boolean | null }>`
+      SELECT bool_and(to_char(h AT TIME ZONE ${options.timezone}, 'MI:SS') = '00:00') AS whole
+      FROM generate_series(${first}::timestamptz, ${last}::timestamptz, interval '1 hour') AS h`.execute(db);
+    if (check.rows[0]?.whole !== true) return fromLeads(from, to);
+  }
+  const parts = [
+    from < first ? await fromLeads(from, first) : [],
+    await fromRollup(db, options, first, last),
+    last < to ? await fromLeads(last, to) : [],
+  ];
+  // Groups of the three parts added up: every column but the group's is a count or a sum.
+  const merged = new Map<string, Record<string, unknown>>();
+  for (const row of parts.flat()) {
+    const key = JSON.stringify(dims.map((d) => row[`g_${d}`] ?? null));
+    const into = merged.get(key);
+    if (!into) {
+      merged.set(key, { ...row });
+      continue;
+    }
+    for (const [column, value] of Object.entries(row)) {
+      if (!column.startsWith('g_')) into[column] = Number(into[column] ?? 0) + Number(value ?? 0);
+    }
+  }
+  return [...merged.values()];
+}
+
+/** The rollup's groups over [from, to), whole UTC hours, in the columns of reportRows' query of the leads. */
+async function fromRollup(
+  db: Kysely<LedgerDatabase>,
+  options: { groupBy: readonly ReportDimension[]; timezone: string; supplier?: string; supplierPayouts: Readonly<Record<string, number>> },
+  from: Date,
+  to: Date,
+): Promise<Array<Record<string, unknown>>> {
+  const expressions: Partial<Record<ReportDimension, ReturnType<typeof sql<string>>>> = {
+    day: sql<string>`to_char(r.hour AT TIME ZONE ${options.timezone}, 'YYYY-MM-DD')`,
+    hour: sql<string>`to_char(r.hour AT TIME ZONE ${options.timezone}, 'YYYY-MM-DD"T"HH24')`,
+    supplier: sql<string>`r.supplier`,
+  };
+  const dims = options.groupBy;
+  const positions = dims.map((_d, i) => sql.raw(String(i + 1)));
+  const owed = Object.entries(options.supplierPayouts);
+  const owedPerSale = owed.length > 0 ? sql`CASE r.supplier ${sql.join(owed.map(([id, amount]) => sql`WHEN ${id} THEN ${amount}::double precision`), sql` `)} ELSE 0 END` : sql`0`;
+  const result = await sql<Record<string, unknown>>`
+    SELECT ${sql.join([
+      ...dims.map((d) => {
+        const expression = expressions[d];
+        if (!expression) throw new Error(`the report rollup has no ${d}`);
+        return sql`${expression} AS ${sql.ref(`g_${d}`)}`;
+      }),
+      sql`sum(r.leads) AS accepted`,
+      sql`sum(r.sold) AS sold`,
+      sql`sum(r.unsold) AS unsold`,
+      sql`sum(r.returned) AS returned`,
+      sql`sum(r.revenue_booked) AS revenue`,
+      sql`sum(r.revenue_taken_back) AS revenue_returned`,
+      sql`sum(r.standing_sales * ${owedPerSale}) AS supplier_payout`,
+    ])}
+    FROM report_hourly AS r
+    WHERE r.hour >= ${from} AND r.hour < ${to} AND r.leads > 0 ${options.supplier ? sql`AND r.supplier = ${options.supplier}` : sql``}
+    ${dims.length > 0 ? sql`GROUP BY ${sql.join(positions)}` : sql``}`.execute(db);
+  return result.rows;
 }
 
 /** Intake rejections in the same groups: by day, hour and supplier; the other dimensions are null for them. */
