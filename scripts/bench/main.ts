@@ -1,12 +1,15 @@
 /**
- * `npm run bench [-- --duration 10 --connections 100 --only intake|e2e --profile]`
+ * `npm run bench [-- --duration 10 --connections 100 --only intake|e2e|ledger-outage --profile]`
  *
  * Intake: autocannon posts valid leads (distinct phones, an Idempotency-Key each) through
  * `--connections` connections for `--duration` seconds, first to a bare Express 5 app with
  * express.json() answering 202 (the ceiling Express sets), then to LeadRouter's intake with dedupe,
  * idempotency and rate limiting on. End to end: a bare BullMQ + got worker as the ceiling, then
- * the all-in-one selling to a local mock buyer: sold per second, time to sale p50/p99 at half that
- * rate (posted evenly paced), Redis memory per sold lead. Everything runs on this machine, each
+ * the all-in-one selling to a local mock buyer, twice: without the ledger (LEADROUTER_LEDGER=off)
+ * and with it on a private PostgreSQL. Each: sold per second, time to sale p50/p99 at half that
+ * rate (posted evenly paced), Redis memory per sold lead (after compaction, with the ledger), and
+ * with the ledger its lag at half rate and how long it took to catch up after the burst.
+ * Everything runs on this machine, each
  * server in its own process; results are printed and written to bench-results/. `--profile` writes
  * CPU profiles of the intake and of the all-in-one to bench-results/.
  */
@@ -16,7 +19,9 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
+import { openLedger } from '@leadrouter/ledger';
 import { freePort, startRedisServer } from '@leadrouter/redis';
+import { startPostgres } from '@leadrouter/testing';
 import { metricsHeaders } from '../lib/system.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -32,12 +37,12 @@ interface LoadResult {
   errors: number;
 }
 
-function parseArgs(argv: string[]): { duration: number; connections: number; only?: string; profile: boolean } {
+function parseArgs(argv: string[]): { duration: number; connections: number; only?: string; profile: boolean; outageRate: number } {
   const get = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  return { duration: Number(get('duration') ?? 10), connections: Number(get('connections') ?? 100), only: get('only'), profile: argv.includes('--profile') };
+  return { duration: Number(get('duration') ?? 10), connections: Number(get('connections') ?? 100), only: get('only'), profile: argv.includes('--profile'), outageRate: Number(get('outage-rate') ?? 300) };
 }
 
 function version(pkg: string): string {
@@ -131,9 +136,9 @@ async function load(title: string, url: string, options: { overallRate?: number;
  * second, so the leads would arrive in one burst a second, and time to sale would measure how long
  * that burst takes to drain rather than how long a lead takes.
  */
-async function pacedLoad(title: string, url: string, rate: number, onId: (id: string) => void): Promise<{ sent: number; p50Ms: number; p99Ms: number; non202: number }> {
-  process.stderr.write(`\n== ${title}: ${rate} leads/s evenly paced, ${args.duration} s\n`);
-  const total = rate * args.duration;
+async function pacedLoad(title: string, url: string, rate: number, onId: (id: string) => void, durationSeconds = args.duration): Promise<{ sent: number; p50Ms: number; p99Ms: number; non202: number }> {
+  process.stderr.write(`\n== ${title}: ${rate} leads/s evenly paced, ${durationSeconds} s\n`);
+  const total = rate * durationSeconds;
   const answerMs: number[] = [];
   let non202 = 0;
   const inFlight: Promise<void>[] = [];
@@ -155,7 +160,7 @@ async function pacedLoad(title: string, url: string, rate: number, onId: (id: st
           non202 += 1;
         }),
     );
-    if (i % rate === 0) process.stderr.write(`  ${Math.round(i / rate)}/${args.duration} s\r`);
+    if (i % rate === 0) process.stderr.write(`  ${Math.round(i / rate)}/${durationSeconds} s\r`);
   }
   await Promise.all(inFlight);
   answerMs.sort((a, b) => a - b);
@@ -239,7 +244,9 @@ async function main(): Promise<void> {
       };
       await client.flushall();
     }
-    if (args.only !== 'intake') {
+    if (args.only === 'ledger-outage') {
+      report.ledgerOutage = await ledgerOutage(redis.url, configFile, client);
+    } else if (args.only !== 'intake') {
       process.stderr.write('\n== bare BullMQ + got worker (20,000 jobs, concurrency 50)\n');
       const bareWorker = await new Promise<{ perSecond: number }>((res, rej) => {
         const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/bare-worker.ts'], {
@@ -252,7 +259,13 @@ async function main(): Promise<void> {
         child.once('exit', (code) => (code === 0 ? res(JSON.parse(out.trim()) as { perSecond: number }) : rej(new Error(`bare worker exited ${code}`))));
       });
       await client.flushall();
-      report.e2e = await endToEnd(redis.url, configFile, client, Math.round(bareWorker.perSecond));
+      // The same run without and with the ledger (#13's target: with it, at least 0.9 of without).
+      const off = await endToEnd(redis.url, configFile, client, Math.round(bareWorker.perSecond), 'off');
+      await client.flushall();
+      const on = await endToEnd(redis.url, configFile, client, Math.round(bareWorker.perSecond), 'postgres');
+      report.e2e = on;
+      report.e2eWithoutLedger = off;
+      report.ledgerOnToOff = +(Number(on.soldPerSecond) / Math.max(1, Number(off.soldPerSecond))).toFixed(3);
     }
   } finally {
     for (const child of children) await stopChild(child);
@@ -267,20 +280,26 @@ async function main(): Promise<void> {
   process.stdout.write(`\nwritten to ${file}\n`);
 }
 
-async function endToEnd(redisUrl: string, configFile: string, client: Redis, bareWorkerPerSecond: number): Promise<Record<string, unknown>> {
+/**
+ * How the end-to-end run keeps its ledger: `off` (LEADROUTER_LEDGER=off: the cost of the ledger is
+ * the difference), or a private PostgreSQL with the all-in-one's writer on it (`postgres`).
+ */
+type LedgerMode = 'off' | 'postgres';
+
+async function endToEnd(redisUrl: string, configFile: string, client: Redis, bareWorkerPerSecond: number, mode: LedgerMode): Promise<Record<string, unknown>> {
   const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
   const profileArgs = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench-results')}`] : [];
-  // Its embedded ledger starts empty each run, apart from any the user keeps under ./.data.
-  const ledgerDir = mkdtempSync(join(tmpdir(), 'lr-bench-ledger-'));
+  const postgres = mode === 'postgres' ? await startPostgres() : undefined;
+  const prefix = `be${mode === 'off' ? 'o' : 'p'}`;
   const aio = spawn(process.execPath, [...profileArgs, '--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,
       NODE_OPTIONS: '',
-      LEADROUTER_LEDGER_DIR: ledgerDir,
+      ...(postgres ? { DATABASE_URL: postgres.url } : { LEADROUTER_LEDGER: 'off' }),
       REDIS_URL: redisUrl,
       LEADROUTER_CONFIG: configFile,
-      LEADROUTER_PREFIX: 'be',
+      LEADROUTER_PREFIX: prefix,
       HOST: '127.0.0.1',
       INTAKE_PORT: String(intakePort),
       POSTBACK_PORT: String(postbackPort),
@@ -289,80 +308,188 @@ async function endToEnd(redisUrl: string, configFile: string, client: Redis, bar
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   children.push(aio);
-  await waitReady(`http://127.0.0.1:${intakePort}/readyz`);
-  const memoryBefore = Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
-  const soldCount = async (): Promise<number> => {
-    const text = await (await fetch(`http://127.0.0.1:${workerPort}/metrics`, { headers: metricsHeaders() })).text();
-    return Number(/leadrouter_leads_sold_total\{[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
-  };
-  const ids: string[] = [];
-  const started = performance.now();
-  const burst = await load('end to end: all-in-one selling to the mock buyer (throughput)', `http://127.0.0.1:${intakePort}/v1/leads`, { onId: (id) => ids.push(id) });
-  let sold = await soldCount();
-  while (sold < ids.length) {
-    await new Promise((r) => setTimeout(r, 100));
-    sold = await soldCount();
-    if (performance.now() - started > (args.duration + 120) * 1000) break;
-  }
-  const seconds = (performance.now() - started) / 1000;
-  const soldPerSecond = Math.round(sold / seconds);
-  await new Promise((r) => setTimeout(r, 1500));
-  const memoryAfter = Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
+  try {
+    await waitReady(`http://127.0.0.1:${intakePort}/readyz`);
+    const memoryBefore = Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
+    const metricsText = async (): Promise<string> => (await fetch(`http://127.0.0.1:${workerPort}/metrics`, { headers: metricsHeaders() })).text();
+    const soldCount = async (): Promise<number> => Number(/leadrouter_leads_sold_total\{[^}]*\} (\d+)/.exec(await metricsText())?.[1] ?? 0);
+    const ledgerLag = async (): Promise<number> => Number(/^leadrouter_ledger_lag_seconds (\S+)$/m.exec(await metricsText())?.[1] ?? 0);
+    const ids: string[] = [];
+    const started = performance.now();
+    const burst = await load(`end to end, ledger ${mode}: all-in-one selling to the mock buyer (throughput)`, `http://127.0.0.1:${intakePort}/v1/leads`, { onId: (id) => ids.push(id) });
+    let sold = await soldCount();
+    while (sold < ids.length) {
+      await new Promise((r) => setTimeout(r, 100));
+      sold = await soldCount();
+      if (performance.now() - started > (args.duration + 120) * 1000) break;
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const soldPerSecond = Math.round(sold / seconds);
+    // With the ledger, Redis keeps each final lead compacted once the writer has stored it: wait for that.
+    const caughtUp = performance.now();
+    if (postgres) while ((await ledgerLag()) > 0 && performance.now() - caughtUp < 120_000) await new Promise((r) => setTimeout(r, 250));
+    const ledgerCatchUpSeconds = postgres ? +((performance.now() - caughtUp) / 1000).toFixed(1) : undefined;
+    await new Promise((r) => setTimeout(r, 1500));
+    const memoryAfter = Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
+    // The 24-hour idempotency records (one per lead: the bench sends a key with each) are not the lead's.
+    const idempotencyBytes = await bytesOf(client, `${prefix}:idem:*`);
 
-  const half = Math.max(1, Math.round(soldPerSecond / 2));
-  const paced: string[] = [];
-  const pacedIntake = await pacedLoad(`end to end at half that rate (${half}/s): time to sale`, `http://127.0.0.1:${intakePort}/v1/leads`, half, (id) => paced.push(id));
-  const soldBefore = sold;
-  while ((await soldCount()) < soldBefore + paced.length) await new Promise((r) => setTimeout(r, 100));
-  const pipeline = client.pipeline();
-  for (const id of paced) pipeline.hmget(`be:lead:${id}`, 'createdAt', 'soldAt');
-  const pairs = ((await pipeline.exec()) ?? [])
-    .map(([, v]) => v as [string | null, string | null])
-    .filter(([c, s]) => c !== null && s !== null)
-    .map(([c, s]) => ({ createdAt: Number(c), ms: Number(s) - Number(c) }));
-  const times = pairs.map((p) => p.ms).sort((a, b) => a - b);
-  // p99 of each second of the run, by arrival: tells a tail spread evenly from one made by a few stalls.
-  const firstAt = pairs.reduce((min, p) => Math.min(min, p.createdAt), Infinity);
-  const bySecond: number[][] = [];
-  for (const p of pairs) (bySecond[Math.floor((p.createdAt - firstAt) / 1000)] ??= []).push(p.ms);
-  const p99BySecond = bySecond.filter(Boolean).map((ms) => percentile(ms.sort((a, b) => a - b), 99));
-  await stopChild(aio);
-  rmSync(ledgerDir, { recursive: true, force: true });
-  return {
-    bareBullmqGotPerSecond: bareWorkerPerSecond,
-    accepted: ids.length,
-    intake: burst,
-    sold,
-    soldPerSecond,
-    ratioToBareWorker: +(soldPerSecond / bareWorkerPerSecond).toFixed(3),
-    halfRate: half,
-    halfRateIntake: pacedIntake,
-    timeToSaleMs: { p50: percentile(times, 50), p99: percentile(times, 99), samples: times.length, p99BySecond },
-    redisBytesPerSoldLead: Math.round((memoryAfter - memoryBefore) / Math.max(1, sold)),
-  };
+    const half = Math.max(1, Math.round(soldPerSecond / 2));
+    const paced: string[] = [];
+    const lagSamples: number[] = [];
+    const sampler = setInterval(() => void ledgerLag().then((lag) => lagSamples.push(lag), () => undefined), 250);
+    const pacedIntake = await pacedLoad(`end to end at half that rate (${half}/s), ledger ${mode}: time to sale`, `http://127.0.0.1:${intakePort}/v1/leads`, half, (id) => paced.push(id));
+    const soldBefore = sold;
+    while ((await soldCount()) < soldBefore + paced.length) await new Promise((r) => setTimeout(r, 100));
+    clearInterval(sampler);
+    const pairs = postgres ? await saleTimesFromLedger(postgres.url, paced) : await saleTimesFromRedis(client, prefix, paced);
+    const times = pairs.map((p) => p.ms).sort((a, b) => a - b);
+    // p99 of each second of the run, by arrival: tells a tail spread evenly from one made by a few stalls.
+    const firstAt = pairs.reduce((min, p) => Math.min(min, p.createdAt), Infinity);
+    const bySecond: number[][] = [];
+    for (const p of pairs) (bySecond[Math.floor((p.createdAt - firstAt) / 1000)] ??= []).push(p.ms);
+    const p99BySecond = bySecond.filter(Boolean).map((ms) => percentile(ms.sort((a, b) => a - b), 99));
+    const lags = lagSamples.sort((a, b) => a - b);
+    return {
+      ledger: mode,
+      bareBullmqGotPerSecond: bareWorkerPerSecond,
+      accepted: ids.length,
+      intake: burst,
+      sold,
+      soldPerSecond,
+      ratioToBareWorker: +(soldPerSecond / bareWorkerPerSecond).toFixed(3),
+      halfRate: half,
+      halfRateIntake: pacedIntake,
+      timeToSaleMs: { p50: percentile(times, 50), p99: percentile(times, 99), samples: times.length, p99BySecond },
+      redisBytesPerSoldLead: Math.round((memoryAfter - memoryBefore - idempotencyBytes) / Math.max(1, sold)),
+      idempotencyBytesPerLead: Math.round(idempotencyBytes / Math.max(1, sold)),
+      ...(postgres ? { ledgerLagSeconds: { p50: percentile(lags, 50), p99: percentile(lags, 99), max: lags.at(-1) ?? 0, samples: lags.length }, ledgerCatchUpSeconds } : {}),
+    };
+  } finally {
+    await stopChild(aio);
+    await postgres?.stop();
+  }
 }
+
+/**
+ * #13's outage target: leads paced at `--outage-rate` (300/s) for 60 s with the ledger's PostgreSQL
+ * down (pg_ctl stop -m immediate), then up again; how long until the lag is under 2 s, and whether
+ * every lead arrived.
+ */
+async function ledgerOutage(redisUrl: string, configFile: string, client: Redis): Promise<Record<string, unknown>> {
+  const rate = args.outageRate;
+  const outageSeconds = 60;
+  const postgres = await startPostgres();
+  const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
+  const aio = spawn(process.execPath, ['--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: postgres.url, REDIS_URL: redisUrl, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: 'bo', HOST: '127.0.0.1', INTAKE_PORT: String(intakePort), POSTBACK_PORT: String(postbackPort), WORKER_PORT: String(workerPort) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(aio);
+  try {
+    await waitReady(`http://127.0.0.1:${intakePort}/readyz`);
+    const lag = async (): Promise<number> => Number(/^leadrouter_ledger_lag_seconds (\S+)$/m.exec(await (await fetch(`http://127.0.0.1:${workerPort}/metrics`, { headers: metricsHeaders() })).text())?.[1] ?? 0);
+    await postgres.takeDown('immediate');
+    const ids: string[] = [];
+    const intake = await pacedLoad(`ledger outage: ${rate} leads/s with PostgreSQL down`, `http://127.0.0.1:${intakePort}/v1/leads`, rate, (id) => ids.push(id), outageSeconds);
+    const lagAtEnd = await lag();
+    const backlog = (await Promise.all(Array.from({ length: 4 }, (_, b) => client.xlen(`bo:ledger:${b}`)))).reduce((a, n) => a + n, 0);
+    await postgres.bringUp();
+    const upAt = performance.now();
+    const lagSeries: Array<[number, number]> = [];
+    let underTwoAfter: number | undefined;
+    while (performance.now() - upAt < 180_000) {
+      const seconds = (performance.now() - upAt) / 1000;
+      const now = await lag();
+      lagSeries.push([+seconds.toFixed(1), now]);
+      if (now < 2 && underTwoAfter === undefined) underTwoAfter = +seconds.toFixed(1);
+      if (now === 0) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const ledger = await openLedger({ databaseUrl: postgres.url });
+    const stored = Number((await ledger.db.selectFrom('leads').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirst())?.n ?? 0);
+    await ledger.close();
+    return { rate, outageSeconds, accepted: ids.length, intake, lagAtEndOfOutageSeconds: lagAtEnd, backlogEntries: backlog, lagUnderTwoSecondsAfter: underTwoAfter ?? null, leadsInLedger: stored, lagSeries };
+  } finally {
+    await stopChild(aio);
+    await postgres.stop();
+  }
+}
+
+/** MEMORY USAGE summed over the keys matching `pattern` (SCAN, so the bench never blocks Redis). */
+async function bytesOf(client: Redis, pattern: string): Promise<number> {
+  let total = 0;
+  for await (const keys of client.scanStream({ match: pattern, count: 1000 })) {
+    const pipeline = client.pipeline();
+    for (const key of keys as string[]) pipeline.memory('USAGE', key);
+    for (const [, bytes] of (await pipeline.exec()) ?? []) total += Number(bytes ?? 0);
+  }
+  return total;
+}
+
+/** Creation and sale times of leads still whole in Redis (no ledger: nothing compacts them). */
+async function saleTimesFromRedis(client: Redis, prefix: string, ids: readonly string[]): Promise<Array<{ createdAt: number; ms: number }>> {
+  const pipeline = client.pipeline();
+  for (const id of ids) pipeline.hmget(`${prefix}:lead:${id}`, 'createdAt', 'soldAt');
+  return ((await pipeline.exec()) ?? [])
+    .map(([, v]) => v as [string | null, string | null])
+    .filter(([c, t]) => c !== null && t !== null)
+    .map(([c, t]) => ({ createdAt: Number(c), ms: Number(t) - Number(c) }));
+}
+
+/** The same from the ledger, where compaction leaves them (created_at and sold_at, to the millisecond). */
+async function saleTimesFromLedger(databaseUrl: string, ids: readonly string[]): Promise<Array<{ createdAt: number; ms: number }>> {
+  // Until the writer has stored the last sale.
+  const ledger = await openLedger({ databaseUrl });
+  try {
+    for (let i = 0; i < 240; i++) {
+      const rows = await ledger.db.selectFrom('leads').select(['created_at', 'sold_at']).where('id', 'in', ids.length > 0 ? [...ids] : ['']).where('sold_at', 'is not', null).execute();
+      if (rows.length >= ids.length || i === 239) return rows.map((r) => ({ createdAt: r.created_at.getTime(), ms: (r.sold_at as Date).getTime() - r.created_at.getTime() }));
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return [];
+  } finally {
+    await ledger.close();
+  }
+}
+
+type E2eReport = Record<string, unknown> & { timeToSaleMs: { p50: number; p99: number; p99BySecond: number[] }; halfRateIntake: { p50Ms: number; p99Ms: number; non202: number } };
 
 function printReport(report: Record<string, unknown>): void {
   const r = report as {
+    ledgerOutage?: unknown;
     machine: { cores: number; cpu?: string };
     versions: Record<string, string>;
     intake?: { bareExpress: LoadResult; leadrouter: LoadResult; ratio: number; redisCpuSecondsPerSecond: number; redisMicrosecondsPerLead: number };
-    e2e?: Record<string, unknown> & { timeToSaleMs: { p50: number; p99: number; p99BySecond: number[] }; halfRateIntake: { p50Ms: number; p99Ms: number; non202: number } };
+    e2e?: E2eReport;
+    e2eWithoutLedger?: E2eReport;
+    ledgerOnToOff?: number;
   };
   const out: string[] = [`\nmachine: ${r.machine.cores} cores, ${r.machine.cpu ?? '?'}; ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`];
   if (r.intake) {
     const row = (name: string, x: LoadResult): string => `  ${name.padEnd(22)} ${String(x.requestsPerSecond).padStart(7)} req/s   p50 ${x.p50Ms} ms   p99 ${x.p99Ms} ms   non-2xx ${x.non2xx}   errors ${x.errors}`;
     out.push('intake:', row('bare Express 5', r.intake.bareExpress), row('LeadRouter intake', r.intake.leadrouter), `  ratio to bare Express: ${r.intake.ratio}`, `  redis-server CPU: ${r.intake.redisCpuSecondsPerSecond} core, ${r.intake.redisMicrosecondsPerLead} us per lead`);
   }
-  if (r.e2e) {
-    const e = r.e2e;
+  for (const e of [r.e2eWithoutLedger, r.e2e]) {
+    if (!e) continue;
+    const lag = e.ledgerLagSeconds as { p50: number; p99: number; max: number } | undefined;
     out.push(
-      'end to end:',
+      `end to end, ledger ${String(e.ledger)}:`,
       `  bare BullMQ + got worker   ${String(e.bareBullmqGotPerSecond)} jobs/s`,
       `  LeadRouter sold            ${String(e.soldPerSecond)} leads/s (${String(e.sold)} sold; ratio ${String(e.ratioToBareWorker)})`,
       `  time to sale at ${String(e.halfRate)}/s      p50 ${e.timeToSaleMs.p50} ms, p99 ${e.timeToSaleMs.p99} ms (evenly paced; intake answers p50 ${e.halfRateIntake.p50Ms} ms, p99 ${e.halfRateIntake.p99Ms} ms, ${e.halfRateIntake.non202} not 202)`,
       `  p99 of each second         ${e.timeToSaleMs.p99BySecond.join(' ')} ms`,
-      `  Redis memory per sold lead ${String(e.redisBytesPerSoldLead)} bytes`,
+      `  Redis memory per sold lead ${String(e.redisBytesPerSoldLead)} bytes, not counting ${String(e.idempotencyBytesPerLead)} bytes of 24-hour idempotency record`,
+      ...(lag ? [`  ledger lag at half rate    p50 ${lag.p50} s, p99 ${lag.p99} s, max ${lag.max} s; caught up ${String(e.ledgerCatchUpSeconds)} s after the burst`] : []),
+    );
+  }
+  if (r.ledgerOnToOff !== undefined) out.push(`  sold/s with the ledger, to without: ${r.ledgerOnToOff}`);
+  const o = r.ledgerOutage as { rate: number; outageSeconds: number; accepted: number; lagAtEndOfOutageSeconds: number; backlogEntries: number; lagUnderTwoSecondsAfter: number | null; leadsInLedger: number } | undefined;
+  if (o) {
+    out.push(
+      `ledger outage: ${o.outageSeconds} s of PostgreSQL down at ${o.rate} leads/s: ${o.accepted} accepted, lag ${o.lagAtEndOfOutageSeconds} s and ${o.backlogEntries} changes waiting at the end`,
+      `  lag under 2 s ${o.lagUnderTwoSecondsAfter === null ? 'not within 180 s' : `${o.lagUnderTwoSecondsAfter} s`} after PostgreSQL came back; ${o.leadsInLedger} of ${o.accepted} leads in the ledger`,
     );
   }
   process.stdout.write(`${out.join('\n')}\n`);

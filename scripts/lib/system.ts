@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort, startRedisServer } from '@leadrouter/redis';
-import { spawnRole, type RoleProcess } from '@leadrouter/testing';
+import { spawnRole, startPostgres, type OwnedPostgres, type RoleProcess } from '@leadrouter/testing';
 
 /** The key prefix the scripts' system runs with (set explicitly: a LEADROUTER_PREFIX in the caller's environment must not leak in). */
 export const SYSTEM_PREFIX = 'lr';
@@ -20,6 +20,9 @@ export interface RunningSystem {
   redisUrl: string;
   /** A client of the private Redis, for reading lead statuses directly. */
   redis: Redis;
+  /** With `ledger`: the private PostgreSQL every role's DATABASE_URL names, and the ledger writer's base URL. */
+  databaseUrl?: string;
+  ledgerWriter?: string;
   stop(): Promise<void>;
 }
 
@@ -30,6 +33,8 @@ export interface SystemOptions {
   adminKey: string;
   appendOnly?: boolean;
   logLevel?: string;
+  /** Run the lead ledger too: a private PostgreSQL (initdb/pg_ctl, never the machine's) and one `start:ledger` process. */
+  ledger?: boolean;
 }
 
 export async function startSystem(options: SystemOptions): Promise<RunningSystem> {
@@ -37,11 +42,23 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
   const server = await startRedisServer({ dir: join(work, 'redis'), appendOnly: options.appendOnly ?? false });
   const configFile = join(work, 'leadrouter.yaml');
   writeFileSync(configFile, options.config);
-  const env = { REDIS_URL: server.url, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: SYSTEM_PREFIX, ADMIN_API_KEY: options.adminKey, HOST: '127.0.0.1', LOG_LEVEL: options.logLevel ?? 'warn' };
+  const postgres: OwnedPostgres | undefined = options.ledger ? await startPostgres() : undefined;
+  const env = {
+    REDIS_URL: server.url,
+    LEADROUTER_CONFIG: configFile,
+    LEADROUTER_PREFIX: SYSTEM_PREFIX,
+    ADMIN_API_KEY: options.adminKey,
+    HOST: '127.0.0.1',
+    LOG_LEVEL: options.logLevel ?? 'warn',
+    ...(postgres ? { DATABASE_URL: postgres.url } : {}),
+  };
   const intakePort = await freePort();
   const postbackPort = await freePort();
   const workerPorts = await Promise.all(Array.from({ length: options.workers }, () => freePort()));
+  const ledgerPort = postgres ? await freePort() : undefined;
   const roles: RoleProcess[] = [
+    // The ledger writer first: it runs the migrations the other roles' ledger reads need.
+    ...(ledgerPort ? [spawnRole('ledger', { ...env, LEDGER_PORT: String(ledgerPort) })] : []),
     spawnRole('intake-api', { ...env, INTAKE_PORT: String(intakePort) }),
     spawnRole('postback', { ...env, POSTBACK_PORT: String(postbackPort) }),
     ...workerPorts.map((port) => spawnRole('worker', { ...env, WORKER_PORT: String(port) })),
@@ -52,15 +69,24 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     await Promise.all(roles.map((r) => r.stop('SIGTERM')));
     redis.disconnect();
     await server.stop();
+    await postgres?.stop();
     rmSync(work, { recursive: true, force: true });
   };
   try {
-    for (const port of [intakePort, postbackPort, ...workerPorts]) await waitReady(`${url(port)}/readyz`);
+    for (const port of [...(ledgerPort ? [ledgerPort] : []), intakePort, postbackPort, ...workerPorts]) await waitReady(`${url(port)}/readyz`);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { intake: url(intakePort), postback: url(postbackPort), workers: workerPorts.map(url), redisUrl: server.url, redis, stop };
+  return {
+    intake: url(intakePort),
+    postback: url(postbackPort),
+    workers: workerPorts.map(url),
+    redisUrl: server.url,
+    redis,
+    ...(postgres && ledgerPort ? { databaseUrl: postgres.url, ledgerWriter: url(ledgerPort) } : {}),
+    stop,
+  };
 }
 
 async function waitReady(url: string): Promise<void> {

@@ -6,12 +6,15 @@
  * reconciles: every lead `delivered` or `unsold`, none accepted by two buyers, caps held. Leads are
  * kept `--retention-seconds` (default 60): after that the soak waits for them to expire and checks
  * that Redis memory fell back to where it started. Prints the reconciliation table and exits
- * non-zero on any loss, double sale, cap breach or memory that did not come back.
+ * non-zero on any loss, double sale, cap breach or memory that did not come back. With the ledger
+ * (the default; `--no-ledger` leaves it out) it also reconciles PostgreSQL: every accepted lead
+ * there with its final status and whole history, each buyer's sales and revenue as the buyer counts.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { redisKeys } from '@leadrouter/redis';
 import { startSystem, SYSTEM_PREFIX } from '../lib/system.js';
+import { reconcileLedger, type LedgerReconciliation } from './ledger-check.js';
 
 const arg = (name: string, fallback: number): number => {
   const i = process.argv.indexOf(`--${name}`);
@@ -24,6 +27,9 @@ const KEY = 'soak-key-1';
 const ADMIN = 'soak-admin-1';
 const TOKEN = 'soak-pb-token';
 const CAP = Math.max(5, Math.round((RATE * DURATION) / 50));
+/** The ledger (a private PostgreSQL and a writer process) runs unless `--no-ledger`. */
+const LEDGER = !process.argv.includes('--no-ledger');
+const PAYOUT = 5;
 
 /** The mock buyers run in their own process (buyers.ts), so the load this process generates does not delay their answers. */
 interface BuyerReport {
@@ -60,7 +66,7 @@ const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
 async function main(): Promise<void> {
   const buyers = startBuyers();
   const ports = await buyers.ready;
-  const dest = (id: string, extra = ''): string => `  - { id: ${id}, url: "http://127.0.0.1:${ports.get(id)!}/", timeoutMs: 1000, retry: { attempts: 1, backoffMs: 200 }, concurrency: 50, payout: 5${extra} }`;
+  const dest = (id: string, extra = ''): string => `  - { id: ${id}, url: "http://127.0.0.1:${ports.get(id)!}/", timeoutMs: 1000, retry: { attempts: 1, backoffMs: 200 }, concurrency: 50, payout: ${PAYOUT}${extra} }`;
   const config = `
 dedupe: { window: ${RETENTION_S}s }
 leads: { retentionDays: ${RETENTION_S / 86_400} }
@@ -80,7 +86,7 @@ routes:
     destinations: [{ id: rejecting, weight: 1 }, { id: hanging, weight: 1 }, { id: flaky, weight: 2 }, { id: down-then-up, weight: 2 }, { id: capped, weight: 2 }]
     fallback: [slow, accepting]
 `;
-  const system = await startSystem({ config, workers: 2, adminKey: ADMIN, appendOnly: true }).catch((error: unknown) => {
+  const system = await startSystem({ config, workers: 2, adminKey: ADMIN, appendOnly: true, ledger: LEDGER }).catch((error: unknown) => {
     buyers.stop();
     throw error;
   });
@@ -183,14 +189,28 @@ routes:
 
     // Postbacks for some recently sold leads (still within their retention), through the postback service.
     let postbacks = 0;
+    const postbacked = new Set<string>();
     for (const [id, s] of [...statuses].reverse()) {
       if (s.status === 'delivered' && (s.destination === 'accepting' || s.destination === 'capped') && postbacks < 50) {
         postbacks += 1;
-        await fetch(`${system.postback}/v1/postbacks/${s.destination}?lead_id=${id}&status=accepted&token=${TOKEN}`);
+        const res = await fetch(`${system.postback}/v1/postbacks/${s.destination}?lead_id=${id}&status=accepted&token=${TOKEN}`);
+        if (res.ok && ((await res.json()) as { changed?: boolean }).changed) postbacked.add(id);
       }
     }
     const memoryAtEnd = await usedMemory();
     peakMemory = Math.max(peakMemory, memoryAtEnd);
+
+    // The ledger: every accepted lead there, final, whole; each buyer's sales as the buyer counts them.
+    let ledgerCheck: LedgerReconciliation | undefined;
+    let memoryCompacted = memoryAtEnd;
+    if (system.databaseUrl) {
+      const expected = new Map([...statuses].map(([id, s]) => [id, postbacked.has(id) ? 'accepted' : s.status]));
+      for (const id of accepted) if (!expected.has(id)) expected.set(id, 'lost');
+      ledgerCheck = await reconcileLedger({ databaseUrl: system.databaseUrl, redis: client, prefix: SYSTEM_PREFIX, expected, buyers: await buyers.call({ type: 'report' }), payout: PAYOUT });
+      // The writer compacts what it stored: Redis now holds each final lead's state only.
+      await new Promise((r) => setTimeout(r, 1000));
+      memoryCompacted = await usedMemory();
+    }
 
     // Retention: once every lead's records have expired, Redis should hold what it held before.
     const expiredAt = lastAccepted + RETENTION_S * 1000 + 5000;
@@ -238,14 +258,25 @@ routes:
       [`capped buyer (cap ${CAP})`, capped],
       ['postbacks sent', postbacks],
       ['Redis bytes per accepted lead (held)', Math.round((memoryAtEnd - memoryBefore) / Math.max(1, accepted.length))],
+      ...(ledgerCheck
+        ? [
+            ['Redis bytes per lead after compaction', Math.round((memoryCompacted - memoryBefore) / Math.max(1, accepted.length))],
+            ['ledger: caught up after the last lead', `${ledgerCheck.caughtUpInSeconds.toFixed(1)} s`],
+            ['ledger: leads missing / wrong status', `${ledgerCheck.missing} / ${ledgerCheck.wrongStatus}`],
+            ['ledger: leads with a broken history', ledgerCheck.brokenHistory],
+            ['ledger: net revenue / buyers\' own count', `${ledgerCheck.ledgerRevenue.toFixed(2)} / ${ledgerCheck.buyersRevenue.toFixed(2)}`],
+            ['ledger: buyers whose sales differ', ledgerCheck.salesMismatch.join(', ') || '-'],
+          ]
+        : []),
       ['Redis memory: before / peak / after retention', `${mib(memoryBefore)} / ${mib(peakMemory)} / ${mib(memoryAfterRetention)} MiB`],
       ['Redis memory flat after retention', `${memoryFlat ? 'yes' : 'NO'} (${mib(residual)} MiB left of ${mib(held)} MiB; per-lead keys left: ${leftKeys})`],
     ];
     process.stdout.write(`\nsoak: ${RATE} leads/s for ${DURATION} s, intake + 2 workers + postback, Redis AOF\n`);
     for (const [k, v] of table) process.stdout.write(`  ${String(k).padEnd(38)} ${String(v)}\n`);
     for (const b of reports) process.stdout.write(`  buyer ${b.id.padEnd(14)} requests ${String(b.requests).padStart(6)}  accepted ${b.accepted.length}\n`);
-    const failed = lost > 0 || doubleSold > 0 || mismatched > 0 || capped > CAP || accepted.length === 0 || !memoryFlat;
-    process.stdout.write(failed ? 'soak: FAILED\n' : 'soak: OK (0 lost, 0 double-sold, caps held, memory flat after retention)\n');
+    const ledgerOk = !ledgerCheck || (ledgerCheck.missing === 0 && ledgerCheck.wrongStatus === 0 && ledgerCheck.brokenHistory === 0 && ledgerCheck.salesMismatch.length === 0);
+    const failed = lost > 0 || doubleSold > 0 || mismatched > 0 || capped > CAP || accepted.length === 0 || !memoryFlat || !ledgerOk;
+    process.stdout.write(failed ? 'soak: FAILED\n' : `soak: OK (0 lost, 0 double-sold, caps held, memory flat after retention${ledgerCheck ? ', the ledger reconciles' : ''})\n`);
     process.exitCode = failed ? 1 : 0;
   } finally {
     subscriber.disconnect();

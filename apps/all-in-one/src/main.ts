@@ -18,27 +18,30 @@ await runRole('all-in-one', async ({ env: givenEnv, config, configFile, logger, 
   const privateRedis = await ensureRedis(givenEnv.redisUrlGiven, logger);
   // Whatever way the process leaves (a shutdown cut short, a second Ctrl-C), its own Redis goes too.
   if (privateRedis) process.once('exit', () => privateRedis.stopNow());
-  // The all-in-one always keeps a ledger: DATABASE_URL's, else an embedded PostgreSQL (PGlite).
-  const env = { ...givenEnv, ...(privateRedis ? { redisUrl: privateRedis.url } : {}), ledger: true };
+  // The all-in-one keeps a ledger: DATABASE_URL's, else an embedded PostgreSQL (PGlite); none only when told so.
+  const env = { ...givenEnv, ...(privateRedis ? { redisUrl: privateRedis.url } : {}), ledger: !givenEnv.ledgerOff };
   const redisWarnings = await useRedis(env.redisUrl, privateRedis ? 'private' : givenEnv.redisUrlGiven ? 'REDIS_URL' : 'default');
   const roles: Array<{ name: string; close(): Promise<void> }> = [];
   // One process, one registry: /metrics on any of its ports shows the whole process (contract §7).
   const metrics = createMetrics();
-  const ledger = await openAllInOneLedger(givenEnv, logger);
+  const ledger = givenEnv.ledgerOff ? undefined : await openAllInOneLedger(givenEnv, logger);
+  if (!ledger) logger.warn('lead ledger: off (LEADROUTER_LEDGER=off): no search, export or reports, and Redis keeps every lead whole');
   try {
-    const writer = await startLedger({ env, ledger, metrics, retention: config.ledger, logger: logger.child({ role: 'ledger' }), serve: false });
-    roles.push({ name: 'ledger writer', close: () => writer.close() });
+    if (ledger) {
+      const writer = await startLedger({ env, ledger, metrics, retention: config.ledger, logger: logger.child({ role: 'ledger' }), serve: false });
+      roles.push({ name: 'ledger writer', close: () => writer.close() });
+    }
     const worker = await startWorker({ env, config, metrics, logger: logger.child({ role: 'worker' }) });
     roles.push({ name: 'worker (jobs in hand, queues)', close: () => worker.close() });
     const postback = await startPostback({ env, config, metrics, logger: logger.child({ role: 'postback' }) });
     roles.push({ name: 'postback', close: () => postback.close() });
-    const intake = await startIntake({ env, config, metrics, ledger, logger: logger.child({ role: 'intake' }) });
+    const intake = await startIntake({ env, config, metrics, ...(ledger ? { ledger } : {}), logger: logger.child({ role: 'intake' }) });
     roles.push({ name: 'intake', close: () => intake.close() });
     const demoKey = config.suppliers[0]?.apiKeys[0];
     if (configFile === BUNDLED_CONFIG_PATH && demoKey) console.log(demoBanner(intake.port, demoKey, redisWarnings));
   } catch (err) {
     await Promise.allSettled(roles.map((r) => r.close()));
-    await ledger.close();
+    await ledger?.close();
     await privateRedis?.stop();
     throw err;
   }
@@ -46,7 +49,7 @@ await runRole('all-in-one', async ({ env: givenEnv, config, configFile, logger, 
     async close(step) {
       // Intake first (no new leads), then postbacks, then the worker finishes what it holds.
       for (const role of [...roles].reverse()) await step(role.name, () => role.close());
-      await step('ledger', () => ledger.close(), { needsRedis: false });
+      if (ledger) await step('ledger', () => ledger.close(), { needsRedis: false });
       // Bounded by itself (SIGKILL after 5 s), and it needs no Redis to finish: it is the Redis.
       if (privateRedis) await step('private redis-server', () => privateRedis.stop(), { needsRedis: false });
     },

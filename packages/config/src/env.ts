@@ -31,6 +31,11 @@ export interface ServiceEnv {
   ledger: boolean;
   /** Where the all-in-one keeps its embedded ledger without DATABASE_URL (LEADROUTER_LEDGER_DIR, default ./.data/ledger). */
   ledgerDir: string;
+  /**
+   * LEADROUTER_LEDGER=off: the all-in-one runs without a ledger (no search, export or reports, and
+   * Redis keeps each lead whole until its retention), for measuring what the ledger costs.
+   */
+  ledgerOff: boolean;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
@@ -70,6 +75,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
     databaseUrl: env.DATABASE_URL || undefined,
     ledger: Boolean(env.DATABASE_URL),
     ledgerDir: env.LEADROUTER_LEDGER_DIR || resolve('.data', 'ledger'),
+    ledgerOff: env.LEADROUTER_LEDGER === 'off',
     http: {
       ...HTTP_TIMEOUTS,
       // Behind a load balancer, set it above the balancer's idle timeout, so the balancer closes first.
