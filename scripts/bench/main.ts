@@ -216,7 +216,7 @@ async function main(): Promise<void> {
   const configFile = join(work, 'leadrouter.yaml');
   writeFileSync(configFile, configYaml(buyerUrl));
   try {
-    if (args.only !== 'e2e') {
+    if (args.only === undefined || args.only === 'intake') {
       const bare = await startChild('scripts/bench/bare-express.ts', {});
       const bareResult = await load('bare Express 5 + express.json() answering 202', `http://127.0.0.1:${bare.port}/v1/leads`);
       await stopChild(bare.child);
@@ -246,7 +246,7 @@ async function main(): Promise<void> {
     }
     if (args.only === 'ledger-outage') {
       report.ledgerOutage = await ledgerOutage(redis.url, configFile, client);
-    } else if (args.only !== 'intake') {
+    } else if (args.only === undefined || args.only === 'e2e') {
       process.stderr.write('\n== bare BullMQ + got worker (20,000 jobs, concurrency 50)\n');
       const bareWorker = await new Promise<{ perSecond: number }>((res, rej) => {
         const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/bare-worker.ts'], {
