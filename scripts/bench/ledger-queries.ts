@@ -23,8 +23,7 @@ import { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
 import pg from 'pg';
-import { maskEmail, maskPhone } from '@leadrouter/lead';
-import { decodeCursor, migrateLedger, openLedger, reportRows, searchLeads, type LeadFilters, type Ledger, type LedgerDatabase, type LedgerLeadRow } from '@leadrouter/ledger';
+import { exportColumns, exportPage, migrateLedger, openLedger, reportRows, searchLeads, type LeadCursor, type LeadFilters, type Ledger, type LedgerDatabase } from '@leadrouter/ledger';
 import { contactDigest } from '@leadrouter/store';
 import { startPostgres, type OwnedPostgres } from '@leadrouter/testing';
 
@@ -176,37 +175,9 @@ function seedStatements(n: number, days: number, events: number, revenueColumns:
 
 // ---------------------------------------------------------------------------------------------
 // The export: the page loop of GET /v1/leads/export.csv (apps/intake-api/src/routes/ledger-reads.ts),
-// as the admin runs it. leadSummary and csvValue are that route's (not exported): copied here, so
-// the export pays the same per-row cost. Keep them in step with the route.
+// as the admin runs it, through the same exportPage and csv-stringify.
 
 const EXPORT_PAGE = 1000;
-const EXPORT_COLUMNS = ['id', 'createdAt', 'supplier', 'source', 'geo', 'status', 'reason', 'quality', 'name', 'phone', 'email', 'click_id', 'destination', 'payout', 'route'];
-
-function leadSummary(row: LedgerLeadRow): Record<string, unknown> {
-  return {
-    id: row.id,
-    status: row.status,
-    ...(row.reason ? { reason: row.reason } : {}),
-    quality: row.quality,
-    createdAt: row.created_at.toISOString(),
-    supplier: row.supplier,
-    name: row.name,
-    phone: row.phone === null ? null : maskPhone(row.phone),
-    email: row.email === null ? null : maskEmail(row.email),
-    geo: row.geo,
-    source: row.source,
-    click_id: row.click_id,
-    fields: row.fields,
-    destination: row.destination,
-    payout: row.payout,
-    route: row.route,
-  };
-}
-
-function csvValue(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
-}
 
 async function exportCsv(db: Kysely<LedgerDatabase>, filters: LeadFilters, budgetMs: number): Promise<{ rows: number; bytes: number; ms: number; complete: boolean }> {
   let bytes = 0;
@@ -221,24 +192,23 @@ async function exportCsv(db: Kysely<LedgerDatabase>, filters: LeadFilters, budge
     sink.once('error', reject);
   });
   const started = performance.now();
-  const csv = stringify({ header: true, columns: EXPORT_COLUMNS });
+  const csv = stringify({ header: true, columns: exportColumns(true) });
   csv.pipe(sink);
   let rows = 0;
   let complete = true;
-  let cursor: ReturnType<typeof decodeCursor>;
+  let cursor: LeadCursor | undefined;
   for (;;) {
-    const page = await searchLeads(db, filters, { limit: EXPORT_PAGE, ...(cursor ? { cursor } : {}) });
-    for (const row of page.leads) {
-      const lead = leadSummary(row);
-      if (!csv.write(EXPORT_COLUMNS.map((c) => csvValue(lead[c])))) await new Promise((resolveDrain) => csv.once('drain', resolveDrain));
+    const page = await exportPage(db, filters, { limit: EXPORT_PAGE, ...(cursor ? { cursor } : {}) }, { admin: true, pii: false });
+    for (const row of page.rows) {
+      if (!csv.write(row)) await new Promise((resolveDrain) => csv.once('drain', resolveDrain));
       rows += 1;
     }
-    if (!page.nextCursor) break;
+    if (!page.next) break;
     if (performance.now() - started > budgetMs) {
       complete = false;
       break;
     }
-    cursor = decodeCursor(page.nextCursor);
+    cursor = page.next;
   }
   csv.end();
   await finished;

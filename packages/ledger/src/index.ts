@@ -16,3 +16,4 @@ export {
   type ReportDimension,
 } from './queries.js';
 export { applyRetention } from './retention.js';
+export { exportColumns, exportPage } from './export.js';

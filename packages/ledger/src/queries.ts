@@ -34,7 +34,7 @@ export function decodeCursor(text: string): LeadCursor | undefined {
   return match ? { createdAt: new Date(Number(match[1])), id: match[2] as string } : undefined;
 }
 
-function filtered<O>(query: SelectQueryBuilder<LedgerDatabase, 'leads', O>, f: LeadFilters): SelectQueryBuilder<LedgerDatabase, 'leads', O> {
+export function filtered<O>(query: SelectQueryBuilder<LedgerDatabase, 'leads', O>, f: LeadFilters): SelectQueryBuilder<LedgerDatabase, 'leads', O> {
   let q = query;
   if (f.from) q = q.where('created_at', '>=', f.from);
   if (f.to) q = q.where('created_at', '<', f.to);
@@ -49,6 +49,16 @@ function filtered<O>(query: SelectQueryBuilder<LedgerDatabase, 'leads', O>, f: L
   return q;
 }
 
+/**
+ * The leads after `cursor` in the keyset order (newest first). A row comparison: the same rows as
+ * `created_at < c OR (created_at = c AND id < i)` (neither is null), but PostgreSQL makes it a
+ * bound of the (…, created_at DESC, id DESC) indexes, so a page starts where the last one ended.
+ * The OR was a filter, so page n of an export read n pages.
+ */
+export function keysetAfter<O>(query: SelectQueryBuilder<LedgerDatabase, 'leads', O>, cursor: LeadCursor): SelectQueryBuilder<LedgerDatabase, 'leads', O> {
+  return query.where(({ eb, refTuple, tuple }) => eb(refTuple('created_at', 'id'), '<', tuple(cursor.createdAt, cursor.id)));
+}
+
 /** One page of leads, newest first, after `cursor`; `nextCursor` when more may follow. */
 export async function searchLeads(db: Kysely<LedgerDatabase>, filters: LeadFilters, page: { limit: number; cursor?: LeadCursor }): Promise<{ leads: LedgerLeadRow[]; nextCursor: string | null }> {
   let q = filtered(
@@ -57,13 +67,7 @@ export async function searchLeads(db: Kysely<LedgerDatabase>, filters: LeadFilte
       .select(['id', 'supplier', 'source', 'geo', 'status', 'reason', 'destination', 'payout', 'route', 'quality', 'created_at', 'sold_at', 'name', 'phone', 'email', 'click_id', 'ip', 'fields']),
     filters,
   );
-  if (page.cursor) {
-    const { createdAt, id } = page.cursor;
-    // A row comparison, the same rows as `created_at < c OR (created_at = c AND id < i)` (neither is
-    // null), but PostgreSQL makes it a bound of the (…, created_at DESC, id DESC) indexes: a page
-    // starts where the last one ended. The OR was a filter, so page n of an export read n pages.
-    q = q.where(({ eb, refTuple, tuple }) => eb(refTuple('created_at', 'id'), '<', tuple(createdAt, id)));
-  }
+  if (page.cursor) q = keysetAfter(q, page.cursor);
   const rows: LedgerLeadRow[] = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(page.limit + 1).execute();
   const more = rows.length > page.limit;
   const leads = more ? rows.slice(0, page.limit) : rows;

@@ -1,7 +1,7 @@
 import { Router, type Request, type Response } from 'express';
 import { stringify } from 'csv-stringify';
 import type { ResolvedConfig } from '@leadrouter/config';
-import { decodeCursor, REPORT_DIMENSIONS, reportRows, searchLeads, type LeadFilters, type Ledger, type LedgerLeadRow, type ReportDimension } from '@leadrouter/ledger';
+import { decodeCursor, exportColumns, exportPage, REPORT_DIMENSIONS, reportRows, searchLeads, type LeadCursor, type LeadFilters, type Ledger, type LedgerLeadRow, type ReportDimension } from '@leadrouter/ledger';
 import { isCountryCode, LEAD_STATUSES, maskEmail, maskPhone, type FieldError } from '@leadrouter/lead';
 import type { Logger } from '@leadrouter/logging';
 import { contactDigest } from '@leadrouter/store';
@@ -76,23 +76,21 @@ export function ledgerReadRoutes(deps: LedgerReadsDeps): Router {
     const parsed = parseFilters(req.query, who);
     if (parsed.errors.length > 0) return invalid(res, parsed.errors);
     const pii = who.admin && req.query.pii === '1';
-    const columns = ['id', 'createdAt', 'supplier', 'source', 'geo', 'status', 'reason', 'quality', 'name', 'phone', 'email', 'click_id', ...(who.admin ? ['destination', 'payout', 'route'] : [])];
+    const columns = exportColumns(who.admin);
     res.setHeader('Content-Type', 'text/csv; charset=utf-8');
     res.setHeader('Content-Disposition', 'attachment; filename="leads.csv"');
     const csv = stringify({ header: true, columns });
     csv.pipe(res);
     try {
       // Page by page (keyset), so an export of millions of leads is never held in memory whole.
-      let cursor: ReturnType<typeof decodeCursor>;
-      for (;;) {
-        const page = await searchLeads(ledger.db, parsed.filters, { limit: EXPORT_PAGE, ...(cursor ? { cursor } : {}) });
-        for (const row of page.leads) {
-          const lead = leadSummary(row, who.admin, pii);
-          if (!csv.write(columns.map((c) => csvValue(lead[c])))) await new Promise((resolve) => csv.once('drain', resolve));
+      let cursor: LeadCursor | undefined;
+      do {
+        const page = await exportPage(ledger.db, parsed.filters, { limit: EXPORT_PAGE, ...(cursor ? { cursor } : {}) }, { admin: who.admin, pii });
+        for (const row of page.rows) {
+          if (!csv.write(row)) await new Promise((resolve) => csv.once('drain', resolve));
         }
-        if (!page.nextCursor) break;
-        cursor = decodeCursor(page.nextCursor);
-      }
+        cursor = page.next;
+      } while (cursor);
       csv.end();
     } catch (err) {
       csv.destroy();
@@ -137,12 +135,7 @@ function ratio(a: number, b: number): number {
   return b === 0 ? 0 : Math.round((a / b) * 10_000) / 10_000;
 }
 
-function csvValue(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  return typeof value === 'object' ? JSON.stringify(value) : String(value);
-}
-
-/** A lead as search and export show it: contact data masked (unless the admin asks for it), buyers and money for the admin only. */
+/** A lead as search shows it (the export's rows are exportPage's, the same values): contact data masked (unless the admin asks for it), buyers and money for the admin only. */
 function leadSummary(row: LedgerLeadRow, admin: boolean, pii: boolean): Record<string, unknown> {
   return {
     id: row.id,
