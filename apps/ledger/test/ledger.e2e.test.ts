@@ -43,6 +43,15 @@ describe('the lead ledger on PostgreSQL', () => {
     db = await freshDatabase();
     ledger = await openLedger({ databaseUrl: db.url });
   });
+  /** A database of its own for one test, migrated, with a ledger handle on it; dropped after the suite. */
+  const migratedDatabase = async (): Promise<Ledger> => {
+    const own = await freshDatabase();
+    open.push({ close: () => own.drop() });
+    const reader = await openLedger({ databaseUrl: own.url });
+    open.push(reader);
+    await migrateLedger(reader.db);
+    return reader;
+  };
   afterAll(async () => {
     for (const thing of open.reverse()) await thing.close();
     await ledger.close();
@@ -228,11 +237,7 @@ describe('the lead ledger on PostgreSQL', () => {
   }, 120_000);
 
   test("a batch a dead writer read but never acknowledged is taken over by another writer, and stored once", async () => {
-    const own = await freshDatabase();
-    open.push({ close: () => own.drop() });
-    const reader = await openLedger({ databaseUrl: own.url });
-    open.push(reader);
-    await migrateLedger(reader.db);
+    const reader = await migratedDatabase();
     const buyer = await server((_req, res) => res.writeHead(200).end('{}'));
     const sys = await system(yaml(buyer.url), { env: { ledger: true } });
     const ids: string[] = [];
@@ -304,11 +309,7 @@ routes:
   }, 60_000);
 
   test('a change PostgreSQL refuses for its data is set aside in the dead-letter stream; the changes around it are stored', async () => {
-    const own = await freshDatabase();
-    open.push({ close: () => own.drop() });
-    const reader = await openLedger({ databaseUrl: own.url });
-    open.push(reader);
-    await migrateLedger(reader.db);
+    const reader = await migratedDatabase();
     const buyer = await server((_req, res) => res.writeHead(200).end('{}'));
     const sys = await system(yaml(buyer.url), { env: { ledger: true } });
     const keys = redisKeys(sys.env.prefix, { ledger: true });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import type { LedgerChange } from '@leadrouter/redis';
+import { seededRandom } from '@leadrouter/routing';
 import { freshDatabase, type FreshDatabase } from '@leadrouter/testing';
 import { applyChanges, applyRetention, migrateLedger, openLedger, reportRows, type Ledger, type ReportRow } from '../src/index.js';
 
@@ -13,19 +14,6 @@ const HOUR = 3_600_000;
 const START = Date.parse('2026-11-20T00:00:00Z');
 const SUPPLIERS = ['acme', 'beta', 'gamma'];
 const SOURCES = ['Facebook', 'Google', 'TikTok'];
-
-/** A small deterministic random source, so a failure replays. */
-function random(seed: number): () => number {
-  // mulberry32
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function leadChanges(n: number, next: () => number): LedgerChange[] {
   const id = `L${String(n).padStart(6, '0')}`;
@@ -89,7 +77,8 @@ describe('the report rollup on PostgreSQL', () => {
   });
 
   test('a report by day and supplier (from the rollup) equals the one by day, supplier and source (from the leads) summed over source, through shuffled batches, repeats and retention', async () => {
-    const next = random(7);
+    // Seeded, so a failure replays.
+    const next = seededRandom(7);
     const all = Array.from({ length: 400 }, (_, n) => leadChanges(n, next)).flat();
     // Shuffled, in batches of varying size, a third of them applied twice: order-free and idempotent.
     for (let i = all.length - 1; i > 0; i--) {

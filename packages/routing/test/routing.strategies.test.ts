@@ -1,19 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { resolveRoute, type ResolvedRoute, type RouteConfig } from '@leadrouter/config';
-import { orderCandidates, STRATEGIES, type StrategyContext, type StrategyName } from '../src/index.js';
-
-/** Small seeded PRNG, uniform in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { orderCandidates, seededRandom, STRATEGIES, type StrategyContext, type StrategyName } from '../src/index.js';
 
 function ctx(overrides: Partial<StrategyContext> = {}): StrategyContext {
   return { random: () => 0, rotation: 0, payouts: new Map(), ...overrides };
@@ -121,7 +109,7 @@ describe('weighted', () => {
         (weights, seed) => {
           const entries = weights.map((weight, i) => ({ id: `d${i}`, weight }));
           const total = weights.reduce((a, b) => a + b, 0);
-          const random = mulberry32(seed);
+          const random = seededRandom(seed);
           const counts = new Map<string, number>();
           const draws = 20_000;
           for (let n = 0; n < draws; n++) {
@@ -140,7 +128,7 @@ describe('weighted', () => {
 
   test('missing weights count as 1', () => {
     const entries = [{ id: 'a' }, { id: 'b', weight: 3 }];
-    const random = mulberry32(7);
+    const random = seededRandom(7);
     let a = 0;
     const draws = 20_000;
     for (let n = 0; n < draws; n++) if (STRATEGIES.weighted(entries, ctx({ random }))[0] === 'a') a++;
