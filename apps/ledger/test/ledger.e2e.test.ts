@@ -336,5 +336,8 @@ routes:
     expect(dead.map((e) => fieldsOf(e).error).sort()).toEqual(['not a ledger change', expect.stringMatching(/JSON/)].sort());
     expect(JSON.parse(fieldsOf(dead.find((e) => fieldsOf(e).error !== 'not a ledger change') as [string, string[]]).fields as string)).toContain(poison);
     for (let b = 0; b < LEDGER_BUCKETS; b++) expect(await redis.xlen(keys.ledgerStream(b))).toBe(0);
+    // The log names the entries and the kind of error, never the values an error message may quote.
+    expect(sys.logs.text()).toContain('SyntaxError');
+    expect(sys.logs.text()).not.toContain('not json');
   }, 60_000);
 });

@@ -37,7 +37,13 @@ interface ReadEntry {
   change: LedgerChange | LedgerRejection | undefined;
 }
 
-type DeadEntry = ReadEntry & { error: string };
+/** `error` is kept with the entry in Redis; `kind` (an SQLSTATE or an error class) is all that reaches the log: messages may quote values, and values may be contact data. */
+type DeadEntry = ReadEntry & { error: string; kind: string };
+
+function errorKind(err: unknown): string {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' ? `SQLSTATE ${code}` : err instanceof Error ? err.name : 'unknown';
+}
 
 /**
  * Whether PostgreSQL refused a statement for its data (SQLSTATE classes 22, data exception, and
@@ -145,7 +151,7 @@ export class LedgerWriter {
    * changes at all, are `dead`, to be set aside.
    */
   private async apply(batch: readonly ReadEntry[]): Promise<{ applied: number; held: StoredHistory[]; dead: DeadEntry[] }> {
-    const dead: DeadEntry[] = batch.filter((e) => e.change === undefined).map((e) => ({ ...e, error: 'not a ledger change' }));
+    const dead: DeadEntry[] = batch.filter((e) => e.change === undefined).map((e) => ({ ...e, error: 'not a ledger change', kind: 'not a ledger change' }));
     const good = batch.filter((e) => e.change !== undefined);
     const split = (entries: readonly ReadEntry[]) => ({
       changes: entries.flatMap(({ change }) => (change && 'leadId' in change ? [change] : [])),
@@ -168,7 +174,7 @@ export class LedgerWriter {
         applied += 1;
       } catch (err) {
         if (!isDataError(err)) throw err;
-        dead.push({ ...entry, error: (err as Error).message });
+        dead.push({ ...entry, error: (err as Error).message, kind: errorKind(err) });
       }
     }
     this.countDead(dead);
@@ -178,7 +184,7 @@ export class LedgerWriter {
   private countDead(dead: readonly DeadEntry[]): void {
     if (dead.length === 0) return;
     this.o.metrics.ledgerWrites.inc({ result: 'dead' }, dead.length);
-    this.o.logger.error({ entries: dead.map((d) => ({ stream: d.stream, id: d.id, error: d.error })) }, 'ledger changes PostgreSQL refuses set aside in the dead-letter stream');
+    this.o.logger.error({ entries: dead.map((d) => ({ stream: d.stream, id: d.id, kind: d.kind })) }, 'ledger changes PostgreSQL refuses set aside in the dead-letter stream');
   }
 
   private async run(): Promise<void> {
