@@ -50,7 +50,8 @@ export async function startSystem(options: SystemOptions): Promise<RunningSystem
     ADMIN_API_KEY: options.adminKey,
     HOST: '127.0.0.1',
     LOG_LEVEL: options.logLevel ?? 'warn',
-    ...(postgres ? { DATABASE_URL: postgres.url } : {}),
+    // Compaction a second after the ledger has a final lead (LEDGER_COMPACT_AFTER_MS, default 5 min), so a run sees what it saves.
+    ...(postgres ? { DATABASE_URL: postgres.url, LEDGER_COMPACT_AFTER_MS: '1000' } : {}),
   };
   const intakePort = await freePort();
   const postbackPort = await freePort();

@@ -208,7 +208,7 @@ routes:
       for (const id of accepted) if (!expected.has(id)) expected.set(id, 'lost');
       ledgerCheck = await reconcileLedger({ databaseUrl: system.databaseUrl, redis: client, prefix: SYSTEM_PREFIX, expected, buyers: await buyers.call({ type: 'report' }), payout: PAYOUT });
       // The writer compacts what it stored: Redis now holds each final lead's state only.
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, 3500));
       memoryCompacted = await usedMemory();
     }
 

@@ -28,6 +28,8 @@ export interface StartLedgerOptions {
   port?: number;
   /** This writer's name in the consumer group; unique per process by default. */
   consumer?: string;
+  /** Overrides LEDGER_COMPACT_AFTER_MS (tests: 0, compact at once). */
+  compactAfterMs?: number;
   /** Serve /healthz, /readyz and /metrics on LEDGER_PORT (default true; the all-in-one's other ports serve its registry). */
   serve?: boolean;
 }
@@ -52,7 +54,7 @@ export async function startLedger(options: StartLedgerOptions): Promise<LedgerHa
   const writer = new LedgerWriter({
     redis,
     keys,
-    compaction: new LeadCompaction(redis, keys),
+    compaction: new LeadCompaction(redis, keys, options.compactAfterMs ?? env.ledgerCompactAfterMs),
     db: ledger.db,
     consumer: options.consumer ?? `${hostname()}-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
     metrics,

@@ -69,7 +69,7 @@ postbackOn: [accepted]`,
     const keys = redisKeys(sys.env.prefix);
     const bytesBefore = await leadBytes(keys, sold);
 
-    const writer = await startLedger({ env: sys.env, logger: sys.logs.logger, port: 0 });
+    const writer = await startLedger({ env: sys.env, logger: sys.logs.logger, port: 0, compactAfterMs: 0 });
     try {
       const soldHash = await compacted(sys, sold);
       const unsoldHash = await compacted(sys, unsold);
@@ -118,6 +118,31 @@ postbackOn: [accepted]`,
     }
   }, 90_000);
 
+  test('a final lead stays whole for LEDGER_COMPACT_AFTER_MS after the ledger has it (a job re-run after a crash finds it whole), then is compacted', async () => {
+    const buyer = await server((_req, res) => res.writeHead(200).end('{}'));
+    const sys = await system(systemYaml(`
+destinations:
+  - { id: buyer, url: "${buyer.url}/", payout: 3 }
+routes:
+  - { id: all, destinations: [{ id: buyer }] }
+`), { env: { ledger: true, databaseUrl: db.url, ledgerCompactAfterMs: 2_000 } });
+    const id = (await sys.post()).body.id as string;
+    await sys.final(id);
+    const writer = await startLedger({ env: sys.env, logger: sys.logs.logger, port: 0 });
+    try {
+      const keys = redisKeys(sys.env.prefix);
+      // In the ledger, scheduled, and still whole.
+      await waitFor(async () => ((await redis.zcard(`${sys.env.prefix}:ledger:compact-due`)) === 1 ? true : undefined), 10_000, 'the lead scheduled');
+      const scheduledAt = Date.now();
+      expect(await redis.exists(keys.leadData(id))).toBe(1);
+      await compacted(sys, id);
+      expect(Date.now() - scheduledAt).toBeGreaterThan(1_000);
+      expect(await redis.zcard(`${sys.env.prefix}:ledger:compact-due`)).toBe(0);
+    } finally {
+      await writer.close();
+    }
+  }, 60_000);
+
   test('an unsold lead compacted in Redis is redelivered with its fields read back from the ledger, and sells', async () => {
     let accepting = false;
     const buyer = await server((_req, res) => res.writeHead(accepting ? 200 : 400).end('{}'));
@@ -131,7 +156,7 @@ routes:
     const phone = uniquePhone();
     const id = (await sys.post({ name: 'Re Deliver', phone, geo: 'US', source: 'Facebook', age: 33 })).body.id as string;
     expect((await sys.final(id)).status).toBe('unsold');
-    const writer = await startLedger({ env: sys.env, logger: sys.logs.logger, port: 0 });
+    const writer = await startLedger({ env: sys.env, logger: sys.logs.logger, port: 0, compactAfterMs: 0 });
     try {
       await compacted(sys, id);
       accepting = true;

@@ -36,6 +36,11 @@ export interface ServiceEnv {
    * Redis keeps each lead whole until its retention), for measuring what the ledger costs.
    */
   ledgerOff: boolean;
+  /**
+   * LEDGER_COMPACT_AFTER_MS (300000): how long a final lead stays whole in Redis after the ledger
+   * has it, so that a job BullMQ re-runs after a crash still finds it whole (see LeadCompaction).
+   */
+  ledgerCompactAfterMs: number;
 }
 
 export function readEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
@@ -52,6 +57,13 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
     if (raw === undefined || raw === '') return fallback;
     const value = Number(raw);
     if (!Number.isInteger(value) || value < 1) problems.push(`${name} must be a whole number above 0, got "${raw}"`);
+    return value;
+  };
+  const wholeOrZero = (name: string, fallback: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < 0) problems.push(`${name} must be a whole number (0 or more), got "${raw}"`);
     return value;
   };
   const prefix = env.LEADROUTER_PREFIX || 'lr';
@@ -76,6 +88,7 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
     ledger: Boolean(env.DATABASE_URL),
     ledgerDir: env.LEADROUTER_LEDGER_DIR || resolve('.data', 'ledger'),
     ledgerOff: env.LEADROUTER_LEDGER === 'off',
+    ledgerCompactAfterMs: wholeOrZero('LEDGER_COMPACT_AFTER_MS', 300_000),
     http: {
       ...HTTP_TIMEOUTS,
       // Behind a load balancer, set it above the balancer's idle timeout, so the balancer closes first.

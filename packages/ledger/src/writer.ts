@@ -136,9 +136,9 @@ export class LedgerWriter {
     for (const [stream, ids] of byStream) pipeline.xack(stream, LEDGER_GROUP, ...ids).xdel(stream, ...ids);
     await pipeline.exec();
     if (this.o.compaction && held.length > 0) {
-      await this.o.compaction.compact(held).catch((err: Error) => {
+      await this.o.compaction.schedule(held).catch((err: Error) => {
         // The ledger has the leads; Redis keeps them whole a while longer (their next change retries).
-        this.o.logger.warn({ err: err.message }, 'compaction of stored leads failed');
+        this.o.logger.warn({ err: err.message }, 'compaction of stored leads not scheduled');
       });
     }
     return applied;
@@ -191,6 +191,7 @@ export class LedgerWriter {
     while (this.running) {
       try {
         await this.round();
+        await this.o.compaction?.compactDue();
         this.failures = 0;
       } catch (err) {
         this.failures += 1;

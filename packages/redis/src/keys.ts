@@ -51,6 +51,8 @@ export interface RedisKeys {
   ledgerRejections(): string;
   /** Changes the ledger could not store (PostgreSQL refused them for their data): set aside whole, for an operator. */
   ledgerDead(): string;
+  /** Final leads the ledger holds, by when Redis may compact them (`leadId:seq:status`). */
+  compactionDue(): string;
 }
 
 export interface RedisKeysOptions {
@@ -84,5 +86,6 @@ export function redisKeys(prefix: string, options: RedisKeysOptions = {}): Redis
     ledgerStreamOf: (leadId) => (options.ledger ? ledgerStream(ledgerBucket(leadId)) : ''),
     ledgerRejections: () => `${prefix}:ledger:rejections`,
     ledgerDead: () => `${prefix}:ledger:dead`,
+    compactionDue: () => `${prefix}:ledger:compact-due`,
   };
 }

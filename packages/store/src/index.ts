@@ -3,7 +3,7 @@ export { readStoredLead, type StoredLead, type DeliveryPlan } from './lead-recor
 export { LeadLifecycle, type LeadForDelivery, type LeadRestore, type NotificationTarget, type CapLimits, type AdvanceCandidate, type AttemptAction, type AttemptRecord } from './lead-lifecycle.js';
 export { DestinationState, type CapUse, type CircuitState } from './destination-state.js';
 export { Sweeps } from './sweeps.js';
-export { LeadCompaction, COMPACTED_FIELDS, COMPACTED_UNSOLD_FIELDS, type LedgerHeldLead } from './lead-compaction.js';
+export { LeadCompaction, COMPACTED_FIELDS, COMPACTED_UNSOLD_FIELDS, DEFAULT_COMPACT_AFTER_MS, type LedgerHeldLead } from './lead-compaction.js';
 export { PostbackState, MAX_REFUSED_POSTBACKS_PER_LEAD, type PostbackOutcome, type PostbackResult } from './postback-state.js';
 export { NotificationOutbox, notificationEntry, type OwedNotification } from './notification-outbox.js';
 export { loadLuaScript, LUA_DIR, type LuaScript } from './lua-loader.js';

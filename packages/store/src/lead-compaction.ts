@@ -22,9 +22,17 @@ export interface LedgerHeldLead {
   status: string;
 }
 
+/** How long a final lead stays whole after the ledger has it, by default (LEDGER_COMPACT_AFTER_MS). */
+export const DEFAULT_COMPACT_AFTER_MS = 300_000;
+const DUE_BATCH = 500;
+
 /**
  * Drops from Redis what the ledger now holds of final leads (contract §10): their fields and
- * history. Called by a ledger writer after each commit with the leads whose history it completed.
+ * history. A ledger writer schedules the final leads whose history a commit completed; they are
+ * compacted `afterMs` later. The wait is for what a crash can leave behind: a delivery or route
+ * job re-run by BullMQ after its worker died (its stalled check, 30 s by default) reads the whole
+ * lead to give back a cap slot or to make sure the supplier heard of the sale. The schedule is a
+ * sorted set in Redis (`<prefix>:ledger:compact-due`), so a writer that dies loses none of it.
  */
 export class LeadCompaction {
   private readonly scripts: ScriptRunner;
@@ -32,8 +40,37 @@ export class LeadCompaction {
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
+    private readonly afterMs: number = DEFAULT_COMPACT_AFTER_MS,
+    private readonly now: () => number = Date.now,
   ) {
     this.scripts = new ScriptRunner(redis, [SCRIPTS.compactLead]);
+  }
+
+  /** Schedules the final leads of `held` for compaction (now, when `afterMs` is 0). */
+  async schedule(held: readonly LedgerHeldLead[]): Promise<void> {
+    const finals = held.filter((h) => FINAL_STATUSES.has(h.status as never));
+    if (finals.length === 0) return;
+    if (this.afterMs <= 0) {
+      await this.compact(finals);
+      return;
+    }
+    const due = this.now() + this.afterMs;
+    await this.redis.zadd(this.keys.compactionDue(), ...finals.flatMap((h) => [due, `${h.leadId}:${h.seq}:${h.status}`]));
+  }
+
+  /** Compacts the scheduled leads whose time has come, a batch at a time; returns how many were compacted. */
+  async compactDue(): Promise<number> {
+    const key = this.keys.compactionDue();
+    const members = await this.redis.zrangebyscore(key, '-inf', this.now(), 'LIMIT', 0, DUE_BATCH);
+    if (members.length === 0) return 0;
+    const held = members.flatMap((m): LedgerHeldLead[] => {
+      const [leadId, seq, status] = m.split(':');
+      return leadId && seq && status ? [{ leadId, seq: Number(seq), status }] : [];
+    });
+    const compacted = await this.compact(held);
+    // Whatever the answer (compacted, or changed since: its newer change schedules it again).
+    await this.redis.zrem(key, ...members);
+    return compacted;
   }
 
   /** Compacts each final lead of `held` that has not changed since; returns how many were compacted. */
