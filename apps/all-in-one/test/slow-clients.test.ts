@@ -49,7 +49,8 @@ describe('slow and idle clients', () => {
   const MAX_CONNECTIONS = 40;
 
   test('the all-in-one starts with a small connection cap', async () => {
-    const role = await spawnAllInOne({ HTTP_MAX_CONNECTIONS: String(MAX_CONNECTIONS) });
+    // No ledger: these are the HTTP servers' limits, and an embedded PGlite takes seconds to start under a loaded CI.
+    const role = await spawnAllInOne({ HTTP_MAX_CONNECTIONS: String(MAX_CONNECTIONS), LEADROUTER_LEDGER: 'off' });
     ports = role.ports;
     cleanup.push(() => role.stop());
     for (const port of Object.values(ports)) {
