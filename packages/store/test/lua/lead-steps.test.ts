@@ -202,3 +202,21 @@ describe('mark-unsold and requeue', () => {
     expect(await lifecycle.requeue('nope', { at: '', type: 'requeued' })).toEqual({ status: 'missing' });
   });
 });
+
+describe('event positions (includes/events.lua)', () => {
+  test("the count catches up with a history an older LeadRouter pushed to without counting (a rolling deploy), and an expired lead is not made again", async () => {
+    const { keys, store, lifecycle } = setUp();
+    const l = lead();
+    await stored(store, l);
+    expect(await redis.hget(keys.lead(l.id), 'seq')).toBe('1');
+    // An older worker's step: it numbers by the list's length (2) and leaves `seq` alone.
+    await redis.rpush(keys.leadEvents(l.id), JSON.stringify({ at: new Date(NOW).toISOString(), type: 'routed' }));
+    await lifecycle.appendEvent(l.id, { at: new Date(NOW).toISOString(), type: 'notified' });
+    expect(await redis.hget(keys.lead(l.id), 'seq')).toBe('3');
+    expect(await redis.llen(keys.leadEvents(l.id))).toBe(3);
+    // A notification's try that outlasted the lead: nothing is written, and no key is left without a TTL.
+    const gone = lead();
+    await lifecycle.appendEvent(gone.id, { at: new Date(NOW).toISOString(), type: 'notified' });
+    expect(await redis.exists(keys.lead(gone.id), keys.leadEvents(gone.id))).toBe(0);
+  });
+});
