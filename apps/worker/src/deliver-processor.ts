@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import { deliverJobRound, tryStep, type DeliverJobData } from '@leadrouter/redis';
 import type { WorkerDeps } from './deps.js';
-import { resumeEndedLead, resumeRecordedStep } from './resume-step.js';
+import { resumeCompactedLead, resumeEndedLead, resumeRecordedStep } from './resume-step.js';
 import { tryDestination } from './try-destination.js';
 
 /**
@@ -14,7 +14,11 @@ export function createDeliverProcessor(deps: WorkerDeps) {
   return async (job: Job<DeliverJobData>): Promise<void> => {
     const { leadId, index, attempt } = job.data;
     const loaded = await deps.lifecycle.load(leadId);
-    if (!loaded?.plan) return;
+    if (!loaded) {
+      await resumeCompactedLead(deps, leadId);
+      return;
+    }
+    if (!loaded.plan) return;
     const { plan } = loaded;
     if (deliverJobRound(job) !== plan.round) {
       // A try of an earlier round (the lead was redelivered since; the job had failed or stalled

@@ -22,6 +22,20 @@ export async function resumeEndedLead(deps: WorkerDeps, loaded: LeadForDelivery,
 }
 
 /**
+ * A job re-run (after its worker died) for a lead compacted since (the ledger has its fields; a
+ * long outage of every worker outlasted LEDGER_COMPACT_AFTER_MS): nothing is sent, but the
+ * supplier still hears how it ended, once (the job id of the notification). Returns whether the
+ * lead was there, compacted.
+ */
+export async function resumeCompactedLead(deps: WorkerDeps, leadId: string): Promise<boolean> {
+  const ended = await deps.lifecycle.endedState(leadId);
+  if (!ended) return false;
+  if (ended.status === 'delivered') await deps.notifier.notify(ended.supplier, leadId, 'delivered', notificationKey.delivered(ended.round));
+  if (ended.status === 'unsold') await deps.notifier.notify(ended.supplier, leadId, 'unsold', notificationKey.unsold(ended.round));
+  return true;
+}
+
+/**
  * A re-run of a try whose outcome was already recorded (the worker died after recording it):
  * follow the recorded decision, never sending the lead to the buyer again.
  */

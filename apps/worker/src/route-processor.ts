@@ -4,6 +4,7 @@ import { notificationKey, START_STEP, type RouteJobData } from '@leadrouter/redi
 import { advance } from './advance.js';
 import type { WorkerDeps } from './deps.js';
 import { finishUnsold } from './outcomes.js';
+import { resumeCompactedLead } from './resume-step.js';
 
 /**
  * The `route` job of a newly accepted lead: take it out of the intake's outbox, choose its route
@@ -16,6 +17,7 @@ export function createRouteProcessor(deps: WorkerDeps) {
     const { leadId } = job.data;
     const loaded = await deps.lifecycle.pickUp(leadId);
     if (!loaded) {
+      if (await resumeCompactedLead(deps, leadId)) return;
       deps.logger.warn({ leadId }, 'route job for a lead that is not stored (expired?): skipped');
       return;
     }

@@ -6,13 +6,14 @@ import { SCRIPTS } from './scripts.js';
 
 /**
  * What a compacted lead keeps in its state hash (compact-lead.lua): what postbacks (status, sale,
- * money, learning marks, refused count) and supplier notifications (supplier, source, geo, click
- * id) read. The rest (plan, step decisions, cap holds, attempts, route, times, fields, history) is
+ * money, learning marks, refused count), supplier notifications (supplier, source, geo, click
+ * id) and the failed-jobs sweep and job re-runs (round: only there once a lead was redelivered)
+ * read. The rest (plan, step decisions, cap holds, attempts, route, times, fields, history) is
  * the ledger's. Every byte here is kept per lead for `leads.retentionDays`.
  */
-export const COMPACTED_FIELDS: readonly string[] = [F.supplier, F.status, F.source, F.geo, F.destination, F.payout, F.reason, 'seq', 'clickId', 'learnt', 'refusedPostbacks'];
-/** Kept of an unsold lead only: an admin's redelivery reads its round, and learning its answer count. */
-export const COMPACTED_UNSOLD_FIELDS: readonly string[] = [F.round, 'answered'];
+export const COMPACTED_FIELDS: readonly string[] = [F.supplier, F.status, F.source, F.geo, F.destination, F.payout, F.reason, F.round, 'seq', 'clickId', 'learnt', 'refusedPostbacks'];
+/** Kept of an unsold lead only: a redelivery's learning reads its answer count. */
+export const COMPACTED_UNSOLD_FIELDS: readonly string[] = ['answered'];
 const COMPACTED_PREFIXES: readonly string[] = ['learnMoved'];
 
 /** A lead whose events 1..seq the ledger has stored, and its status there. */

@@ -111,6 +111,15 @@ export class LeadLifecycle {
     return { supplier, lead: { id, source: source ?? '', geo: geo ?? '', ...(click ? { click_id: click } : {}) } };
   }
 
+  /**
+   * A lead's state when its fields are gone but its state hash is not (compacted after the ledger
+   * stored it): what a job re-run after a crash needs to finish its duty to the supplier.
+   */
+  async endedState(id: string): Promise<{ status: string; supplier: string; round: number } | undefined> {
+    const [status, supplier, round] = await this.redis.hmget(this.keys.lead(id), LEAD_HASH.status, LEAD_HASH.supplier, LEAD_HASH.round);
+    return status && supplier ? { status, supplier, round: Number(round ?? 0) } : undefined;
+  }
+
   /** The lead's status (null when it does not exist or has expired) and routing round. */
   async statusAndRound(id: string): Promise<{ status: string | null; round: number }> {
     const [status, round] = await this.redis.hmget(this.keys.lead(id), LEAD_HASH.status, LEAD_HASH.round);
