@@ -57,6 +57,8 @@ function isDataError(err: unknown): boolean {
 }
 
 const MAX_BACKOFF_MS = 10_000;
+/** The dead-letter stream keeps about this many entries, the newest. */
+const DEAD_LETTER_MAX = 100_000;
 
 /**
  * A ledger writer (contract §10): reads the change streams of every lead bucket with one consumer
@@ -128,20 +130,31 @@ export class LedgerWriter {
     if (batch.length === 0) return 0;
     const { applied, held, dead } = await this.apply(batch);
     this.o.metrics.ledgerWrites.inc({ result: 'applied' }, applied);
-    const byStream = new Map<string, string[]>();
-    for (const { stream, id } of batch) byStream.set(stream, [...(byStream.get(stream) ?? []), id]);
-    const pipeline = this.o.redis.pipeline();
-    // A change no writer can store is set aside, whole, before it is acknowledged: kept for an operator, never lost.
-    for (const entry of dead) pipeline.xadd(this.o.keys.ledgerDead(), '*', 'stream', entry.stream, 'id', entry.id, 'fields', JSON.stringify(entry.fields), 'error', entry.error);
-    for (const [stream, ids] of byStream) pipeline.xack(stream, LEDGER_GROUP, ...ids).xdel(stream, ...ids);
-    await pipeline.exec();
+    // Scheduled before the acknowledgement: a writer dying between the two schedules them again.
     if (this.o.compaction && held.length > 0) {
       await this.o.compaction.schedule(held).catch((err: Error) => {
         // The ledger has the leads; Redis keeps them whole a while longer (their next change retries).
         this.o.logger.warn({ err: err.message }, 'compaction of stored leads not scheduled');
       });
     }
+    // A change no writer can store is set aside, whole, before it is acknowledged: kept for an
+    // operator, never lost. One that could not be set aside (Redis full) stays pending, for later.
+    const notSetAside = await this.setAside(dead);
+    const byStream = new Map<string, string[]>();
+    for (const { stream, id } of batch) if (!notSetAside.has(id)) byStream.set(stream, [...(byStream.get(stream) ?? []), id]);
+    const pipeline = this.o.redis.pipeline();
+    for (const [stream, ids] of byStream) pipeline.xack(stream, LEDGER_GROUP, ...ids).xdel(stream, ...ids);
+    await pipeline.exec();
     return applied;
+  }
+
+  /** Copies dead entries to the dead-letter stream (bounded: it is for an operator to read, not a store); returns the ids it could not copy. */
+  private async setAside(dead: readonly DeadEntry[]): Promise<Set<string>> {
+    if (dead.length === 0) return new Set();
+    const pipeline = this.o.redis.pipeline();
+    for (const entry of dead) pipeline.xadd(this.o.keys.ledgerDead(), 'MAXLEN', '~', DEAD_LETTER_MAX, '*', 'stream', entry.stream, 'id', entry.id, 'fields', JSON.stringify(entry.fields), 'error', entry.error);
+    const results = (await pipeline.exec()) ?? [];
+    return new Set(dead.filter((_entry, i) => results[i]?.[0] !== null).map((entry) => entry.id));
   }
 
   /**

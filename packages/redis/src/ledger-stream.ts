@@ -77,11 +77,23 @@ export function parseLedgerEntry(entryId: string, fields: readonly string[]): Le
       event: JSON.parse(event) as LedgerChange['event'],
       state: JSON.parse(state) as LedgerLeadState,
       ...(record ? { record: JSON.parse(record) as LedgerLeadRecord } : {}),
-      ...(map.has('booked') ? { money: { booked, takenBack } } : {}),
+      ...(map.has('booked') ? { money: { booked, takenBack } } : olderMoney(JSON.parse(event) as LedgerChange['event'], JSON.parse(state) as LedgerLeadState)),
     };
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The money of a change appended by an older LeadRouter (before changes carried it; a rolling
+ * deploy, or a backlog from before the upgrade): a sale books its payout, a return takes it back.
+ * A payout correction of that time cannot be told apart from its state, and counts as none.
+ */
+function olderMoney(event: LedgerChange['event'], state: LedgerLeadState): { money?: { booked: number; takenBack: number } } {
+  const payout = Number(state.payout ?? 0) || 0;
+  if (event.type === 'delivered') return { money: { booked: payout, takenBack: 0 } };
+  if (event.type === 'postback' && event.status === 'returned' && event.result === 'applied') return { money: { booked: 0, takenBack: payout } };
+  return {};
 }
 
 /** An intake rejection (contract §10's `rejected` in reports): who, why, when. */

@@ -142,6 +142,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     CREATE FUNCTION report_leads_changed() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE ids text[];
     BEGIN
+      -- The ledger writer refreshes once per transaction itself (apply.ts): every other writer (retention, by hand) is followed here.
+      IF current_setting('leadrouter.rollup_deferred', true) = 'on' THEN RETURN NULL; END IF;
       IF TG_OP = 'INSERT' THEN
         ids := ARRAY(SELECT id FROM new_rows);
       ELSIF TG_OP = 'DELETE' THEN
@@ -161,6 +163,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     CREATE FUNCTION report_sales_changed() RETURNS trigger LANGUAGE plpgsql AS $$
     DECLARE ids text[];
     BEGIN
+      -- The ledger writer refreshes once per transaction itself (apply.ts): every other writer (retention, by hand) is followed here.
+      IF current_setting('leadrouter.rollup_deferred', true) = 'on' THEN RETURN NULL; END IF;
       IF TG_OP = 'INSERT' THEN
         ids := ARRAY(SELECT DISTINCT lead_id FROM new_rows);
       ELSIF TG_OP = 'DELETE' THEN
