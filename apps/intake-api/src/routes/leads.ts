@@ -1,4 +1,5 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
+import { loggableError } from '@leadrouter/logging';
 import type { Metrics } from '@leadrouter/metrics';
 import { sourceLabel } from '@leadrouter/metrics';
 import { isLeadId } from '@leadrouter/lead';
@@ -152,7 +153,7 @@ export function leadRoutes(deps: LeadRoutesDeps): Router {
       // Past its time in Redis, the lead is the ledger's: the same answer (contract §10).
       if (!record && isLeadId(id) && deps.ledger) record = await ledgerRecord(deps.ledger, id);
     } catch (err) {
-      deps.logger.warn({ err: (err as Error).message }, 'lead not read: Redis or the ledger unavailable');
+      deps.logger.warn({ err: loggableError(err as Error) }, 'lead not read: Redis or the ledger unavailable');
       return send(res, { code: 503, body: rejected('unavailable') }, { 'Retry-After': UNAVAILABLE_RETRY_AFTER });
     }
     // Another supplier's lead is indistinguishable from a lead that does not exist.

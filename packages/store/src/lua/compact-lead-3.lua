@@ -3,7 +3,8 @@
   and its history (events list) go, and its state hash keeps only what later steps read: status,
   sale and money (postbacks), supplier, source, geo and the click id (postbacks' metrics and
   supplier notifications), learning marks (postbacks correct what a sale taught), the
-  refused-postback count, and, for an unsold lead, the round and answer count a redelivery reads.
+  refused-postback count, the round (the failed-jobs sweep and job re-runs read it), and, for an
+  unsold lead, the answer count a redelivery's learning reads.
   Route and soldAt go: the ledger has them, and a compacted lead's later changes send only the
   fields its hash has (includes/ledger.lua).
   `compacted` records the last event the ledger holds: events after it (a later postback) go to

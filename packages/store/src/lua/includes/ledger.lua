@@ -2,8 +2,8 @@
   Appends a change of a lead to the ledger's change stream (contract §10), inside the step that
   made it, so a change can never be made and not recorded. The entry carries the lead id, the
   event's position in the lead's history (`seq`: applying it twice stores it once), the event, the
-  lead's state after the step (of a compacted lead, only the fields its hash still has), and, for the `received` change only, the lead itself. A change that
-  moves money carries it (`money`: {booked, takenBack}, as text), as the revenue counters of §7
+  lead's state after the step (of a compacted lead, only the fields its hash still has), and, for
+  the `received` change only, the lead itself. A change that moves money carries it (`money`: {booked, takenBack}, as text), as the revenue counters of §7
   book it: a sale and an upward correction are booked, a return or a downward correction taken
   back, so the ledger's reports agree with those counters in each figure, not only in the net.
   `streamKey` is '' when the install runs no ledger (no DATABASE_URL): nothing is appended.
