@@ -203,6 +203,8 @@ routes:
     // The ledger: every accepted lead there, final, whole; each buyer's sales as the buyer counts them.
     let ledgerCheck: LedgerReconciliation | undefined;
     let memoryCompacted = memoryAtEnd;
+    /** Leads whose fields are still in Redis once the writer has caught up and compacted (the rest expired or were compacted). */
+    let uncompacted = 0;
     if (system.databaseUrl) {
       const expected = new Map([...statuses].map(([id, s]) => [id, postbacked.has(id) ? 'accepted' : s.status]));
       for (const id of accepted) if (!expected.has(id)) expected.set(id, 'lost');
@@ -210,6 +212,7 @@ routes:
       // The writer compacts what it stored: Redis now holds each final lead's state only.
       await new Promise((r) => setTimeout(r, 3500));
       memoryCompacted = await usedMemory();
+      for await (const batch of client.scanStream({ match: `${SYSTEM_PREFIX}:lead:*:data`, count: 1000 })) uncompacted += (batch as string[]).length;
     }
 
     // Retention: once every lead's records have expired, Redis should hold what it held before.
@@ -261,6 +264,7 @@ routes:
       ...(ledgerCheck
         ? [
             ['Redis bytes per lead after compaction', Math.round((memoryCompacted - memoryBefore) / Math.max(1, accepted.length))],
+            ['leads still whole in Redis after compaction', uncompacted],
             ['ledger: caught up after the last lead', `${ledgerCheck.caughtUpInSeconds.toFixed(1)} s`],
             ['ledger: leads missing / wrong status', `${ledgerCheck.missing} / ${ledgerCheck.wrongStatus}`],
             ['ledger: leads with a broken history', ledgerCheck.brokenHistory],
