@@ -177,7 +177,7 @@ function seedStatements(n: number, days: number, events: number, revenueColumns:
 // The export: the page loop of GET /v1/leads/export.csv (apps/intake-api/src/routes/ledger-reads.ts),
 // as the admin runs it, through the same exportPage and csv-stringify.
 
-const EXPORT_PAGE = 1000;
+const EXPORT_PAGE = 5000;
 
 async function exportCsv(db: Kysely<LedgerDatabase>, filters: LeadFilters, budgetMs: number): Promise<{ rows: number; bytes: number; ms: number; complete: boolean }> {
   let bytes = 0;

@@ -17,7 +17,7 @@ export interface LedgerReadsDeps {
 }
 
 const MAX_LIMIT = 500;
-const EXPORT_PAGE = 1000;
+const EXPORT_PAGE = 5000;
 const DEFAULT_RANGE_MS = 30 * 86_400_000;
 
 type Caller = { admin: true } | { admin: false; supplier: string };
