@@ -144,7 +144,7 @@ describe('the lead ledger on PostgreSQL', () => {
     const net = cents(booked - takenBack);
     // Each figure, not only the net: the correction down is taken back, as the counters book it.
     expect(report.body.rows).toEqual([
-      expect.objectContaining({ supplier: 'acme', received: 5, rejected: 1, accepted: 4, sold: 3, unsold: 1, returned: 1, revenue: booked, revenueReturned: takenBack, netRevenue: net, supplierPayout: 16, margin: net - 16, acceptanceRate: 0.75 }),
+      expect.objectContaining({ supplier: 'acme', received: 5, rejected: 1, accepted: 4, sold: 3, unsold: 1, returned: 1, revenue: booked, revenueReturned: takenBack, netRevenue: net, supplierPayout: 16, margin: net - 16, acceptanceRate: 0.75, epl: net / 4 }),
     ]);
     expect([booked, takenBack, net]).toEqual([40, 15, 25]);
     const supplierReport = await get(sys, '/v1/reports?groupBy=day', KEY);

@@ -114,8 +114,12 @@ export class LedgerWriter {
   async lagSeconds(): Promise<number> {
     const now = (this.o.now ?? Date.now)();
     let oldest = now;
-    for (const stream of this.streams) {
-      const [first] = (await this.o.redis.xrange(stream, '-', '+', 'COUNT', 1)) as Array<[string, string[]]>;
+    // One round trip for every stream: the writer asks after each round.
+    const pipeline = this.o.redis.pipeline();
+    for (const stream of this.streams) pipeline.xrange(stream, '-', '+', 'COUNT', 1);
+    for (const [err, entries] of (await pipeline.exec()) ?? []) {
+      if (err) throw err;
+      const [first] = entries as Array<[string, string[]]>;
       if (first) oldest = Math.min(oldest, entryTimeMs(first[0]));
     }
     return Math.max(0, (now - oldest) / 1000);

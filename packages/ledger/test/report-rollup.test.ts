@@ -94,14 +94,30 @@ describe('the report rollup on PostgreSQL', () => {
     }
     const options = { from: new Date(START + 30 * 60_000), to: new Date(START + 80 * HOUR + 17 * 60_000), timezone: 'UTC', supplierPayouts: { acme: 4, beta: 2.5 } };
     /** Both reports, compared; returns how many groups they have. */
-    const compare = async (): Promise<number> => {
-      const rolled = await reportRows(ledger.db, { ...options, groupBy: ['day', 'supplier'] });
-      const joined = foldSources(await reportRows(ledger.db, { ...options, groupBy: ['day', 'supplier', 'source'] }));
+    const compare = async (timezone = 'UTC'): Promise<number> => {
+      const rolled = await reportRows(ledger.db, { ...options, timezone, groupBy: ['day', 'supplier'] });
+      const joined = foldSources(await reportRows(ledger.db, { ...options, timezone, groupBy: ['day', 'supplier', 'source'] }));
       expect(new Map(rolled.map(({ group, ...figures }) => [`${group.day ?? ''}|${group.supplier ?? ''}`, figures]))).toEqual(joined);
       return rolled.length;
     };
     // Three days (and a bit) of three suppliers.
     expect(await compare()).toBeGreaterThanOrEqual(9);
+    // In a timezone of whole hours (the rollup serves it) and in one of half hours (the join does),
+    // each lead counts on its local day (reports.timezone), as the calendar there says.
+    for (const timezone of ['America/New_York', 'Asia/Kolkata']) {
+      await compare(timezone);
+      const localDay = new Intl.DateTimeFormat('en-CA', { timeZone: timezone, year: 'numeric', month: '2-digit', day: '2-digit' });
+      const want = new Map<string, number>();
+      for (const c of all) {
+        if (!c.record) continue;
+        const at = Number(c.record.createdAt);
+        if (at < options.from.getTime() || at >= options.to.getTime()) continue;
+        const key = `${localDay.format(at)}|${c.record.supplier}`;
+        want.set(key, (want.get(key) ?? 0) + 1);
+      }
+      const rows = await reportRows(ledger.db, { ...options, timezone, groupBy: ['day', 'supplier'] });
+      expect(new Map(rows.map((r) => [`${r.group.day ?? ''}|${r.group.supplier ?? ''}`, r.accepted]))).toEqual(want);
+    }
     const rollupRows = await ledger.db.selectFrom('report_hourly' as never).select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirst();
     expect(Number(rollupRows?.n)).toBeGreaterThan(50);
     // Retention removes the oldest leads (its clock set four days after the first of them): the rollup follows.

@@ -70,14 +70,16 @@ export function parseLedgerEntry(entryId: string, fields: readonly string[]): Le
     const booked = Number(map.get('booked') ?? 0);
     const takenBack = Number(map.get('takenBack') ?? 0);
     if (!Number.isFinite(booked) || !Number.isFinite(takenBack)) return undefined;
+    const parsedEvent = JSON.parse(event) as LedgerChange['event'];
+    const parsedState = JSON.parse(state) as LedgerLeadState;
     return {
       entryId,
       leadId,
       seq,
-      event: JSON.parse(event) as LedgerChange['event'],
-      state: JSON.parse(state) as LedgerLeadState,
+      event: parsedEvent,
+      state: parsedState,
       ...(record ? { record: JSON.parse(record) as LedgerLeadRecord } : {}),
-      ...(map.has('booked') ? { money: { booked, takenBack } } : olderMoney(JSON.parse(event) as LedgerChange['event'], JSON.parse(state) as LedgerLeadState)),
+      ...(map.has('booked') ? { money: { booked, takenBack } } : olderMoney(parsedEvent, parsedState)),
     };
   } catch {
     return undefined;
