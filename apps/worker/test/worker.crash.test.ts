@@ -27,8 +27,8 @@ describe('crash safety', () => {
     cleanup.push(() => a.close(), () => b.close());
     const yaml = systemYaml(`
 destinations:
-  - { id: a, url: "${a.url}/", timeoutMs: 2000, concurrency: 60 }
-  - { id: b, url: "${b.url}/", timeoutMs: 2000, concurrency: 60 }
+  - { id: a, url: "${a.url}/", timeoutMs: 10000, concurrency: 60 }
+  - { id: b, url: "${b.url}/", timeoutMs: 10000, concurrency: 60 }
 routes:
   - id: split
     strategy: weighted
