@@ -13,6 +13,14 @@ export default tseslint.config(
     },
   },
   {
+    // The console's page runs in the browser (apps/intake-api/src/console/public).
+    files: ['**/console/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', URLSearchParams: 'readonly', FormData: 'readonly', setTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', Intl: 'readonly' },
+    },
+  },
+  {
     // Jest loads test environments and setup files as CommonJS: require and module are theirs.
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', setTimeout: 'readonly' } },

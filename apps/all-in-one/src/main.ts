@@ -9,7 +9,8 @@ import { startWorker } from '@leadrouter/app-worker';
 import { startLedger } from '@leadrouter/app-ledger';
 import { BUNDLED_CONFIG_PATH } from '@leadrouter/config';
 import { createMetrics } from '@leadrouter/metrics';
-import { runRole } from '@leadrouter/service';
+import { LiveConfig, runRole } from '@leadrouter/service';
+import { redisKeys } from '@leadrouter/redis';
 import { demoBanner } from './banner.js';
 import { ensureRedis } from './private-redis.js';
 import { openAllInOneLedger } from './embedded-ledger.js';
@@ -26,29 +27,37 @@ await runRole('all-in-one', async ({ env: givenEnv, config, configFile, logger, 
   const metrics = createMetrics();
   const ledger = givenEnv.ledgerOff ? undefined : await openAllInOneLedger(givenEnv, logger);
   if (!ledger) logger.warn('lead ledger: off (LEADROUTER_LEDGER=off): no search, export or reports, and Redis keeps every lead whole');
+  // One live config for every role of the process: one subscription, one reload, one hash.
+  const live = new LiveConfig({ redisUrl: env.redisUrl, keys: redisKeys(env.prefix, { ledger: env.ledger }), config, configFile, logger, metrics, role: 'all-in-one' });
+  await live.start();
   try {
     if (ledger) {
       const writer = await startLedger({ env, ledger, metrics, retention: config.ledger, logger: logger.child({ role: 'ledger' }), serve: false });
       roles.push({ name: 'ledger writer', close: () => writer.close() });
     }
-    const worker = await startWorker({ env, config, metrics, logger: logger.child({ role: 'worker' }) });
+    const worker = await startWorker({ env, config, live, metrics, logger: logger.child({ role: 'worker' }) });
     roles.push({ name: 'worker (jobs in hand, queues)', close: () => worker.close() });
-    const postback = await startPostback({ env, config, metrics, logger: logger.child({ role: 'postback' }) });
+    const postback = await startPostback({ env, config, live, metrics, logger: logger.child({ role: 'postback' }) });
     roles.push({ name: 'postback', close: () => postback.close() });
-    const intake = await startIntake({ env, config, metrics, ...(ledger ? { ledger } : {}), logger: logger.child({ role: 'intake' }) });
+    const intake = await startIntake({ env, config, live, metrics, ...(ledger ? { ledger } : {}), logger: logger.child({ role: 'intake' }) });
     roles.push({ name: 'intake', close: () => intake.close() });
     const demoKey = config.suppliers[0]?.apiKeys[0];
     if (configFile === BUNDLED_CONFIG_PATH && demoKey) console.log(demoBanner(intake.port, demoKey, redisWarnings));
   } catch (err) {
     await Promise.allSettled(roles.map((r) => r.close()));
+    await live.close();
     await ledger?.close();
     await privateRedis?.stop();
     throw err;
   }
   return {
+    reload: () => {
+      live.reloadFile('SIGHUP');
+    },
     async close(step) {
       // Intake first (no new leads), then postbacks, then the worker finishes what it holds.
       for (const role of [...roles].reverse()) await step(role.name, () => role.close());
+      await step('live config', () => live.close());
       if (ledger) await step('ledger', () => ledger.close(), { needsRedis: false });
       // Bounded by itself (SIGKILL after 5 s), and it needs no Redis to finish: it is the Redis.
       if (privateRedis) await step('private redis-server', () => privateRedis.stop(), { needsRedis: false });

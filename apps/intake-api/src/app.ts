@@ -1,7 +1,12 @@
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Ledger } from '@leadrouter/ledger';
 import type { Logger } from '@leadrouter/logging';
-import { BodyError, clientError, healthRoutes, httpMetrics, requestLog, type Readiness } from '@leadrouter/service';
+import { BodyError, clientError, healthRoutes, httpMetrics, requestLog, type LiveConfig, type Readiness } from '@leadrouter/service';
+import { consoleRoutes } from './console/routes.js';
+import { consoleSessionMiddleware } from './console/session-middleware.js';
+import type { ConsoleSessions } from './console/sessions.js';
+import { liveOpsRoutes } from './routes/live-ops.js';
+import { overviewRoutes } from './routes/overview.js';
 import { adminRoutes, type AdminRoutesDeps } from './routes/admin.js';
 import { ledgerReadRoutes } from './routes/ledger-reads.js';
 import { leadRoutes, type LeadRoutesDeps } from './routes/leads.js';
@@ -14,6 +19,10 @@ export interface IntakeAppDeps extends LeadRoutesDeps {
   /** The lead ledger, for search, export and reports (contract §10); undefined without one. */
   ledger: Ledger | undefined;
   admin: Omit<AdminRoutesDeps, 'config' | 'adminApiKey'>;
+  /** The live config (overrides, reloads) the admin's live operations change. */
+  live: LiveConfig;
+  /** Console sessions (contract §11), shared by every intake process through Redis. */
+  sessions: ConsoleSessions;
 }
 
 /** The intake's Express app, without listening: main.ts (or a test) decides where it runs. */
@@ -25,10 +34,15 @@ export function createIntakeApp(deps: IntakeAppDeps): Express {
   app.use(httpMetrics(deps.metrics, 'intake'));
   app.use(requestLog(deps.logger));
   app.use(healthRoutes(deps.metrics.registry, deps.readiness, deps.metricsToken));
+  // A console session makes its request the admin's, for the endpoints below (its cross-site checks included).
+  if (deps.adminApiKey) app.use(consoleSessionMiddleware(deps.sessions, deps.logger));
+  app.use(consoleRoutes({ adminApiKey: deps.adminApiKey, sessions: deps.sessions, logger: deps.logger }));
   // Before the lead routes: `/v1/leads/export.csv` is not a lead id.
   app.use(ledgerReadRoutes({ config: deps.config, suppliers: deps.suppliers, adminApiKey: deps.adminApiKey, ledger: deps.ledger, logger: deps.logger }));
   app.use(leadRoutes(deps));
   app.use(adminRoutes({ ...deps.admin, config: deps.config, adminApiKey: deps.adminApiKey }));
+  app.use(liveOpsRoutes({ live: deps.live, adminApiKey: deps.adminApiKey, ledger: deps.ledger, logger: deps.logger }));
+  app.use(overviewRoutes({ config: deps.config, adminApiKey: deps.adminApiKey, ledger: deps.ledger, logger: deps.logger }));
   app.use((_req, res) => {
     res.status(404).json({ reason: 'not_found' });
   });

@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import type { ResolvedSupplier } from '@leadrouter/config';
 
 /** The key from `X-Api-Key: KEY` or `Authorization: Bearer KEY`. */
@@ -44,4 +44,12 @@ export class SupplierDirectory {
 export function isAdminKey(key: string | undefined, adminKey: string | undefined): boolean {
   if (key === undefined || adminKey === undefined) return false;
   return timingSafeEqual(digest(key), digest(adminKey));
+}
+
+/**
+ * Whether the request is the admin's: the admin key (X-Api-Key, Bearer), or a console session the
+ * console middleware checked (its cross-site protection included) and marked on `res.locals`.
+ */
+export function isAdminRequest(req: Request, res: Response, adminKey: string | undefined): boolean {
+  return (adminKey !== undefined && res.locals.consoleAdmin === true) || isAdminKey(presentedKey(req), adminKey);
 }

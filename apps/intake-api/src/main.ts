@@ -2,4 +2,4 @@
 import { runRole } from '@leadrouter/service';
 import { startIntake } from './start.js';
 
-await runRole('intake', async ({ env, config, logger }) => startIntake({ env, config, logger }));
+await runRole('intake', async ({ env, config, configFile, logger }) => startIntake({ env, config, configFile, logger }));

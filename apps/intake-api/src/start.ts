@@ -1,18 +1,22 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { Queue } from 'bullmq';
+import type { Express } from 'express';
 import type { ResolvedConfig, ServiceEnv } from '@leadrouter/config';
 import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
 import { createRedis, deliverQueueName, notifyQueueName, waitForRedis, QUEUES, QUEUE_OPTIONS, redisKeys, type RouteJobData } from '@leadrouter/redis';
-import { boundPort, closeServer, listen, redisReadiness } from '@leadrouter/service';
+import { boundPort, closeServer, listen, LiveConfig, redisReadiness } from '@leadrouter/service';
 import { DestinationState, LeadLifecycle, LeadStore, Sweeps } from '@leadrouter/store';
 import { migrateLedger, openLedgerPool, type Ledger } from '@leadrouter/ledger';
 import { createIntakeApp } from './app.js';
 import { SupplierDirectory } from './auth.js';
+import { ConsoleSessions } from './console/sessions.js';
 import { OutcomeWaiter } from './outcome-waiter.js';
 import { SupplierRateLimits } from './rate-limit.js';
 
 export interface IntakeHandle {
+  /** Reads the config file again (SIGHUP): taken when valid, refused with its problems when not. */
+  reload(): void;
   server: Server;
   port: number;
   metrics: Metrics;
@@ -31,6 +35,10 @@ export interface StartIntakeOptions {
   redisWaitMs?: number;
   /** The lead ledger (the all-in-one shares its embedded one); by default the one DATABASE_URL names, if any. */
   ledger?: Ledger;
+  /** The live config (the all-in-one shares one among its roles); by default the intake keeps its own. */
+  live?: LiveConfig;
+  /** The config file, read again on a reload (contract §11); without one a reload is refused. */
+  configFile?: string;
 }
 
 /** Starts the intake API. It listens even while Redis is down: it answers 503 until Redis is back. */
@@ -48,33 +56,66 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
   if (!(await waitForRedis(redis, options.redisWaitMs ?? 3000))) logger.warn('Redis unreachable: answering 503 until it is back');
   const queue = new Queue<RouteJobData>(QUEUES.route, { connection: queueRedis, prefix: env.prefix, ...QUEUE_OPTIONS });
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
-  const store = new LeadStore(redis, keys, config.retentionMs);
   const metrics = options.metrics ?? createMetrics();
   const ledger = options.ledger ?? (env.databaseUrl ? openMigratedLedger(env.databaseUrl, logger) : undefined);
-  // Read by the queue board only (admin): every queue of the install.
-  const boardQueues = [
-    ...config.destinations.map((d) => deliverQueueName(d.id)),
-    ...config.suppliers.filter((s) => s.postbackUrl).map((s) => notifyQueueName(s.id)),
-  ].map((name) => new Queue(name, { connection: queueRedis, prefix: env.prefix, ...QUEUE_OPTIONS }));
-  // Their connection errors are the intake's own (already answered with 503s): no second report.
-  for (const q of boardQueues) q.on('error', () => undefined);
-  const waiter = new OutcomeWaiter(subscriber, keys.finalChannel(), store);
-  const app = createIntakeApp({
-    config,
-    store,
-    queue,
-    logger,
-    metrics,
-    suppliers: new SupplierDirectory(config.suppliers),
-    rateLimits: new SupplierRateLimits(redis, keys.rateLimitPrefix(), config.suppliers),
-    waiter,
-    adminApiKey: env.adminApiKey,
-    metricsToken: env.metricsToken,
-    ledger,
-    readiness: redisReadiness(redis, logger),
-    admin: { lifecycle: new LeadLifecycle(redis, keys), destinationState: new DestinationState(redis, keys), sweeps: new Sweeps(redis, keys), queues: [queue, ...boardQueues], routeQueue: queue, ledger },
+  const live = options.live ?? new LiveConfig({ redisUrl: env.redisUrl, keys, config, configFile: options.configFile, logger, metrics, role: 'intake' });
+  if (!options.live) await live.start();
+  // Read by the queue board and the admin view: every queue of the install, made once per name as
+  // reloads add destinations and suppliers.
+  const boardQueues = new Map<string, Queue>();
+  const boardQueue = (name: string): Queue => {
+    let q = boardQueues.get(name);
+    if (!q) {
+      q = new Queue(name, { connection: queueRedis, prefix: env.prefix, ...QUEUE_OPTIONS });
+      // Their connection errors are the intake's own (already answered with 503s): no second report.
+      q.on('error', () => undefined);
+      boardQueues.set(name, q);
+    }
+    return q;
+  };
+  const waiter = new OutcomeWaiter(subscriber, keys.finalChannel(), new LeadStore(redis, keys, config.retentionMs));
+  const sessions = new ConsoleSessions(redis, keys);
+  /** The app for one config: on a reload or an override a new one is built, and requests in flight finish on the old one. */
+  const build = (running: ResolvedConfig): Express => {
+    const store = new LeadStore(redis, keys, running.retentionMs);
+    const deliverQueues = new Map(running.destinations.map((d) => [d.id, boardQueue(deliverQueueName(d.id))]));
+    const notifyQueues = running.suppliers.filter((s) => s.postbackUrl).map((s) => boardQueue(notifyQueueName(s.id)));
+    return createIntakeApp({
+      config: running,
+      store,
+      queue,
+      logger,
+      metrics,
+      suppliers: new SupplierDirectory(running.suppliers),
+      rateLimits: new SupplierRateLimits(redis, keys.rateLimitPrefix(), running.suppliers),
+      waiter,
+      adminApiKey: env.adminApiKey,
+      metricsToken: env.metricsToken,
+      ledger,
+      readiness: redisReadiness(redis, logger),
+      live,
+      sessions,
+      admin: {
+        lifecycle: new LeadLifecycle(redis, keys),
+        destinationState: new DestinationState(redis, keys),
+        sweeps: new Sweeps(redis, keys),
+        queues: [queue, ...deliverQueues.values(), ...notifyQueues],
+        routeQueue: queue,
+        ledger,
+        overrides: live.overridesById,
+        fileEnabled: new Map(live.file.destinations.map((d) => [d.id, d.enabled])),
+        deliverQueues,
+      },
+    });
+  };
+  let app = build(live.current);
+  const stopFollowing = live.onChange((running) => {
+    app = build(running);
   });
-  const server = await listen(app, env.host, options.port ?? env.intakePort, env.http);
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
+    app(req, res);
+  };
+  const server = await listen(handler, env.host, options.port ?? env.intakePort, env.http);
   const ownedLedger = ledger !== undefined && options.ledger === undefined ? ledger : undefined;
   const port = boundPort(server);
   logger.info({ port, host: env.host }, 'intake listening');
@@ -82,12 +123,17 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
     server,
     port,
     metrics,
+    reload: () => {
+      live.reloadFile('SIGHUP');
+    },
     async close() {
       // Leads held by ?wait are stored and queued: answer them their plain 202 now, not a reset later.
       const closing = closeServer(server);
       waiter.releaseAll();
       await closing;
-      await Promise.all([queue, ...boardQueues].map((q) => q.close().catch(() => undefined)));
+      stopFollowing();
+      if (!options.live) await live.close();
+      await Promise.all([queue, ...boardQueues.values()].map((q) => q.close().catch(() => undefined)));
       redis.disconnect();
       queueRedis.disconnect();
       subscriber.disconnect();

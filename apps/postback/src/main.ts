@@ -2,4 +2,4 @@
 import { runRole } from '@leadrouter/service';
 import { startPostback } from './start.js';
 
-await runRole('postback', async ({ env, config, logger }) => startPostback({ env, config, logger }));
+await runRole('postback', async ({ env, config, configFile, logger }) => startPostback({ env, config, configFile, logger }));

@@ -3,6 +3,7 @@ import { deliverJobRound, tryStep, type DeliverJobData } from '@leadrouter/redis
 import type { WorkerDeps } from './deps.js';
 import { resumeCompactedLead, resumeEndedLead, resumeRecordedStep } from './resume-step.js';
 import { tryDestination } from './try-destination.js';
+import { advance } from './advance.js';
 
 /**
  * One try of one lead at one destination (a job on that destination's own queue). A job may run
@@ -29,10 +30,17 @@ export function createDeliverProcessor(deps: WorkerDeps) {
     }
     const destinationId = plan.candidates[index] as string;
     const destination = deps.destinations.get(destinationId);
-    if (loaded.status !== 'queued' || !destination) return resumeEndedLead(deps, loaded, destinationId, plan.round);
+    if (loaded.status !== 'queued') return resumeEndedLead(deps, loaded, destinationId, plan.round);
     const step = tryStep(index, attempt);
     const decided = loaded.decisions[step];
     if (decided !== undefined) return resumeRecordedStep(deps, loaded, { index, attempt, step, decided, destinationId });
+    if (!destination) {
+      // A reload removed the destination while this try waited (contract §11): skipped as if
+      // disabled. Its cap slot goes back, and the lead moves on along the plan it keeps.
+      deps.logger.info({ leadId, destination: destinationId }, 'destination gone from the config: skipped');
+      await deps.lifecycle.releaseCap(leadId, destinationId);
+      return advance(deps, loaded.lead, plan, index + 1, step, loaded.attempts > 0);
+    }
     return tryDestination(deps, loaded, destination, { index, attempt, step });
   };
 }

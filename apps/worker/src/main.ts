@@ -2,4 +2,4 @@
 import { runRole } from '@leadrouter/service';
 import { startWorker } from './start.js';
 
-await runRole('worker', async ({ env, config, logger }) => startWorker({ env, config, logger }));
+await runRole('worker', async ({ env, config, configFile, logger }) => startWorker({ env, config, configFile, logger }));

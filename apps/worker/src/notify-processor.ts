@@ -13,12 +13,13 @@ export const NOTIFY_TIMEOUT_MS = 5_000;
  * retries it with exponential backoff for a bounded number of tries.
  */
 export function createNotifyProcessor(deps: WorkerDeps) {
-  const suppliers = new Map(deps.config.suppliers.map((s) => [s.id, s]));
   return async (job: Job<NotifyJobData>): Promise<void> => {
+    // The running config's (a reload may change a supplier's postbackUrl).
+    const suppliers = deps.config.suppliers;
     const { leadId, status } = job.data;
     // Not the whole lead: a compacted one (contract §10) keeps in Redis only what this needs.
     const target = await deps.lifecycle.notificationTarget(leadId);
-    const supplier = target ? suppliers.get(target.supplier) : undefined;
+    const supplier = target ? suppliers.find((s) => s.id === target.supplier) : undefined;
     if (!target || !supplier?.postbackUrl) return;
     const url = notificationUrl(supplier, target.lead, status);
     const result = await sendDelivery({ method: 'GET', url, headers: { 'user-agent': 'LeadRouter/0.1', 'x-lead-id': leadId } }, NOTIFY_TIMEOUT_MS);

@@ -11,9 +11,14 @@ import { resumeCompactedLead } from './resume-step.js';
  * and the ordered candidates once (the plan), then hand it to the first eligible destination.
  */
 export function createRouteProcessor(deps: WorkerDeps) {
-  // Fixed by the config: computed once, not per lead.
-  const payouts = new Map([...deps.destinations.values()].map((d) => [d.id, d.payout]));
+  // Computed once per config (a reload or an override replaces deps.destinations), not per lead.
+  let payoutsOf: ReadonlyMap<string, unknown> | undefined;
+  let payouts = new Map<string, number>();
   return async (job: Job<RouteJobData>): Promise<void> => {
+    if (payoutsOf !== deps.destinations) {
+      payoutsOf = deps.destinations;
+      payouts = new Map([...deps.destinations.values()].map((d) => [d.id, d.payout]));
+    }
     const { leadId } = job.data;
     const loaded = await deps.lifecycle.pickUp(leadId);
     if (!loaded) {

@@ -5,7 +5,7 @@ import type { ResolvedConfig, ResolvedDestination, ServiceEnv } from '@leadroute
 import { loggableError, type Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
 import { createRedis, deliverQueueName, notifyQueueName, QUEUES, QUEUE_OPTIONS, type NotifyJobData, redisKeys, type DeliverJobData, type RouteJobData } from '@leadrouter/redis';
-import { boundPort, closeServer, healthRoutes, httpMetrics, listen, redisReadiness } from '@leadrouter/service';
+import { boundPort, closeServer, healthRoutes, httpMetrics, listen, LiveConfig, redisReadiness } from '@leadrouter/service';
 import { Notifier, type NotifierOptions } from '@leadrouter/notify';
 import { DestinationState, LeadLifecycle, NotificationOutbox, Sweeps } from '@leadrouter/store';
 import { demoBuyerRoutes } from './demo-buyer.js';
@@ -16,6 +16,8 @@ import { createNotifyProcessor } from './notify-processor.js';
 import { createRouteProcessor } from './route-processor.js';
 
 export interface WorkerHandle {
+  /** Reads the config file again (SIGHUP): taken when valid, refused with its problems when not. */
+  reload(): void;
   server: Server;
   port: number;
   metrics: Metrics;
@@ -43,6 +45,10 @@ export interface StartWorkerOptions {
   notifier?: NotifierOptions;
   /** Injected randomness (weighted draws, jitter) for deterministic tests. */
   random?: () => number;
+  /** The live config (the all-in-one shares one among its roles); by default the worker keeps its own. */
+  live?: LiveConfig;
+  /** The config file, read again on a reload (contract §11). */
+  configFile?: string;
 }
 
 /**
@@ -59,23 +65,18 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   // builds (two per lead here), which showed as 4 % of the CPU of a busy process.
   const stateRedis = createRedis(env.redisUrl, 'consumer');
   const metrics = options.metrics ?? createMetrics();
-  const destinations = new Map<string, ResolvedDestination>(config.destinations.map((d) => [d.id, d]));
+  const live = options.live ?? new LiveConfig({ redisUrl: env.redisUrl, keys, config, configFile: options.configFile, logger, metrics, role: 'worker' });
+  if (!options.live) await live.start();
+  const running = live.current;
   const connection = { connection: redis, prefix: env.prefix };
-  const deliverQueues = new Map(config.destinations.map((d) => [d.id, new Queue<DeliverJobData>(deliverQueueName(d.id), { ...connection, ...QUEUE_OPTIONS })]));
+  const deliverQueues = new Map<string, Queue<DeliverJobData>>();
   const routeQueue = new Queue<RouteJobData>(QUEUES.route, { ...connection, ...QUEUE_OPTIONS });
-  // A destination's `concurrency` bounds its requests in flight across all worker processes.
-  for (const d of config.destinations) {
-    deliverQueues
-      .get(d.id)
-      ?.setGlobalConcurrency(d.concurrency)
-      .catch((err: Error) => logger.warn({ destination: d.id, err: err.message }, 'could not set the global concurrency'));
-  }
-  const notifier = new Notifier(redis, env.prefix, config.suppliers, options.notifier);
+  const notifier = new Notifier(redis, env.prefix, running.suppliers, options.notifier);
   const now = (): Date => new Date();
   const clock = (): number => now().getTime();
   const deps: WorkerDeps = {
-    config,
-    destinations,
+    config: running,
+    destinations: new Map<string, ResolvedDestination>(running.destinations.map((d) => [d.id, d])),
     lifecycle: new LeadLifecycle(stateRedis, keys, clock),
     destinationState: new DestinationState(stateRedis, keys, clock),
     sweeps: new Sweeps(stateRedis, keys, clock),
@@ -96,39 +97,69 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       stalledInterval,
       maxStalledCount: 10,
     }),
-    ...config.destinations.map(
-      (d) =>
-        new Worker<DeliverJobData>(deliverQueueName(d.id), createDeliverProcessor(deps), {
-          ...connection,
-          concurrency: d.concurrency,
-          // Longer than any delivery can take, so a live worker's job is never taken for stalled.
-          lockDuration: d.timeoutMs + 10_000,
-          stalledInterval,
-          maxStalledCount: 10,
-        }),
-    ),
-    // One queue per supplier with a postbackUrl: a tracker that is down only delays its own supplier.
-    ...config.suppliers
-      .filter((supplier) => supplier.postbackUrl)
-      .map(
-        (supplier) =>
-          new Worker<NotifyJobData>(notifyQueueName(supplier.id), createNotifyProcessor(deps), {
-            ...connection,
-            concurrency: 10,
-            lockDuration: 30_000,
-            stalledInterval,
-          }),
-      ),
   ];
-  for (const worker of workers) {
+  const deliverWorkers = new Map<string, Worker<DeliverJobData>>();
+  const notifyWorkers = new Set<string>();
+  const watch = (worker: Worker): void => {
     worker.on('error', (err) => logger.warn({ queue: worker.name, err: err.message }, 'worker error'));
     worker.on('failed', (job, err) => {
       // A notification try that failed is expected (trackers go down) and retried; say so quietly.
       const level = worker.name.startsWith('notify-') && job && job.attemptsMade < (job.opts.attempts ?? 1) ? 'info' : 'error';
       logger[level]({ queue: worker.name, jobId: job?.id, err: loggableError(err) }, 'job failed');
     });
-  }
-  for (const queue of [routeQueue, ...deliverQueues.values()]) queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+  };
+  /**
+   * Gives each destination of the running config its queue and worker, and each supplier with a
+   * postbackUrl its notification worker; called at start and after every reload or override. A
+   * destination a reload removed keeps its queue and worker here, so the jobs already on it are
+   * taken and skip it (deliver-processor.ts); a process started later has neither.
+   */
+  const applyTopology = (cfg: typeof running): void => {
+    for (const d of cfg.destinations) {
+      let queue = deliverQueues.get(d.id);
+      if (!queue) {
+        queue = new Queue<DeliverJobData>(deliverQueueName(d.id), { ...connection, ...QUEUE_OPTIONS });
+        queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+        deliverQueues.set(d.id, queue);
+      }
+      // A destination's `concurrency` bounds its requests in flight across all worker processes.
+      queue.setGlobalConcurrency(d.concurrency).catch((err: Error) => logger.warn({ destination: d.id, err: err.message }, 'could not set the global concurrency'));
+      const existing = deliverWorkers.get(d.id);
+      if (existing) {
+        existing.concurrency = d.concurrency;
+        continue;
+      }
+      const worker = new Worker<DeliverJobData>(deliverQueueName(d.id), createDeliverProcessor(deps), {
+        ...connection,
+        concurrency: d.concurrency,
+        // Longer than any delivery can take, so a live worker's job is never taken for stalled.
+        lockDuration: d.timeoutMs + 10_000,
+        stalledInterval,
+        maxStalledCount: 10,
+      });
+      watch(worker);
+      deliverWorkers.set(d.id, worker);
+      workers.push(worker);
+    }
+    // One queue per supplier with a postbackUrl: a tracker that is down only delays its own supplier.
+    for (const supplier of cfg.suppliers) {
+      if (!supplier.postbackUrl || notifyWorkers.has(supplier.id)) continue;
+      const worker = new Worker<NotifyJobData>(notifyQueueName(supplier.id), createNotifyProcessor(deps), { ...connection, concurrency: 10, lockDuration: 30_000, stalledInterval });
+      watch(worker);
+      notifyWorkers.add(supplier.id);
+      workers.push(worker);
+    }
+  };
+  watch(workers[0] as Worker);
+  applyTopology(running);
+  const stopFollowing = live.onChange((cfg) => {
+    // Jobs in hand keep the destination object they took; the next job reads the new one.
+    deps.config = cfg;
+    deps.destinations = new Map(cfg.destinations.map((d) => [d.id, d]));
+    notifier.setSuppliers(cfg.suppliers);
+    applyTopology(cfg);
+  });
+  routeQueue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   const housekeeping = startHousekeeping(deps, routeQueue, {
     ...(options.housekeepingIntervalMs === undefined ? {} : { everyMs: options.housekeepingIntervalMs }),
     ...(options.retryFailedAfterMs === undefined ? {} : { retryFailedAfterMs: options.retryFailedAfterMs }),
@@ -142,18 +173,23 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   app.use(demoBuyerRoutes());
   const server = await listen(app, env.host, options.port ?? env.workerPort, env.http);
   const port = boundPort(server);
-  logger.info({ port, destinations: config.destinations.length }, 'worker running');
+  logger.info({ port, destinations: running.destinations.length, configHash: live.hash }, 'worker running');
   return {
     server,
     port,
     metrics,
     afterHousekeepingRounds: (count) => housekeeping.afterRounds(count),
+    reload: () => {
+      live.reloadFile('SIGHUP');
+    },
     async close() {
+      stopFollowing();
       housekeeping.stop();
       // Finishes the deliveries in hand (each bounded by its timeout) and takes no new ones.
       await Promise.all(workers.map((w) => w.close()));
       await Promise.all([routeQueue, ...deliverQueues.values()].map((q) => q.close()));
       await notifier.close();
+      if (!options.live) await live.close();
       await closeServer(server);
       redis.disconnect();
       stateRedis.disconnect();

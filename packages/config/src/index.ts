@@ -17,3 +17,4 @@ export {
 export { isTimeZone } from './cross-check.js';
 export { readEnv, type ServiceEnv } from './env.js';
 export { defaultMaxConnections, HTTP_TIMEOUTS, type HttpLimits } from './http-limits.js';
+export { applyOverride, applyOverrides, CAP_PERIODS, configHash, type CapPeriod, type DestinationOverride, type DestinationOverrides } from './overrides.js';

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { LedgerChange, LedgerRejection } from '@leadrouter/redis';
+import type { LedgerAudit, LedgerChange, LedgerRejection } from '@leadrouter/redis';
 import type { LedgerDatabase } from './schema.js';
 
 /** The lead's own fields as the intake stored them (its `data`). */
@@ -28,8 +28,13 @@ interface StoredLeadData {
  * missing, whichever writer stored them) and whose row follows the last of them, with their
  * status: what Redis may compact.
  */
-export async function applyChanges(db: Kysely<LedgerDatabase>, changes: readonly LedgerChange[], rejections: readonly LedgerRejection[] = []): Promise<StoredHistory[]> {
-  if (changes.length === 0 && rejections.length === 0) return [];
+export async function applyChanges(
+  db: Kysely<LedgerDatabase>,
+  changes: readonly LedgerChange[],
+  rejections: readonly LedgerRejection[] = [],
+  audit: readonly LedgerAudit[] = [],
+): Promise<StoredHistory[]> {
+  if (changes.length === 0 && rejections.length === 0 && audit.length === 0) return [];
   const leadIds = [...new Set(changes.map((c) => c.leadId))].sort();
   const now = new Date();
   await db.transaction().execute(async (tx) => {
@@ -41,6 +46,13 @@ export async function applyChanges(db: Kysely<LedgerDatabase>, changes: readonly
       await tx
         .insertInto('intake_rejections')
         .values(rejections.map((r) => ({ entry_id: r.entryId, at: r.at, supplier: r.supplier, reason: r.reason })))
+        .onConflict((oc) => oc.column('entry_id').doNothing())
+        .execute();
+    }
+    if (audit.length > 0) {
+      await tx
+        .insertInto('audit_events')
+        .values(audit.map((a) => ({ entry_id: a.entryId, at: a.at, action: a.action, target: a.target || null, details: a.details })))
         .onConflict((oc) => oc.column('entry_id').doNothing())
         .execute();
     }

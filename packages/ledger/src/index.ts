@@ -4,6 +4,8 @@ export { LedgerWriter, type LedgerWriterOptions } from './writer.js';
 export type { LedgerDatabase, LeadsTable, LeadEventsTable, SalesTable, AuditEventsTable } from './schema.js';
 export {
   searchLeads,
+  auditEvents,
+  startOfLocalDay,
   leadWithEvents,
   reportRows,
   encodeCursor,

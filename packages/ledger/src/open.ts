@@ -7,6 +7,7 @@ import * as initial from './migrations/001-initial.js';
 import * as intakeRejections from './migrations/002-intake-rejections.js';
 import * as revenueBooked from './migrations/003-revenue-booked.js';
 import * as queryIndexes from './migrations/004-query-indexes.js';
+import * as auditEntries from './migrations/005-audit-entries.js';
 import type { LedgerDatabase } from './schema.js';
 
 /**
@@ -28,6 +29,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '002-intake-rejections': intakeRejections,
   '003-revenue-booked': revenueBooked,
   '004-query-indexes': queryIndexes,
+  '005-audit-entries': auditEntries,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => MIGRATIONS };

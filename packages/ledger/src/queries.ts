@@ -290,3 +290,17 @@ async function rejectedCounts(
     ${dims.length > 0 ? sql`GROUP BY ${sql.join(positions)}` : sql``}`.execute(db);
   return result.rows.map((row) => ({ group: Object.fromEntries(dims.map((d) => [d, (row[`g_${d}`] as string | null) ?? null])), count: Number(row.n) }));
 }
+
+/** The operators' changes (contract §11), newest first: what, to what, when, with their details. */
+export async function auditEvents(db: Kysely<LedgerDatabase>, options: { limit: number; target?: string }): Promise<Array<{ at: Date; action: string; target: string | null; details: Record<string, unknown> }>> {
+  let query = db.selectFrom('audit_events').select(['at', 'action', 'target', 'details']).orderBy('at', 'desc').orderBy('id', 'desc').limit(options.limit);
+  if (options.target !== undefined) query = query.where('target', '=', options.target);
+  return query.execute();
+}
+
+/** When the local day of `at` began in `timezone` (the reports' zone): what "today" means in the console. */
+export async function startOfLocalDay(db: Kysely<LedgerDatabase>, timezone: string, at: Date): Promise<Date> {
+  const { rows } = await sql<{ start: Date }>`SELECT (date_trunc('day', ${at.toISOString()}::timestamptz AT TIME ZONE ${timezone}) AT TIME ZONE ${timezone}) AS start`.execute(db);
+  const start = rows[0]?.start;
+  return start instanceof Date ? start : new Date(String(start));
+}

@@ -66,6 +66,8 @@ export interface AuditEventsTable {
   action: string;
   target: string | null;
   details: ColumnType<Record<string, unknown>, string, string>;
+  /** The Redis stream entry it came from (migration 005): a repeat is stored once. */
+  entry_id: string | null;
 }
 
 /** Leads refused at intake (reports' `rejected`). */

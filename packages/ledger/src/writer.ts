@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Logger } from '@leadrouter/logging';
 import type { Metrics } from '@leadrouter/metrics';
-import { entryTimeMs, LEDGER_BUCKETS, LEDGER_GROUP, parseLedgerEntry, parseRejectionEntry, type LedgerChange, type LedgerRejection, type RedisKeys } from '@leadrouter/redis';
+import { entryTimeMs, LEDGER_BUCKETS, LEDGER_GROUP, parseAuditEntry, parseLedgerEntry, parseRejectionEntry, type LedgerAudit, type LedgerChange, type LedgerRejection, type RedisKeys } from '@leadrouter/redis';
 import type { LeadCompaction } from '@leadrouter/store';
 import { applyChanges, type StoredHistory } from './apply.js';
 import { applyRetention } from './retention.js';
@@ -34,7 +34,7 @@ interface ReadEntry {
   stream: string;
   id: string;
   fields: readonly string[];
-  change: LedgerChange | LedgerRejection | undefined;
+  change: LedgerChange | LedgerRejection | LedgerAudit | undefined;
 }
 
 /** `error` is kept with the entry in Redis; `kind` (an SQLSTATE or an error class) is all that reaches the log: messages may quote values, and values may be contact data. */
@@ -71,13 +71,15 @@ export class LedgerWriter {
   private running = false;
   private loop: Promise<void> | undefined;
   private failures = 0;
-  /** The lead buckets' change streams, then the intake's rejections. */
+  /** The lead buckets' change streams, then the intake's rejections, then the operators' audit events. */
   private readonly streams: string[];
   private readonly rejections: string;
+  private readonly audit: string;
 
   constructor(private readonly o: LedgerWriterOptions) {
     this.rejections = o.keys.ledgerRejections();
-    this.streams = [...Array.from({ length: LEDGER_BUCKETS }, (_, b) => o.keys.ledgerStream(b)), this.rejections];
+    this.audit = o.keys.ledgerAudit();
+    this.streams = [...Array.from({ length: LEDGER_BUCKETS }, (_, b) => o.keys.ledgerStream(b)), this.rejections, this.audit];
   }
 
   private retentionTimer: NodeJS.Timeout | undefined;
@@ -172,11 +174,12 @@ export class LedgerWriter {
     const good = batch.filter((e) => e.change !== undefined);
     const split = (entries: readonly ReadEntry[]) => ({
       changes: entries.flatMap(({ change }) => (change && 'leadId' in change ? [change] : [])),
-      rejections: entries.flatMap(({ change }) => (change && !('leadId' in change) ? [change] : [])),
+      rejections: entries.flatMap(({ change }) => (change && 'reason' in change && 'supplier' in change ? [change] : [])),
+      audit: entries.flatMap(({ change }) => (change && 'action' in change ? [change] : [])),
     });
     const all = split(good);
     try {
-      const held = await applyChanges(this.o.db, all.changes, all.rejections);
+      const held = await applyChanges(this.o.db, all.changes, all.rejections, all.audit);
       this.countDead(dead);
       return { applied: good.length, held, dead };
     } catch (err) {
@@ -187,7 +190,7 @@ export class LedgerWriter {
     for (const entry of good) {
       const one = split([entry]);
       try {
-        held.push(...(await applyChanges(this.o.db, one.changes, one.rejections)));
+        held.push(...(await applyChanges(this.o.db, one.changes, one.rejections, one.audit)));
         applied += 1;
       } catch (err) {
         if (!isDataError(err)) throw err;
@@ -238,8 +241,10 @@ export class LedgerWriter {
     this.groupsReady = true;
   }
 
-  private parse(stream: string, id: string, fields: readonly string[]): LedgerChange | LedgerRejection | undefined {
-    return stream === this.rejections ? parseRejectionEntry(id, fields) : parseLedgerEntry(id, fields);
+  private parse(stream: string, id: string, fields: readonly string[]): LedgerChange | LedgerRejection | LedgerAudit | undefined {
+    if (stream === this.rejections) return parseRejectionEntry(id, fields);
+    if (stream === this.audit) return parseAuditEntry(id, fields);
+    return parseLedgerEntry(id, fields);
   }
 
   private async read(from: '0' | '>', blockMs?: number): Promise<ReadEntry[] | undefined> {

@@ -17,17 +17,24 @@ export interface NotifierOptions {
  */
 export class Notifier {
   private readonly queues = new Map<string, Queue<NotifyJobData>>();
-  private readonly suppliers: Map<string, SupplierConfig>;
+  private suppliers = new Map<string, SupplierConfig>();
 
   constructor(
-    connection: Redis,
-    prefix: string,
+    private readonly connection: Redis,
+    private readonly prefix: string,
     suppliers: readonly SupplierConfig[],
     private readonly options: NotifierOptions = {},
   ) {
+    this.setSuppliers(suppliers);
+  }
+
+  /** The running config's suppliers (a reload may add one or give one a postbackUrl): queues are made as needed, never dropped. */
+  setSuppliers(suppliers: readonly SupplierConfig[]): void {
     this.suppliers = new Map(suppliers.map((s) => [s.id, s]));
     for (const supplier of suppliers) {
-      if (supplier.postbackUrl) this.queues.set(supplier.id, new Queue(notifyQueueName(supplier.id), { connection, prefix, ...QUEUE_OPTIONS }));
+      if (supplier.postbackUrl && !this.queues.has(supplier.id)) {
+        this.queues.set(supplier.id, new Queue(notifyQueueName(supplier.id), { connection: this.connection, prefix: this.prefix, ...QUEUE_OPTIONS }));
+      }
     }
   }
 

@@ -5,4 +5,4 @@ export { reportRedisConnectionErrors, isConnectionError, type ConnectionErrorLog
 export { maskRedisUrl } from './url.js';
 export { startRedisServer, redisServerAvailable, freePort, type OwnedRedisServer, type StartRedisOptions } from './redis-server.js';
 export { LEAD_HASH, START_STEP, STEP_FIELD_PREFIX, parseDecision, stepField, stepOfField, tryStep, type StepDecision } from './lead-hash.js';
-export { LEDGER_BUCKETS, LEDGER_GROUP, REJECTIONS_MAX_BACKLOG, entryTimeMs, ledgerBucket, parseLedgerEntry, parseRejectionEntry, type LedgerRejection, type LedgerChange, type LedgerLeadRecord, type LedgerLeadState } from './ledger-stream.js';
+export { LEDGER_BUCKETS, LEDGER_GROUP, REJECTIONS_MAX_BACKLOG, entryTimeMs, ledgerBucket, parseLedgerEntry, parseRejectionEntry, parseAuditEntry, type LedgerAudit, type LedgerRejection, type LedgerChange, type LedgerLeadRecord, type LedgerLeadState } from './ledger-stream.js';

@@ -53,6 +53,14 @@ export interface RedisKeys {
   ledgerDead(): string;
   /** Final leads the ledger holds, by when Redis may compact them (`leadId:seq:status`). */
   compactionDue(): string;
+  /** Operators' changes (pauses, cap overrides, reloads), for the ledger's audit_events: a stream apart, trimmed; written only when `ledgerOn`. */
+  ledgerAudit(): string;
+  /** The operators' live overrides of destinations (contract §11): field = destination id, value = JSON. */
+  destinationOverrides(): string;
+  /** Pub/sub channel of live operations: `overrides` (read them again) and `reload` (read the config file again). */
+  controlChannel(): string;
+  /** A console session, by the SHA-256 of its cookie (the cookie itself is never stored). */
+  consoleSession(digest: string): string;
 }
 
 export interface RedisKeysOptions {
@@ -87,5 +95,9 @@ export function redisKeys(prefix: string, options: RedisKeysOptions = {}): Redis
     ledgerRejections: () => `${prefix}:ledger:rejections`,
     ledgerDead: () => `${prefix}:ledger:dead`,
     compactionDue: () => `${prefix}:ledger:compact-due`,
+    ledgerAudit: () => `${prefix}:ledger:audit`,
+    destinationOverrides: () => `${prefix}:destination-overrides`,
+    controlChannel: () => `${prefix}:control`,
+    consoleSession: (digest) => `${prefix}:console-session:${digest}`,
   };
 }

@@ -118,6 +118,30 @@ export function parseRejectionEntry(entryId: string, fields: readonly string[]):
   return supplier && reason && at ? { entryId, supplier, reason, at } : undefined;
 }
 
+/** An operator's change (contract §11's audit events): what, to what, when, and its details as JSON text. */
+export interface LedgerAudit {
+  entryId: string;
+  action: string;
+  target: string;
+  details: string;
+  at: string;
+}
+
+export function parseAuditEntry(entryId: string, fields: readonly string[]): LedgerAudit | undefined {
+  const map = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] as string, fields[i + 1] as string);
+  const action = map.get('action');
+  const at = map.get('at');
+  const details = map.get('details') ?? '{}';
+  if (!action || !at || Number.isNaN(Date.parse(at))) return undefined;
+  try {
+    JSON.parse(details);
+  } catch {
+    return undefined;
+  }
+  return { entryId, action, target: map.get('target') ?? '', details, at };
+}
+
 /** The ms timestamp of a stream entry id. */
 export function entryTimeMs(entryId: string): number {
   return Number(entryId.split('-')[0]);

@@ -7,3 +7,4 @@ export { readBodyLimited, BodyError } from './read-body.js';
 export { requestLog } from './request-log.js';
 export { clientError, type ClientError } from './client-errors.js';
 export { secretsEqual } from './secrets.js';
+export { LiveConfig, type LiveConfigOptions, type ReloadResult } from './live-config.js';

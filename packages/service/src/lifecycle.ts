@@ -1,5 +1,4 @@
-import { createServer, type Server } from 'node:http';
-import type { Express } from 'express';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { HttpLimits } from '@leadrouter/config';
 import { whenLogsWritten, type Logger } from '@leadrouter/logging';
 
@@ -8,7 +7,7 @@ import { whenLogsWritten, type Logger } from '@leadrouter/logging';
  * or trickles its head or body, is answered 408 and dropped within the timeouts (checked every
  * second, not Node's default 30 s), and connections past the cap are closed as they arrive.
  */
-export async function listen(app: Express, host: string, port: number, limits: HttpLimits): Promise<Server> {
+export async function listen(app: RequestListener, host: string, port: number, limits: HttpLimits): Promise<Server> {
   const server = createServer(
     {
       headersTimeout: limits.headersTimeoutMs,

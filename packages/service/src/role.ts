@@ -20,6 +20,8 @@ export interface RoleContext {
 export interface RoleHandle {
   /** `step` names the parts of the close, for the log line of a shutdown cut short. */
   close(step: ShutdownStep): Promise<void>;
+  /** Reads the config file again (contract §11): what SIGHUP does. */
+  reload?(): void;
 }
 
 export interface RoleOptions {
@@ -75,6 +77,8 @@ export async function runRole(
   try {
     if (!options.picksRedis) await useRedis(env.redisUrl, env.redisUrlGiven ? 'REDIS_URL' : 'default');
     const handle = await start({ env, config: loaded.config, configFile: loaded.file, logger, useRedis });
+    // SIGHUP reads the config file again; a process without a reload ignores it rather than dying (Node's default).
+    process.on('SIGHUP', () => handle.reload?.());
     onShutdownSignal(logger, (step) => step(name, () => handle.close(step)), {
       deadlineMs: shutdownDeadlineMs(loaded.config),
       watchRedis: (gone) =>

@@ -9,3 +9,4 @@ export { NotificationOutbox, notificationEntry, type OwedNotification } from './
 export { loadLuaScript, LUA_DIR, type LuaScript } from './lua-loader.js';
 export { ScriptRunner } from './script-runner.js';
 export { SCRIPTS } from './scripts.js';
+export { DestinationOverridesStore, AUDIT_MAX_BACKLOG, type OverrideChange } from './destination-overrides.js';

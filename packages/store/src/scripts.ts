@@ -16,4 +16,5 @@ export const SCRIPTS = {
   compactLead: loadLuaScript('compact-lead-3'),
   postback: loadLuaScript('postback-6'),
   recordRefusedPostback: loadLuaScript('record-refused-postback-3'),
+  setOverride: loadLuaScript('set-override-2'),
 } as const;

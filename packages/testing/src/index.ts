@@ -7,3 +7,4 @@ export { spawnRole, spawnAllInOne, REPO_ROOT, type RoleProcess, type AllInOnePro
 // The whole system in one process (startSystem, closedAfterEach): `@leadrouter/testing/system`, apart
 // because it needs jest's globals, which the scripts that share these helpers cannot load.
 export { startPostgres, postgresAvailable, postgresBinDir, testDatabaseUrl, freshDatabase, type OwnedPostgres, type StartPostgresOptions, type FreshDatabase } from './postgres.js';
+export { launchChromium, CHROMIUM_PATH } from './browser.js';

@@ -3,7 +3,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import type { Queue } from 'bullmq';
 import { json, Router, type NextFunction, type Request, type Response } from 'express';
-import type { ResolvedConfig } from '@leadrouter/config';
+import type { DestinationOverride, ResolvedConfig } from '@leadrouter/config';
 import { capPeriods, expectedRevenue, learntPayout, NO_EVIDENCE, scheduleOpen } from '@leadrouter/routing';
 import { ROUTE_JOB_OPTIONS, routeJobId, type RouteJobData } from '@leadrouter/redis';
 import type { Ledger } from '@leadrouter/ledger';
@@ -23,6 +23,12 @@ export interface AdminRoutesDeps {
   routeQueue: Queue<RouteJobData>;
   /** The lead ledger, when this process has one: a compacted lead's fields are read back from it to redeliver it. */
   ledger?: Ledger | undefined;
+  /** The operators' overrides in force (contract §11), shown with each destination. */
+  overrides: ReadonlyMap<string, DestinationOverride>;
+  /** The config file's destinations, before overrides: `enabled` as the file says. */
+  fileEnabled: ReadonlyMap<string, boolean>;
+  /** Each destination's delivery queue, for its depth. */
+  deliverQueues: ReadonlyMap<string, Queue>;
 }
 
 const UNSOLD_REASONS = ['no_route', 'all_rejected', 'no_eligible_destination'];
@@ -34,12 +40,14 @@ export const QUEUE_BOARD_PATH = '/admin/queues';
  * The admin key as X-Api-Key, a Bearer token, or a Basic password (so a browser can open the
  * queue board: it prompts for it). Without ADMIN_API_KEY the admin endpoints do not exist (404).
  */
-function requireAdmin(adminApiKey: string | undefined) {
+export function requireAdmin(adminApiKey: string | undefined) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (!adminApiKey) {
       res.status(404).json({ reason: 'not_found' });
       return;
     }
+    // A console session (checked, with its cross-site token, by the console middleware).
+    if (res.locals.consoleAdmin === true) return next();
     let key = presentedKey(req);
     const basic = /^Basic\s+(.+)$/i.exec(req.headers.authorization ?? '');
     if (basic) key = Buffer.from(basic[1] as string, 'base64').toString('utf8').split(':').slice(1).join(':');
@@ -58,19 +66,32 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
   createBullBoard({ queues: deps.queues.map((q) => new BullMQAdapter(q, { readOnlyMode: false })), serverAdapter: board });
   router.use(QUEUE_BOARD_PATH, guard, board.getRouter() as Router);
 
-  /** Each destination: caps and their use, circuit, schedule open now, today's sold and rejected. */
+  /**
+   * Each destination as it runs: enabled in its file, paused by an operator, caps (the operators'
+   * overrides applied) with their use and what is left, circuit, schedule open now, queue depth,
+   * today's sold and rejected, and what best_revenue learnt.
+   */
   router.get('/v1/admin/destinations', guard, async (_req: Request, res: Response) => {
     const now = new Date();
     const learnt = await deps.destinationState.learned(deps.config.destinations.map((d) => d.id), '-');
     const destinations = await Promise.all(
       deps.config.destinations.map(async (d) => {
         const periods = capPeriods(d, now);
-        const status = await deps.destinationState.status(d.id, periods);
-        const cap = (period: 'hourly' | 'daily' | 'total') =>
-          d.caps?.[period] === undefined ? null : { limit: d.caps[period], used: status.capUsed[period] };
+        const [status, depth] = await Promise.all([deps.destinationState.status(d.id, periods), queueDepth(deps.deliverQueues.get(d.id))]);
+        const cap = (period: 'hourly' | 'daily' | 'total') => {
+          const limit = d.caps?.[period];
+          return limit === undefined ? null : { limit, used: status.capUsed[period], left: Math.max(0, limit - status.capUsed[period]) };
+        };
+        const override = deps.overrides.get(d.id);
+        const paused = override?.paused === true;
         return {
           id: d.id,
-          enabled: d.enabled,
+          // The file's `enabled` and the operator's pause apart; `state` is what routing sees.
+          enabled: deps.fileEnabled.get(d.id) ?? d.enabled,
+          paused,
+          state: paused ? 'paused' : d.enabled ? 'enabled' : 'disabled',
+          overrides: override && Object.keys(override).length > 0 ? override : null,
+          queue: depth,
           payout: d.payout,
           caps: { hourly: cap('hourly'), daily: cap('daily'), total: cap('total') },
           circuit: { state: status.circuit.open ? 'open' : 'closed', openUntil: status.circuit.openUntil ? new Date(status.circuit.openUntil).toISOString() : null, failures: status.circuit.failures },
@@ -148,6 +169,17 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
     res.status(202).json({ ok: true, requeued: requeued.length, ids: requeued });
   });
   return router;
+}
+
+/** Jobs waiting for a destination's slots (waiting, delayed: retries) and in hand (active); null when not readable. */
+async function queueDepth(queue: Queue | undefined): Promise<{ waiting: number; active: number; delayed: number } | null> {
+  if (!queue) return null;
+  try {
+    const counts = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed');
+    return { waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0), active: counts.active ?? 0, delayed: counts.delayed ?? 0 };
+  } catch {
+    return null;
+  }
 }
 
 /** A compacted lead's fields as the intake stored them, from its ledger row; undefined when the row or its contact data is gone. */

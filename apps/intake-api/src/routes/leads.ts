@@ -4,7 +4,7 @@ import type { Metrics } from '@leadrouter/metrics';
 import { sourceLabel } from '@leadrouter/metrics';
 import { isLeadId } from '@leadrouter/lead';
 import { acceptLead, invalid, type AcceptLeadDeps, type IntakeAnswer } from '../accept-lead.js';
-import { isAdminKey, presentedKey, type SupplierDirectory } from '../auth.js';
+import { isAdminRequest, presentedKey, type SupplierDirectory } from '../auth.js';
 import { checkContentType, MAX_BODY_BYTES, parseBody } from '../body.js';
 import { leadView } from '../lead-view.js';
 import { leadWithEvents, type Ledger } from '@leadrouter/ledger';
@@ -138,7 +138,7 @@ export function leadRoutes(deps: LeadRoutesDeps): Router {
 
   router.get('/v1/leads/:id', async (req: Request, res: Response) => {
     const key = presentedKey(req);
-    const admin = isAdminKey(key, deps.adminApiKey);
+    const admin = isAdminRequest(req, res, deps.adminApiKey);
     const supplier = admin ? undefined : deps.suppliers.authenticate(key);
     if (!admin && !supplier) return send(res, { code: 401, body: rejected('unauthorized') });
     const id = String(req.params.id);

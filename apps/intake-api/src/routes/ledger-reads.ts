@@ -5,7 +5,7 @@ import { decodeCursor, exportColumns, exportPage, REPORT_DIMENSIONS, reportRows,
 import { isCountryCode, LEAD_STATUSES, maskEmail, maskPhone, type FieldError } from '@leadrouter/lead';
 import type { Logger } from '@leadrouter/logging';
 import { contactDigest } from '@leadrouter/store';
-import { isAdminKey, presentedKey, type SupplierDirectory } from '../auth.js';
+import { isAdminRequest, presentedKey, type SupplierDirectory } from '../auth.js';
 
 export interface LedgerReadsDeps {
   config: ResolvedConfig;
@@ -32,7 +32,7 @@ export function ledgerReadRoutes(deps: LedgerReadsDeps): Router {
 
   const caller = (req: Request, res: Response): Caller | undefined => {
     const key = presentedKey(req);
-    if (isAdminKey(key, deps.adminApiKey)) return { admin: true };
+    if (isAdminRequest(req, res, deps.adminApiKey)) return { admin: true };
     const supplier = deps.suppliers.authenticate(key);
     if (supplier) return { admin: false, supplier: supplier.id };
     res.status(401).json({ status: 'rejected', reason: 'unauthorized' });
@@ -79,7 +79,7 @@ export function ledgerReadRoutes(deps: LedgerReadsDeps): Router {
     const columns = exportColumns(who.admin);
     res.setHeader('Content-Type', 'text/csv; charset=utf-8');
     res.setHeader('Content-Disposition', 'attachment; filename="leads.csv"');
-    const csv = stringify({ header: true, columns });
+    const csv = stringify({ header: true, columns, cast: { string: spreadsheetSafe } });
     csv.pipe(res);
     try {
       // Page by page (keyset), so an export of millions of leads is never held in memory whole.
@@ -98,37 +98,76 @@ export function ledgerReadRoutes(deps: LedgerReadsDeps): Router {
     }
   });
 
-  router.get('/v1/reports', async (req, res) => {
+  /** The report's rows as the caller may see them (a supplier: its own, without buyers or money but its payout), or undefined when already answered. */
+  const report = async (req: Request, res: Response) => {
     const who = caller(req, res);
     const ledger = who && ledgerOr503(res);
-    if (!who || !ledger) return;
+    if (!who || !ledger) return undefined;
     const errors: FieldError[] = [];
     const to = parseTime(req.query.to, 'to', errors) ?? new Date();
     const from = parseTime(req.query.from, 'from', errors) ?? new Date(to.getTime() - DEFAULT_RANGE_MS);
     const groupBy = parseGroupBy(req.query.groupBy, errors);
     if (!who.admin && groupBy.includes('destination')) errors.push({ field: 'groupBy', message: 'destination is not available to suppliers' });
-    if (errors.length > 0) return invalid(res, errors);
+    if (errors.length > 0) {
+      invalid(res, errors);
+      return undefined;
+    }
     try {
       const supplierPayouts = Object.fromEntries(deps.config.suppliers.filter((s) => s.supplierPayout !== undefined).map((s) => [s.id, s.supplierPayout as number]));
       const rows = await reportRows(ledger.db, { from, to, groupBy, timezone: deps.config.reportsTimezone, supplierPayouts, ...(who.admin ? {} : { supplier: who.supplier }) });
-      res.json({
+      return {
         from: from.toISOString(),
         to: to.toISOString(),
         groupBy,
         timezone: deps.config.reportsTimezone,
-        rows: rows.map((r) => {
+        admin: who.admin,
+        rows: rows.map((r): Record<string, string | number | null | undefined> => {
           const base = { ...r.group, received: r.accepted + r.rejected, rejected: r.rejected, accepted: r.accepted, sold: r.sold, unsold: r.unsold, returned: r.returned, acceptanceRate: ratio(r.sold, r.accepted) };
           if (!who.admin) return { ...base, supplierPayout: r.supplierPayout };
           const margin = Math.round((r.netRevenue - r.supplierPayout) * 100) / 100;
           return { ...base, revenue: r.revenue, revenueReturned: r.revenueReturned, netRevenue: r.netRevenue, supplierPayout: r.supplierPayout, margin, epl: ratio(r.netRevenue, r.accepted) };
         }),
-      });
+      };
     } catch (err) {
       failed(res, err);
+      return undefined;
     }
+  };
+
+  router.get('/v1/reports', async (req, res) => {
+    const answer = await report(req, res);
+    if (!answer) return;
+    const { admin: _admin, ...body } = answer;
+    res.json(body);
+  });
+
+  /** The same report as CSV (the console's download): one row per group, the group's columns first. */
+  router.get('/v1/reports.csv', async (req, res) => {
+    const answer = await report(req, res);
+    if (!answer) return;
+    const figures = answer.admin
+      ? ['received', 'rejected', 'accepted', 'sold', 'unsold', 'returned', 'acceptanceRate', 'revenue', 'revenueReturned', 'netRevenue', 'supplierPayout', 'margin', 'epl']
+      : ['received', 'rejected', 'accepted', 'sold', 'unsold', 'returned', 'acceptanceRate', 'supplierPayout'];
+    res.setHeader('Content-Type', 'text/csv; charset=utf-8');
+    res.setHeader('Content-Disposition', `attachment; filename="leadrouter-report-${answer.from.slice(0, 10)}-${answer.to.slice(0, 10)}.csv"`);
+    const csv = stringify({ header: true, columns: [...answer.groupBy, ...figures], cast: { string: spreadsheetSafe } });
+    csv.pipe(res);
+    for (const row of answer.rows) csv.write(row);
+    csv.end();
   });
 
   return router;
+}
+
+/**
+ * A text cell a spreadsheet will not run: suppliers choose sources and fields, and a cell starting
+ * with `=`, `+`, `-`, `@`, a tab or a return is a formula to Excel and LibreOffice (OWASP's "CSV
+ * injection"). Such a cell gets a leading apostrophe, which spreadsheets show as text. A signed
+ * number (a phone in E.164, `+14155550123`) is no formula and is left as it is.
+ */
+export function spreadsheetSafe(value: string): string {
+  if (/^[+-][\d .()-]*$/.test(value)) return value;
+  return /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
 }
 
 function ratio(a: number, b: number): number {

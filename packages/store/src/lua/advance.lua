@@ -2,7 +2,8 @@
   Chooses the next destination of a lead's chain after one step, in one round trip. Each candidate
   has passed the checks that need no shared state; here its circuit must not be open and each of
   its caps must have room. The first that passes gets a cap slot reserved (once per lead and
-  destination) and becomes the decision. The decision is recorded under the step's field, first
+  destination) and becomes the decision. A slot is counted in all three periods, capped or not:
+  an operator's override that caps a period later (contract §11) counts the sales made before it. The decision is recorded under the step's field, first
   writer wins: a step re-run after a crash gets the first decision back and reserves nothing, so a
   lead can never go down two paths. A step marked 'next' (by RECORD_ATTEMPT: the try ended and the
   chain moves on) still has its choice to make.
@@ -46,13 +47,11 @@ for c, candidate in ipairs(args.candidates) do
     if not held then
       local reserved = {}
       for i = 1, 3 do
-        if capLimits[i] >= 0 then
-          redis.call('INCR', capKeys[i])
-          if capTtls[i] then redis.call('PEXPIRE', capKeys[i], capTtls[i]) end
-          table.insert(reserved, capKeys[i])
-        end
+        redis.call('INCR', capKeys[i])
+        if capTtls[i] then redis.call('PEXPIRE', capKeys[i], capTtls[i]) end
+        table.insert(reserved, capKeys[i])
       end
-      if #reserved > 0 then redis.call('HSET', leadKey, holdField, table.concat(reserved, '|')) end
+      redis.call('HSET', leadKey, holdField, table.concat(reserved, '|'))
     end
     chosen = 'd:' .. candidate.index
     break
