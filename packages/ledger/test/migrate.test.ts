@@ -13,7 +13,7 @@ describe('migrations on PostgreSQL', () => {
       const first = ledgers[0];
       if (!first) throw new Error('no ledger');
       const ran = await sql<{ name: string }>`SELECT name FROM kysely_migration ORDER BY name`.execute(first.db);
-      expect(ran.rows.map((r) => r.name)).toEqual(['001-initial', '002-intake-rejections', '003-revenue-booked', '004-query-indexes']);
+      expect(ran.rows.map((r) => r.name)).toEqual(['001-initial', '002-intake-rejections', '003-revenue-booked', '004-query-indexes', '005-audit-entries']);
       // The schema is whole: the rollup's triggers exist once each.
       const triggers = await sql<{ n: string }>`SELECT count(*) AS n FROM pg_trigger WHERE tgname LIKE '%_report_%'`.execute(first.db);
       expect(Number(triggers.rows[0]?.n)).toBe(8);

@@ -104,11 +104,13 @@ describe('advance', () => {
     const { keys, lifecycle, destinations } = setUp();
     expect(await lifecycle.advance('l1', 'start', candidates, 1000)).toBe('d:0');
     expect(await lifecycle.advance('l1', 'start', candidates, 1000)).toBe('d:0');
-    expect(await destinations.capUsed('a', PERIODS)).toEqual({ hourly: 0, daily: 1, total: 0 });
+    // Counted in every period, capped or not (a cap an operator sets later counts it).
+    expect(await destinations.capUsed('a', PERIODS)).toEqual({ hourly: 1, daily: 1, total: 1 });
     expect(await redis.hget(keys.lead('l1'), stepField('start'))).toBe('d:0');
     expect(await redis.pttl(keys.cap('a', `d:${PERIODS.daily}`))).toBeGreaterThan(86_400_000);
-    // The cap is full: the next lead goes to b, which has no cap.
+    // The cap is full: the next lead goes to b, which has no cap (and counts it all the same).
     expect(await lifecycle.advance('l2', 'start', candidates, 1000)).toBe('d:1');
+    expect(await destinations.capUsed('b', PERIODS)).toEqual({ hourly: 1, daily: 1, total: 1 });
   });
 
   test('skips an open circuit and lets one lead at a time probe a half-open one; nothing left is unsold', async () => {
