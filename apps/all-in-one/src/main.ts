@@ -33,6 +33,7 @@ await runRole('all-in-one', async ({ env: givenEnv, config, configFile, logger, 
   try {
     if (ledger) {
       const writer = await startLedger({ env, ledger, metrics, retention: config.ledger, logger: logger.child({ role: 'ledger' }), serve: false });
+      live.onChange((running) => writer.writer.setRetention(running.ledger));
       roles.push({ name: 'ledger writer', close: () => writer.close() });
     }
     const worker = await startWorker({ env, config, live, metrics, logger: logger.child({ role: 'worker' }) });

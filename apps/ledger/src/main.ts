@@ -2,4 +2,4 @@
 import { runRole } from '@leadrouter/service';
 import { startLedger } from './start.js';
 
-await runRole('ledger', async ({ env, config, logger }) => startLedger({ env, logger, retention: config.ledger }));
+await runRole('ledger', async ({ env, config, configFile, logger }) => startLedger({ env, logger, retention: config.ledger, config, configFile }));

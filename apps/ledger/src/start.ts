@@ -7,13 +7,15 @@ import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
 import { createRedis, redisKeys } from '@leadrouter/redis';
 import { LeadCompaction } from '@leadrouter/store';
-import { boundPort, closeServer, healthRoutes, httpMetrics, listen, redisReadiness } from '@leadrouter/service';
+import { boundPort, closeServer, healthRoutes, httpMetrics, listen, LiveConfig, redisReadiness } from '@leadrouter/service';
 
 export interface LedgerHandle {
   server: Server | undefined;
   port: number;
   metrics: Metrics;
   writer: LedgerWriter;
+  /** Reads the config file again (SIGHUP; contract §11): the retention settings follow. */
+  reload(): void;
   close(): Promise<void>;
 }
 
@@ -32,6 +34,13 @@ export interface StartLedgerOptions {
   compactAfterMs?: number;
   /** Serve /healthz, /readyz and /metrics on LEDGER_PORT (default true; the all-in-one's other ports serve its registry). */
   serve?: boolean;
+  /**
+   * The process's config and its file: the writer then follows reloads (its retention, and
+   * leadrouter_config_info). Without them (the all-in-one, whose live config is its own; tests)
+   * the retention given stays.
+   */
+  config?: ResolvedConfig;
+  configFile?: string;
 }
 
 /**
@@ -62,6 +71,9 @@ export async function startLedger(options: StartLedgerOptions): Promise<LedgerHa
     ...(options.retention ? { retention: options.retention } : {}),
   });
   writer.start();
+  const live = options.config ? new LiveConfig({ redisUrl: env.redisUrl, keys, config: options.config, configFile: options.configFile, logger, metrics, role: 'ledger' }) : undefined;
+  await live?.start();
+  live?.onChange((config) => writer.setRetention(config.ledger));
   let server: Server | undefined;
   if (options.serve !== false) {
     const app = express();
@@ -78,7 +90,11 @@ export async function startLedger(options: StartLedgerOptions): Promise<LedgerHa
     port,
     metrics,
     writer,
+    reload: () => {
+      live?.reloadFile('SIGHUP');
+    },
     async close() {
+      await live?.close();
       await writer.stop();
       if (server) await closeServer(server);
       redis.disconnect();

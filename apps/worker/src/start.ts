@@ -112,7 +112,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
    * Gives each destination of the running config its queue and worker, and each supplier with a
    * postbackUrl its notification worker; called at start and after every reload or override. A
    * destination a reload removed keeps its queue and worker here, so the jobs already on it are
-   * taken and skip it (deliver-processor.ts); a process started later has neither.
+   * taken and skip it (deliver-processor.ts); a process started later drains it too (below).
    */
   const applyTopology = (cfg: typeof running): void => {
     for (const d of cfg.destinations) {
@@ -150,14 +150,53 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       workers.push(worker);
     }
   };
+  /**
+   * Delivery queues of destinations the running config no longer has (a reload removed them, or
+   * this process started on a file without them) may still hold jobs: their leads would wait for
+   * ever. Every destination that ever had a queue is in a set; a queue of one that is gone gets a
+   * worker here, whose jobs skip it (deliver-processor.ts), until it is empty and leaves the set.
+   */
+  const drainRemovedQueues = async (): Promise<void> => {
+    const known = new Set(deps.config.destinations.map((d) => d.id));
+    if (known.size > 0) await stateRedis.sadd(keys.destinationQueues(), ...known);
+    for (const id of await stateRedis.smembers(keys.destinationQueues())) {
+      if (known.has(id)) continue;
+      let queue = deliverQueues.get(id);
+      if (!queue) {
+        queue = new Queue<DeliverJobData>(deliverQueueName(id), { ...connection, ...QUEUE_OPTIONS });
+        queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+        deliverQueues.set(id, queue);
+      }
+      const counts = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'waiting-children');
+      const left = Object.values(counts).reduce((sum, n) => sum + n, 0);
+      if (left === 0) {
+        await stateRedis.srem(keys.destinationQueues(), id);
+        continue;
+      }
+      if (deliverWorkers.has(id)) continue;
+      logger.info({ destination: id, jobs: left }, 'draining the delivery queue of a destination the config no longer has');
+      const worker = new Worker<DeliverJobData>(deliverQueueName(id), createDeliverProcessor(deps), { ...connection, concurrency: 5, lockDuration: 30_000, stalledInterval, maxStalledCount: 10 });
+      watch(worker);
+      deliverWorkers.set(id, worker);
+      workers.push(worker);
+    }
+  };
+  const drainEvery = options.housekeepingIntervalMs === undefined ? 30_000 : Math.max(1_000, options.housekeepingIntervalMs * 5);
+  const drainTimer = setInterval(() => {
+    drainRemovedQueues().catch((err: Error) => logger.warn({ err: err.message }, 'removed destinations’ queues not checked'));
+  }, drainEvery);
+  drainTimer.unref();
+
   watch(workers[0] as Worker);
   applyTopology(running);
+  await drainRemovedQueues().catch((err: Error) => logger.warn({ err: err.message }, 'removed destinations’ queues not checked'));
   const stopFollowing = live.onChange((cfg) => {
     // Jobs in hand keep the destination object they took; the next job reads the new one.
     deps.config = cfg;
     deps.destinations = new Map(cfg.destinations.map((d) => [d.id, d]));
     notifier.setSuppliers(cfg.suppliers);
     applyTopology(cfg);
+    drainRemovedQueues().catch((err: Error) => logger.warn({ err: err.message }, 'removed destinations’ queues not checked'));
   });
   routeQueue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   const housekeeping = startHousekeeping(deps, routeQueue, {
@@ -184,6 +223,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     },
     async close() {
       stopFollowing();
+      clearInterval(drainTimer);
       housekeeping.stop();
       // Finishes the deliveries in hand (each bounded by its timeout) and takes no new ones.
       await Promise.all(workers.map((w) => w.close()));

@@ -85,13 +85,19 @@ export class LedgerWriter {
   private retentionTimer: NodeJS.Timeout | undefined;
   private retentionRun: Promise<unknown> = Promise.resolve();
 
+  /** A reload's `ledger.retentionDays` and `ledger.piiDays` (contract §11): the next retention pass uses them. */
+  setRetention(retention: { retentionDays: number; piiDays: number }): void {
+    if (this.o.retention) this.o.retention = { ...this.o.retention, ...retention };
+  }
+
   start(): void {
     if (this.running) return;
     this.running = true;
     this.loop = this.run();
-    const retention = this.o.retention;
-    if (retention) {
+    if (this.o.retention) {
       const pass = (): void => {
+        const retention = this.o.retention;
+        if (!retention) return;
         this.retentionRun = applyRetention(this.o.db, retention).then(
           (done) => {
             if (done.removed > 0 || done.anonymised > 0) this.o.logger.info(done, 'ledger retention: old leads removed, contact data of older ones removed');
@@ -100,7 +106,7 @@ export class LedgerWriter {
         );
       };
       pass();
-      this.retentionTimer = setInterval(pass, retention.everyMs ?? 3_600_000);
+      this.retentionTimer = setInterval(pass, this.o.retention.everyMs ?? 3_600_000);
       this.retentionTimer.unref();
     }
   }

@@ -61,6 +61,8 @@ export interface RedisKeys {
   controlChannel(): string;
   /** A console session, by the SHA-256 of its cookie (the cookie itself is never stored). */
   consoleSession(digest: string): string;
+  /** Every destination that has had a delivery queue (a set): workers drain those a reload removed. */
+  destinationQueues(): string;
 }
 
 export interface RedisKeysOptions {
@@ -99,5 +101,6 @@ export function redisKeys(prefix: string, options: RedisKeysOptions = {}): Redis
     destinationOverrides: () => `${prefix}:destination-overrides`,
     controlChannel: () => `${prefix}:control`,
     consoleSession: (digest) => `${prefix}:console-session:${digest}`,
+    destinationQueues: () => `${prefix}:destination-queues`,
   };
 }

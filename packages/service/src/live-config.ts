@@ -184,7 +184,8 @@ export class LiveConfig {
     }
   }
 
-  private audit(result: ReloadResult, trigger: string): void {
+  /** Records a reload, taken or refused, as an audit event of the ledger (with this process and the hash). */
+  audit(result: ReloadResult, trigger: string): void {
     if (!this.o.keys.ledgerOn) return;
     const stream = this.o.keys.ledgerAudit();
     const details = { trigger, process: `${this.o.role ?? 'process'}@${hostname()}:${process.pid}`, ok: result.ok, hash: result.hash, ...(result.ok ? { changed: result.changed } : { problems: result.problems.length }) };

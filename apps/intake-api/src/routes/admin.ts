@@ -84,12 +84,14 @@ export function adminRoutes(deps: AdminRoutesDeps): Router {
         };
         const override = deps.overrides.get(d.id);
         const paused = override?.paused === true;
+        const fileEnabled = deps.fileEnabled.get(d.id) ?? d.enabled;
         return {
           id: d.id,
           // The file's `enabled` and the operator's pause apart; `state` is what routing sees.
-          enabled: deps.fileEnabled.get(d.id) ?? d.enabled,
+          enabled: fileEnabled,
           paused,
-          state: paused ? 'paused' : d.enabled ? 'enabled' : 'disabled',
+          // Disabled in the file wins: resuming would not enable it.
+          state: !fileEnabled ? 'disabled' : paused ? 'paused' : 'enabled',
           overrides: override && Object.keys(override).length > 0 ? override : null,
           queue: depth,
           payout: d.payout,

@@ -70,6 +70,7 @@ export function liveOpsRoutes(deps: LiveOpsDeps): Router {
   router.post('/v1/admin/config/reload', guard, async (_req, res) => {
     const checked = deps.live.checkFile();
     if (!checked.ok) {
+      deps.live.audit(checked, 'api');
       res.status(400).json({
         ok: false,
         reason: 'invalid_config',
