@@ -2,7 +2,7 @@ import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Ledger } from '@leadrouter/ledger';
 import type { Logger } from '@leadrouter/logging';
 import { BodyError, clientError, healthRoutes, httpMetrics, requestLog, type LiveConfig, type Readiness } from '@leadrouter/service';
-import { consoleRoutes } from './console/routes.js';
+import { consoleRoutes, type LoginLimiter } from './console/routes.js';
 import { consoleSessionMiddleware } from './console/session-middleware.js';
 import type { ConsoleSessions } from './console/sessions.js';
 import { liveOpsRoutes } from './routes/live-ops.js';
@@ -23,6 +23,8 @@ export interface IntakeAppDeps extends LeadRoutesDeps {
   live: LiveConfig;
   /** Console sessions (contract §11), shared by every intake process through Redis. */
   sessions: ConsoleSessions;
+  /** Sign-in attempts per address, across every intake process. */
+  loginAttempts: LoginLimiter;
 }
 
 /** The intake's Express app, without listening: main.ts (or a test) decides where it runs. */
@@ -36,7 +38,7 @@ export function createIntakeApp(deps: IntakeAppDeps): Express {
   app.use(healthRoutes(deps.metrics.registry, deps.readiness, deps.metricsToken));
   // A console session makes its request the admin's, for the endpoints below (its cross-site checks included).
   if (deps.adminApiKey) app.use(consoleSessionMiddleware(deps.sessions, deps.logger));
-  app.use(consoleRoutes({ adminApiKey: deps.adminApiKey, sessions: deps.sessions, logger: deps.logger }));
+  app.use(consoleRoutes({ adminApiKey: deps.adminApiKey, sessions: deps.sessions, loginAttempts: deps.loginAttempts, logger: deps.logger }));
   // Before the lead routes: `/v1/leads/export.csv` is not a lead id.
   app.use(ledgerReadRoutes({ config: deps.config, suppliers: deps.suppliers, adminApiKey: deps.adminApiKey, ledger: deps.ledger, logger: deps.logger }));
   app.use(leadRoutes(deps));

@@ -11,6 +11,7 @@ import { migrateLedger, openLedgerPool, type Ledger } from '@leadrouter/ledger';
 import { createIntakeApp } from './app.js';
 import { SupplierDirectory } from './auth.js';
 import { ConsoleSessions } from './console/sessions.js';
+import { consoleLoginLimiter } from './console/routes.js';
 import { OutcomeWaiter } from './outcome-waiter.js';
 import { SupplierRateLimits } from './rate-limit.js';
 
@@ -74,7 +75,9 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
     return q;
   };
   const waiter = new OutcomeWaiter(subscriber, keys.finalChannel(), new LeadStore(redis, keys, config.retentionMs));
-  const sessions = new ConsoleSessions(redis, keys);
+  const sessions = new ConsoleSessions(redis, keys, env.adminApiKey);
+  // Once per process, in Redis: shared by every intake, and not reset when a reload rebuilds the app.
+  const loginAttempts = consoleLoginLimiter(redis, keys.rateLimitPrefix());
   /** The app for one config: on a reload or an override a new one is built, and requests in flight finish on the old one. */
   const build = (running: ResolvedConfig): Express => {
     const store = new LeadStore(redis, keys, running.retentionMs);
@@ -95,6 +98,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
       readiness: redisReadiness(redis, logger),
       live,
       sessions,
+      loginAttempts,
       admin: {
         lifecycle: new LeadLifecycle(redis, keys),
         destinationState: new DestinationState(redis, keys),

@@ -34,10 +34,11 @@ export function createDeliverProcessor(deps: WorkerDeps) {
     const step = tryStep(index, attempt);
     const decided = loaded.decisions[step];
     if (decided !== undefined) return resumeRecordedStep(deps, loaded, { index, attempt, step, decided, destinationId });
-    if (!destination) {
-      // A reload removed the destination while this try waited (contract §11): skipped as if
-      // disabled. Its cap slot goes back, and the lead moves on along the plan it keeps.
-      deps.logger.info({ leadId, destination: destinationId }, 'destination gone from the config: skipped');
+    if (!destination || !destination.enabled) {
+      // A reload removed the destination, or an operator paused it (or a reload disabled it),
+      // while this try waited (contract §11): it is skipped. Its cap slot goes back, and the lead
+      // moves on along the plan it keeps. A request already sent is not called back.
+      deps.logger.info({ leadId, destination: destinationId }, destination ? 'destination paused or disabled: skipped' : 'destination gone from the config: skipped');
       await deps.lifecycle.releaseCap(leadId, destinationId);
       return advance(deps, loaded.lead, plan, index + 1, step, loaded.attempts > 0);
     }

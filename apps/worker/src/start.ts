@@ -108,6 +108,21 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       logger[level]({ queue: worker.name, jobId: job?.id, err: loggableError(err) }, 'job failed');
     });
   };
+  const deliverQueue = (id: string): Queue<DeliverJobData> => {
+    let queue = deliverQueues.get(id);
+    if (!queue) {
+      queue = new Queue<DeliverJobData>(deliverQueueName(id), { ...connection, ...QUEUE_OPTIONS });
+      queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
+      deliverQueues.set(id, queue);
+    }
+    return queue;
+  };
+  const startDeliverWorker = (id: string, concurrency: number, lockDuration: number): void => {
+    const worker = new Worker<DeliverJobData>(deliverQueueName(id), createDeliverProcessor(deps), { ...connection, concurrency, lockDuration, stalledInterval, maxStalledCount: 10 });
+    watch(worker);
+    deliverWorkers.set(id, worker);
+    workers.push(worker);
+  };
   /**
    * Gives each destination of the running config its queue and worker, and each supplier with a
    * postbackUrl its notification worker; called at start and after every reload or override. A
@@ -116,12 +131,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
    */
   const applyTopology = (cfg: typeof running): void => {
     for (const d of cfg.destinations) {
-      let queue = deliverQueues.get(d.id);
-      if (!queue) {
-        queue = new Queue<DeliverJobData>(deliverQueueName(d.id), { ...connection, ...QUEUE_OPTIONS });
-        queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
-        deliverQueues.set(d.id, queue);
-      }
+      const queue = deliverQueue(d.id);
       // A destination's `concurrency` bounds its requests in flight across all worker processes.
       queue.setGlobalConcurrency(d.concurrency).catch((err: Error) => logger.warn({ destination: d.id, err: err.message }, 'could not set the global concurrency'));
       const existing = deliverWorkers.get(d.id);
@@ -129,17 +139,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
         existing.concurrency = d.concurrency;
         continue;
       }
-      const worker = new Worker<DeliverJobData>(deliverQueueName(d.id), createDeliverProcessor(deps), {
-        ...connection,
-        concurrency: d.concurrency,
-        // Longer than any delivery can take, so a live worker's job is never taken for stalled.
-        lockDuration: d.timeoutMs + 10_000,
-        stalledInterval,
-        maxStalledCount: 10,
-      });
-      watch(worker);
-      deliverWorkers.set(d.id, worker);
-      workers.push(worker);
+      // Longer than any delivery can take, so a live worker's job is never taken for stalled.
+      startDeliverWorker(d.id, d.concurrency, d.timeoutMs + 10_000);
     }
     // One queue per supplier with a postbackUrl: a tracker that is down only delays its own supplier.
     for (const supplier of cfg.suppliers) {
@@ -153,32 +154,35 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   /**
    * Delivery queues of destinations the running config no longer has (a reload removed them, or
    * this process started on a file without them) may still hold jobs: their leads would wait for
-   * ever. Every destination that ever had a queue is in a set; a queue of one that is gone gets a
-   * worker here, whose jobs skip it (deliver-processor.ts), until it is empty and leaves the set.
+   * ever. Every destination that ever had a queue is in a set (never emptied: a process still on
+   * an older config may queue a retry there at any time, and the set is tiny); a queue of one that
+   * is gone, when it has jobs, gets a worker here, whose jobs skip it (deliver-processor.ts).
    */
+  let draining = false;
+  let closing = false;
   const drainRemovedQueues = async (): Promise<void> => {
+    // One pass at a time (a pass waits while Redis is down), and none once closing.
+    if (draining || closing) return;
+    draining = true;
+    try {
+      await drainPass();
+    } finally {
+      draining = false;
+    }
+  };
+  const drainPass = async (): Promise<void> => {
     const known = new Set(deps.config.destinations.map((d) => d.id));
     if (known.size > 0) await stateRedis.sadd(keys.destinationQueues(), ...known);
     for (const id of await stateRedis.smembers(keys.destinationQueues())) {
       if (known.has(id)) continue;
-      let queue = deliverQueues.get(id);
-      if (!queue) {
-        queue = new Queue<DeliverJobData>(deliverQueueName(id), { ...connection, ...QUEUE_OPTIONS });
-        queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
-        deliverQueues.set(id, queue);
-      }
-      const counts = await queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'waiting-children');
-      const left = Object.values(counts).reduce((sum, n) => sum + n, 0);
-      if (left === 0) {
-        await stateRedis.srem(keys.destinationQueues(), id);
-        continue;
-      }
       if (deliverWorkers.has(id)) continue;
+      const counts = await deliverQueue(id).getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'waiting-children');
+      const left = Object.values(counts).reduce((sum, n) => sum + n, 0);
+      if (left === 0 || closing) continue;
       logger.info({ destination: id, jobs: left }, 'draining the delivery queue of a destination the config no longer has');
-      const worker = new Worker<DeliverJobData>(deliverQueueName(id), createDeliverProcessor(deps), { ...connection, concurrency: 5, lockDuration: 30_000, stalledInterval, maxStalledCount: 10 });
-      watch(worker);
-      deliverWorkers.set(id, worker);
-      workers.push(worker);
+      // Its jobs send nothing while the destination is gone: a few at a time. Locked as long as the
+      // longest delivery may take, in case a reload brings the destination back to this worker.
+      startDeliverWorker(id, 5, 310_000);
     }
   };
   const drainEvery = options.housekeepingIntervalMs === undefined ? 30_000 : Math.max(1_000, options.housekeepingIntervalMs * 5);
@@ -189,7 +193,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
 
   watch(workers[0] as Worker);
   applyTopology(running);
-  await drainRemovedQueues().catch((err: Error) => logger.warn({ err: err.message }, 'removed destinations’ queues not checked'));
+  // Not awaited: with Redis down the worker still starts (and serves /healthz); this runs once Redis is there.
+  drainRemovedQueues().catch((err: Error) => logger.warn({ err: err.message }, 'removed destinations’ queues not checked'));
   const stopFollowing = live.onChange((cfg) => {
     // Jobs in hand keep the destination object they took; the next job reads the new one.
     deps.config = cfg;
@@ -222,6 +227,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
       live.reloadFile('SIGHUP');
     },
     async close() {
+      closing = true;
       stopFollowing();
       clearInterval(drainTimer);
       housekeeping.stop();

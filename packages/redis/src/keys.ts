@@ -63,6 +63,8 @@ export interface RedisKeys {
   consoleSession(digest: string): string;
   /** Every destination that has had a delivery queue (a set): workers drain those a reload removed. */
   destinationQueues(): string;
+  /** The install's reload generation (a counter): raised by each POST /v1/admin/config/reload. */
+  reloadGeneration(): string;
 }
 
 export interface RedisKeysOptions {
@@ -102,5 +104,6 @@ export function redisKeys(prefix: string, options: RedisKeysOptions = {}): Redis
     controlChannel: () => `${prefix}:control`,
     consoleSession: (digest) => `${prefix}:console-session:${digest}`,
     destinationQueues: () => `${prefix}:destination-queues`,
+    reloadGeneration: () => `${prefix}:config-reloads`,
   };
 }

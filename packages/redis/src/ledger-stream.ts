@@ -58,8 +58,7 @@ export interface LedgerLeadRecord {
 
 /** Parses one stream entry's field list (`[name, value, name, value, ...]`); undefined when it is not one of ours. */
 export function parseLedgerEntry(entryId: string, fields: readonly string[]): LedgerChange | undefined {
-  const map = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] as string, fields[i + 1] as string);
+  const map = fieldMap(fields);
   const leadId = map.get('lead');
   const seq = Number(map.get('seq'));
   const event = map.get('event');
@@ -110,8 +109,7 @@ export interface LedgerRejection {
 export const REJECTIONS_MAX_BACKLOG = 1_000_000;
 
 export function parseRejectionEntry(entryId: string, fields: readonly string[]): LedgerRejection | undefined {
-  const map = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] as string, fields[i + 1] as string);
+  const map = fieldMap(fields);
   const supplier = map.get('supplier');
   const reason = map.get('reason');
   const at = map.get('at');
@@ -128,8 +126,7 @@ export interface LedgerAudit {
 }
 
 export function parseAuditEntry(entryId: string, fields: readonly string[]): LedgerAudit | undefined {
-  const map = new Map<string, string>();
-  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] as string, fields[i + 1] as string);
+  const map = fieldMap(fields);
   const action = map.get('action');
   const at = map.get('at');
   const details = map.get('details') ?? '{}';
@@ -140,6 +137,13 @@ export function parseAuditEntry(entryId: string, fields: readonly string[]): Led
     return undefined;
   }
   return { entryId, action, target: map.get('target') ?? '', details, at };
+}
+
+/** A stream entry's `[name, value, name, value, ...]` as a map. */
+function fieldMap(fields: readonly string[]): Map<string, string> {
+  const map = new Map<string, string>();
+  for (let i = 0; i + 1 < fields.length; i += 2) map.set(fields[i] as string, fields[i + 1] as string);
+  return map;
 }
 
 /** The ms timestamp of a stream entry id. */

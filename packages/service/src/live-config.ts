@@ -39,7 +39,9 @@ type Listener = (config: ResolvedConfig, previous: ResolvedConfig) => void;
 export class LiveConfig {
   private fileConfig: ResolvedConfig;
   private overrides = new Map<string, DestinationOverride>();
-  private overridesText = '{}';
+  private overridesText = '[]';
+  /** The install's reload generation last seen (a counter in Redis, raised by every broadcast reload). */
+  private generation: string | null | undefined;
   private effective: ResolvedConfig;
   private fileHash: string;
   private readonly listeners = new Set<Listener>();
@@ -92,8 +94,8 @@ export class LiveConfig {
   /** Reads the overrides once (so the first lead already runs on them), then follows the control channel. */
   async start(): Promise<void> {
     this.subscriber.on('message', (_channel: string, message: string) => {
-      if (message === 'overrides') void this.refreshOverrides();
-      else if (message === 'reload') this.reloadFile('api');
+      // A reload is read from the generation counter the message announces, once per generation.
+      if (message === 'overrides' || message === 'reload') void this.refreshOverrides();
     });
     // Not awaited: with Redis down the process starts anyway (ioredis subscribes once it connects, and again after each reconnect).
     this.subscriber.subscribe(this.o.keys.controlChannel()).catch((err: Error) => this.o.logger.warn({ err: err.message }, 'control channel not subscribed: overrides are polled'));
@@ -102,15 +104,23 @@ export class LiveConfig {
     this.timer.unref();
   }
 
-  /** Reads the overrides again; listeners hear of it only when they changed. */
+  /**
+   * Reads the overrides again (listeners hear of it only when they changed), and the install's
+   * reload generation: a reload announced while this process was not listening (reconnecting) is
+   * caught up here.
+   */
   refreshOverrides(): Promise<void> {
     this.refreshing = this.refreshing.then(async () => {
       let overrides: Map<string, DestinationOverride>;
+      let generation: string | null;
       try {
-        overrides = await this.store.all();
+        [overrides, generation] = await Promise.all([this.store.all(), this.redis.get(this.o.keys.reloadGeneration())]);
       } catch {
         return; // Redis unreachable: the overrides in hand stay until it is back.
       }
+      const missedReload = this.generation !== undefined && generation !== this.generation;
+      this.generation = generation;
+      if (missedReload) this.reloadFile('api');
       const text = JSON.stringify([...overrides].sort(([a], [b]) => a.localeCompare(b)));
       if (text === this.overridesText) return;
       this.overridesText = text;
@@ -139,9 +149,12 @@ export class LiveConfig {
     let result: ReloadResult;
     if (checked.ok) {
       const changed = checked.hash !== this.fileHash;
-      this.fileHash = checked.hash;
-      this.showHash();
-      this.update(checked.config);
+      // The same text is the same config: nothing to rebuild.
+      if (changed) {
+        this.fileHash = checked.hash;
+        this.showHash();
+        this.update(checked.config);
+      }
       result = { ok: true, hash: checked.hash, changed };
       this.o.logger.info({ hash: result.hash, changed, trigger }, 'config reloaded');
     } else {
@@ -152,8 +165,14 @@ export class LiveConfig {
     return result;
   }
 
-  /** Asks every process of the install to read its config file again; resolves to how many listened. */
-  broadcastReload(): Promise<number> {
+  /**
+   * Asks every other process of the install to read its config file again: raises the reload generation
+   * (which a process that misses the message reads within its next poll), then announces it.
+   * Resolves to how many processes listened at once. Each process answers for its own file only.
+   */
+  async broadcastReload(): Promise<number> {
+    // This process has read its file already (the caller did): its own poll must not read it again.
+    this.generation = String(await this.redis.incr(this.o.keys.reloadGeneration()));
     return this.redis.publish(this.o.keys.controlChannel(), 'reload');
   }
 

@@ -76,9 +76,15 @@ export async function runRole(
   };
   try {
     if (!options.picksRedis) await useRedis(env.redisUrl, env.redisUrlGiven ? 'REDIS_URL' : 'default');
+    // SIGHUP reads the config file again. Listened to from here on: Node's default would end a
+    // process still starting; one without a reload ignores it.
+    const role: { started?: RoleHandle } = {};
+    process.on('SIGHUP', () => {
+      if (role.started) role.started.reload?.();
+      else logger.warn('SIGHUP while starting: ignored (send it again once started)');
+    });
     const handle = await start({ env, config: loaded.config, configFile: loaded.file, logger, useRedis });
-    // SIGHUP reads the config file again; a process without a reload ignores it rather than dying (Node's default).
-    process.on('SIGHUP', () => handle.reload?.());
+    role.started = handle;
     onShutdownSignal(logger, (step) => step(name, () => handle.close(step)), {
       deadlineMs: shutdownDeadlineMs(loaded.config),
       watchRedis: (gone) =>

@@ -16,8 +16,8 @@ export type OverrideChange =
 /**
  * The operators' live overrides of destinations (contract §11), in one Redis hash that every
  * process reads at start and again when told on the control channel: so they are in force
- * everywhere within a second and survive restarts. Each change is one Lua step (set-override.lua)
- * that also records its audit entry and announces it.
+ * everywhere within a second and survive restarts. Each change is one Lua step
+ * (lua/set-override-2.lua) that also records its audit entry and announces it.
  */
 export class DestinationOverridesStore {
   private readonly scripts: ScriptRunner;

@@ -45,13 +45,15 @@ ${body}
 `;
 }
 
-export function loginPage(message?: 'wrong_key' | 'signed_out'): string {
-  const notice =
-    message === 'wrong_key'
-      ? '<p class="error" role="alert">That is not the admin key.</p>'
-      : message === 'signed_out'
-        ? '<p role="status">Signed out.</p>'
-        : '';
+const NOTICES = {
+  wrong_key: '<p class="error" role="alert">That is not the admin key.</p>',
+  too_many: '<p class="error" role="alert">Too many sign-in attempts from this address: try again in a minute.</p>',
+  unavailable: '<p class="error" role="alert">LeadRouter cannot reach Redis just now: try again in a moment.</p>',
+  signed_out: '<p role="status">Signed out.</p>',
+} as const;
+
+export function loginPage(message?: keyof typeof NOTICES): string {
+  const notice = message ? NOTICES[message] : '';
   return page(
     'LeadRouter console: sign in',
     `<main class="login">

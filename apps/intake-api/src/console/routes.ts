@@ -2,16 +2,25 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+import type { Redis } from 'ioredis';
+import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Logger } from '@leadrouter/logging';
 import { isAdminKey } from '../auth.js';
 import { sameOrigin } from './session-middleware.js';
 import { clearedCookieHeader, sessionCookie, sessionCookieHeader, type ConsoleSessions } from './sessions.js';
 import { CONSOLE_CSP, loginPage, shellPage } from './pages.js';
 
+export type LoginLimiter = RateLimiterRedis;
+
+/** Ten sign-ins a minute per address, counted in Redis by every intake: the admin key is long, but guessing must stay slow. */
+export function consoleLoginLimiter(redis: Redis, keyPrefix: string): LoginLimiter {
+  return new RateLimiterRedis({ storeClient: redis, keyPrefix: `${keyPrefix}:console-login`, points: 10, duration: 60 });
+}
+
 export interface ConsoleRoutesDeps {
   adminApiKey: string | undefined;
   sessions: ConsoleSessions;
+  loginAttempts: LoginLimiter;
   logger: Logger;
 }
 
@@ -44,8 +53,7 @@ function securityHeaders(_req: Request, res: Response, next: NextFunction): void
  */
 export function consoleRoutes(deps: ConsoleRoutesDeps): Router {
   const router = Router();
-  // Ten wrong keys a minute per address: the admin key is long, but guessing must stay slow.
-  const attempts = new RateLimiterMemory({ points: 10, duration: 60 });
+  const attempts = deps.loginAttempts;
   const html = (res: Response, status: number, body: string): void => {
     res.status(status).setHeader('Cache-Control', 'no-store').type('html').send(body);
   };
@@ -69,9 +77,11 @@ export function consoleRoutes(deps: ConsoleRoutesDeps): Router {
     }
     try {
       await attempts.consume(req.ip ?? 'unknown');
-    } catch {
-      res.setHeader('Retry-After', '60');
-      html(res, 429, loginPage('wrong_key'));
+    } catch (refusal) {
+      // A refusal of the limiter (too many tries), or Redis unreachable: either way, not now.
+      const tooMany = !(refusal instanceof Error);
+      res.setHeader('Retry-After', tooMany ? '60' : '1');
+      html(res, tooMany ? 429 : 503, loginPage(tooMany ? 'too_many' : 'unavailable'));
       return;
     }
     const key = (req.body as Record<string, unknown> | undefined)?.key;
@@ -80,8 +90,14 @@ export function consoleRoutes(deps: ConsoleRoutesDeps): Router {
       html(res, 401, loginPage('wrong_key'));
       return;
     }
-    await attempts.delete(req.ip ?? 'unknown');
-    const { token } = await deps.sessions.create();
+    await attempts.delete(req.ip ?? 'unknown').catch(() => undefined);
+    let token: string;
+    try {
+      ({ token } = await deps.sessions.create());
+    } catch {
+      html(res, 503, loginPage('unavailable'));
+      return;
+    }
     res.setHeader('Set-Cookie', sessionCookieHeader(token, req.secure));
     res.redirect(303, '/console/');
   });

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '@leadrouter/redis';
 
@@ -10,6 +10,8 @@ export interface ConsoleSession {
   /** The token every unsafe request of this session must carry in X-CSRF-Token. */
   csrf: string;
   createdAt: string;
+  /** A fingerprint of the admin key it was signed in with: rotating ADMIN_API_KEY ends every session. */
+  keyPrint: string;
 }
 
 /**
@@ -17,15 +19,21 @@ export interface ConsoleSession {
  * them. Only the SHA-256 of the cookie is a key: reading Redis gives no one a session.
  */
 export class ConsoleSessions {
+  private readonly keyPrint: string;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: RedisKeys,
-  ) {}
+    adminApiKey: string | undefined,
+  ) {
+    // Not the key, nor its plain SHA-256 (which could be looked up): an HMAC of a fixed label under the key.
+    this.keyPrint = adminApiKey === undefined ? '' : createHmac('sha256', adminApiKey).update('leadrouter console session').digest('base64url').slice(0, 22);
+  }
 
   /** A new session: the cookie's value, and its cross-site token. */
   async create(): Promise<{ token: string; session: ConsoleSession }> {
     const token = randomBytes(32).toString('base64url');
-    const session = { csrf: randomBytes(24).toString('base64url'), createdAt: new Date().toISOString() };
+    const session = { csrf: randomBytes(24).toString('base64url'), createdAt: new Date().toISOString(), keyPrint: this.keyPrint };
     await this.redis.set(this.key(token), JSON.stringify(session), 'EX', SESSION_TTL_SECONDS);
     return { token, session };
   }
@@ -37,7 +45,8 @@ export class ConsoleSessions {
     if (!text) return undefined;
     try {
       const session = JSON.parse(text) as Partial<ConsoleSession>;
-      return typeof session.csrf === 'string' && typeof session.createdAt === 'string' ? { csrf: session.csrf, createdAt: session.createdAt } : undefined;
+      if (typeof session.csrf !== 'string' || typeof session.createdAt !== 'string' || session.keyPrint !== this.keyPrint || this.keyPrint === '') return undefined;
+      return { csrf: session.csrf, createdAt: session.createdAt, keyPrint: session.keyPrint };
     } catch {
       return undefined;
     }

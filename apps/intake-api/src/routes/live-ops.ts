@@ -24,15 +24,28 @@ export function liveOpsRoutes(deps: LiveOpsDeps): Router {
   const router = Router();
   const guard = requireAdmin(deps.adminApiKey);
 
-  /** The destination must be in the running config's file; an override of an unknown id would do nothing. */
+  /**
+   * The destination must be in the running config's file (an override of an unknown id would do
+   * nothing), or have an override left from when it was (so that it can still be resumed or cleared).
+   */
   const known = (req: Request, res: Response): string | undefined => {
     const id = String(req.params.id);
-    if (deps.live.file.destinations.some((d) => d.id === id)) return id;
+    if (deps.live.file.destinations.some((d) => d.id === id) || deps.live.overridesById.has(id)) return id;
     res.status(404).json({ ok: false, reason: 'not_found', errors: [{ field: 'id', message: 'no destination with this id in the running config' }] });
     return undefined;
   };
+  const unavailable = (res: Response, err: unknown): void => {
+    deps.logger.warn({ err: (err as Error).message }, 'live operation not done: Redis unreachable?');
+    res.status(503).setHeader('Retry-After', '1').json({ ok: false, reason: 'unavailable', message: 'Redis is unreachable: nothing was changed' });
+  };
   const change = async (res: Response, id: string, what: OverrideChange): Promise<void> => {
-    const override = await deps.live.overridesStore.change(id, what);
+    let override;
+    try {
+      override = await deps.live.overridesStore.change(id, what);
+    } catch (err) {
+      unavailable(res, err);
+      return;
+    }
     // In force here at once; the other processes hear of it on the control channel.
     await deps.live.refreshOverrides();
     res.json({ ok: true, id, overrides: override });
@@ -64,8 +77,9 @@ export function liveOpsRoutes(deps: LiveOpsDeps): Router {
   });
 
   /**
-   * Reads this process's config file; when valid, every process of the install is told to read its
-   * own (over the control channel). When not, nothing changes anywhere and every problem is listed.
+   * Reads this process's config file; when valid, it is taken here before the answer, and every
+   * other process of the install is told to read its own (over the control channel, and the reload
+   * generation its poll reads). When not, nothing changes anywhere and every problem is listed.
    */
   router.post('/v1/admin/config/reload', guard, async (_req, res) => {
     const checked = deps.live.checkFile();
@@ -80,7 +94,15 @@ export function liveOpsRoutes(deps: LiveOpsDeps): Router {
       return;
     }
     const previousHash = deps.live.hash;
-    const processes = await deps.live.broadcastReload();
+    deps.live.reloadFile('api');
+    let processes: number;
+    try {
+      processes = await deps.live.broadcastReload();
+    } catch (err) {
+      unavailable(res, err);
+      return;
+    }
+    // Each process reads its own file: `processes` heard the call; one whose file is invalid keeps its config and logs why.
     res.json({ ok: true, hash: checked.hash, previousHash, processes });
   });
 

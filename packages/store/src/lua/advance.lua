@@ -3,7 +3,8 @@
   has passed the checks that need no shared state; here its circuit must not be open and each of
   its caps must have room. The first that passes gets a cap slot reserved (once per lead and
   destination) and becomes the decision. A slot is counted in all three periods, capped or not:
-  an operator's override that caps a period later (contract §11) counts the sales made before it. The decision is recorded under the step's field, first
+  an operator's override that caps a period later (contract §11) counts the slots taken before it
+  in that period (a slot is the sale's once sold, and given back when the try does not sell). The decision is recorded under the step's field, first
   writer wins: a step re-run after a crash gets the first decision back and reserves nothing, so a
   lead can never go down two paths. A step marked 'next' (by RECORD_ATTEMPT: the try ended and the
   chain moves on) still has its choice to make.

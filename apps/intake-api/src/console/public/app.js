@@ -131,7 +131,7 @@ function Overview() {
   </section>`;
 }
 
-const STATUSES = ['', 'received', 'queued', 'delivered', 'unsold', 'converted', 'returned'];
+const STATUSES = ['', 'queued', 'delivered', 'unsold', 'accepted', 'rejected', 'converted', 'returned'];
 
 function LeadSearch() {
   const [query, setQuery] = useState(undefined);
@@ -140,7 +140,14 @@ function LeadSearch() {
   const submit = (event) => {
     event.preventDefault();
     const params = new URLSearchParams();
-    for (const [name, value] of new FormData(form.current)) if (String(value).trim() !== '') params.set(name, String(value).trim());
+    for (const [name, value] of new FormData(form.current)) {
+      const text = String(value).trim();
+      if (text === '') continue;
+      // Dates are whole days, from the start of `from` to the end of `to` (UTC).
+      if (name === 'from') params.set(name, `${text}T00:00:00Z`);
+      else if (name === 'to') params.set(name, new Date(Date.parse(`${text}T00:00:00Z`) + 86_400_000).toISOString());
+      else params.set(name, text);
+    }
     params.set('limit', '50');
     setQuery(params.toString());
   };
@@ -150,7 +157,12 @@ function LeadSearch() {
       <label>Phone <input name="phone" type="search" autocomplete="off" /></label>
       <label>Email <input name="email" type="search" autocomplete="off" /></label>
       <label>Supplier <input name="supplier" type="search" /></label>
+      <label>Source <input name="source" type="search" /></label>
+      <label>Geo <input name="geo" type="search" maxlength="2" size="3" /></label>
+      <label>Destination <input name="destination" type="search" /></label>
       <label>Status <select name="status">${STATUSES.map((s) => html`<option value=${s}>${s || 'any'}</option>`)}</select></label>
+      <label>From <input name="from" type="date" /></label>
+      <label>To <input name="to" type="date" /></label>
       <button type="submit">Search</button>
     </form>
     <${Problem} error=${error} />
@@ -286,23 +298,40 @@ function Reports() {
   </section>`;
 }
 
+const PERIODS = ['hourly', 'daily', 'total'];
+
+/**
+ * A destination's caps. The inputs keep what the operator types (the 5 s refresh does not
+ * overwrite it), and only the periods changed are sent: the others stay the file's.
+ */
 function CapsForm({ destination, onDone }) {
-  const form = useRef(null);
+  const shown = (period) => String(destination.caps[period]?.limit ?? '');
+  const [typed, setTyped] = useState({});
   const save = (event) => {
     event.preventDefault();
-    const data = new FormData(form.current);
     const caps = {};
-    for (const period of ['hourly', 'daily', 'total']) {
-      const text = String(data.get(period) ?? '').trim();
-      caps[period] = text === '' ? null : Number(text);
+    for (const [period, text] of Object.entries(typed)) {
+      if (text.trim() === shown(period)) continue;
+      caps[period] = text.trim() === '' ? null : Number(text.trim());
     }
-    onDone(api(`/v1/admin/destinations/${encodeURIComponent(destination.id)}/caps`, { method: 'PUT', body: caps }), `Caps of ${destination.id} saved.`);
+    if (Object.keys(caps).length === 0) return;
+    onDone(api(`/v1/admin/destinations/${encodeURIComponent(destination.id)}/caps`, { method: 'PUT', body: caps }), `Caps of ${destination.id} saved.`).then((ok) => ok && setTyped({}));
   };
-  const clear = () => onDone(api(`/v1/admin/destinations/${encodeURIComponent(destination.id)}/caps`, { method: 'DELETE' }), `Cap overrides of ${destination.id} cleared.`);
-  return html`<form ref=${form} class="caps" onSubmit=${save} aria-label=${`Caps of ${destination.id}`}>
-    ${['hourly', 'daily', 'total'].map(
+  const clear = () => onDone(api(`/v1/admin/destinations/${encodeURIComponent(destination.id)}/caps`, { method: 'DELETE' }), `Cap overrides of ${destination.id} cleared.`).then((ok) => ok && setTyped({}));
+  return html`<form class="caps" onSubmit=${save} aria-label=${`Caps of ${destination.id}`}>
+    ${PERIODS.map(
       (period) => html`<label>${period}
-        <input name=${period} type="number" min="0" step="1" inputmode="numeric" aria-label=${`${period} cap of ${destination.id}`} value=${destination.caps[period]?.limit ?? ''} placeholder="none" />
+        <input
+          name=${period}
+          type="number"
+          min="0"
+          step="1"
+          inputmode="numeric"
+          aria-label=${`${period} cap of ${destination.id}`}
+          value=${typed[period] ?? shown(period)}
+          onInput=${(e) => setTyped((t) => ({ ...t, [period]: e.currentTarget.value }))}
+          placeholder="none"
+        />
       </label>`,
     )}
     <button type="submit" aria-label=${`Save caps of ${destination.id}`}>Save caps</button>
@@ -313,13 +342,18 @@ function CapsForm({ destination, onDone }) {
 function Destinations() {
   const [data, error, reload] = useApi('/v1/admin/destinations', 5000);
   const [notice, setNotice] = useState('');
+  /** Shows how an action went; resolves to whether it was done. */
   const done = (promise, message) =>
     promise.then(
       () => {
         setNotice(message);
         reload();
+        return true;
       },
-      (err) => setNotice(`Refused: ${err.message}`),
+      (err) => {
+        setNotice(`Refused: ${err.message}`);
+        return false;
+      },
     );
   const toggle = (d) =>
     done(api(`/v1/admin/destinations/${encodeURIComponent(d.id)}/${d.paused ? 'resume' : 'pause'}`, { method: 'POST' }), `${d.id} ${d.paused ? 'resumed' : 'paused'}.`);
@@ -339,6 +373,15 @@ function Destinations() {
       )}
     </ul>`}
   </section>`;
+}
+
+/** A hash part as typed: a malformed escape (`%zz`) is shown as it is rather than breaking the page. */
+function safeDecode(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 const TABS = [
@@ -363,7 +406,7 @@ function App() {
     </header>
     <main>
       ${view === 'leads' && html`<${LeadSearch} />`}
-      ${view === 'lead' && id && html`<${LeadTimeline} id=${decodeURIComponent(id)} />`}
+      ${view === 'lead' && id && html`<${LeadTimeline} id=${safeDecode(id)} />`}
       ${view === 'reports' && html`<${Reports} />`}
       ${view === 'destinations' && html`<${Destinations} />`}
       ${!['leads', 'lead', 'reports', 'destinations'].includes(view) && html`<${Overview} />`}
