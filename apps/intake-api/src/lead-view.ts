@@ -35,9 +35,10 @@ export function leadView(record: LeadRecord, admin: boolean): Record<string, unk
  * What a supplier's view of an event leaves out: which buyers a lead went to and what they pay are
  * the business's, never the supplier's. `destination` names a buyer (attempts, the sale,
  * postbacks), `candidates` lists them, `estimates` holds each buyer's expected revenue and payout
- * (best_revenue), `payout` is money.
+ * (best_revenue), `payout` is money, and an auction's `bidders` and `ranking` are buyers and bids
+ * (its `floor` and `rank` are the business's terms).
  */
-const NOT_FOR_SUPPLIERS: ReadonlySet<string> = new Set(['destination', 'candidates', 'estimates', 'payout']);
+const NOT_FOR_SUPPLIERS: ReadonlySet<string> = new Set(['destination', 'candidates', 'estimates', 'payout', 'bidders', 'ranking', 'floor', 'rank']);
 
 function forSupplier(event: LeadRecord['events'][number]): LeadRecord['events'][number] {
   return Object.fromEntries(Object.entries(event).filter(([key]) => !NOT_FOR_SUPPLIERS.has(key))) as LeadRecord['events'][number];

@@ -5,6 +5,7 @@ import { advance } from './advance.js';
 import type { WorkerDeps } from './deps.js';
 import { finishUnsold } from './outcomes.js';
 import { resumeCompactedLead } from './resume-step.js';
+import { runAuction } from './auction.js';
 
 /**
  * The `route` job of a newly accepted lead: take it out of the intake's outbox, choose its route
@@ -45,6 +46,28 @@ export function createRouteProcessor(deps: WorkerDeps) {
       });
       if (!route) {
         await finishUnsold(deps, lead, 'no_route', '', loaded.round);
+        return;
+      }
+      if (route.strategy === 'auction' && route.auction) {
+        // The ping phase, then a plan of the ranked bidders and the route's fallback (contract §9).
+        const auction = await runAuction(deps, { ...route, auction: route.auction }, lead);
+        const rankOf = new Map(auction.ranking.map((b, i) => [b.destination, auction.ranking.length - i]));
+        const candidates = orderCandidates(route, { random: deps.random, rotation: 0, payouts, estimates: rankOf });
+        const bids = Object.fromEntries(auction.ranking.map((b) => [b.destination, { bid: b.bid, ...(b.reference ? { reference: b.reference } : {}) }]));
+        const event = {
+          at: deps.now().toISOString(),
+          type: 'auction' as const,
+          route: route.id,
+          strategy: route.strategy,
+          candidates,
+          rank: route.auction.rank,
+          floor: route.auction.floor,
+          durationMs: auction.durationMs,
+          bidders: auction.bidders.map(({ reference: _reference, ...b }) => b),
+          ranking: auction.ranking.map(({ destination, bid, value }) => ({ destination, bid, value })),
+        };
+        plan = (await deps.lifecycle.setPlan(leadId, { route: route.id, candidates, round: loaded.round, bids }, event)).plan;
+        await advance(deps, lead, plan, 0, START_STEP, loaded.attempts > 0 && loaded.round === 0);
         return;
       }
       const rotation = route.strategy === 'round_robin' ? await deps.lifecycle.nextRotation(route.id) : 0;

@@ -17,7 +17,10 @@ type MetricOutcome = 'accepted' | 'rejected' | 'error' | 'timeout';
 export async function tryDestination(deps: WorkerDeps, loaded: LeadForDelivery, destination: ResolvedDestination, at: { index: number; attempt: number; step: string }): Promise<void> {
   const { lead } = loaded;
   const plan = loaded.plan as NonNullable<LeadForDelivery['plan']>;
-  const request = tryBuildRequest(destination, lead);
+  // A winning bid (contract §9) is the sale's revenue, and the post may name it.
+  const won = plan.bids?.[destination.id];
+  const payout = won?.bid ?? destination.payout;
+  const request = tryBuildRequest(destination, lead, won ? { bid: won.bid, ping_reference: won.reference ?? '' } : {});
   const result = typeof request === 'string' ? ownFailure(request) : await sendDelivery(request, destination.timeoutMs);
   const verdict: ReplyClass = result.kind === 'reply' ? classifyReply(destination.response, result.reply) : { outcome: 'error', error: result.error };
   // A request we could not build or send never reached the buyer: it is not the buyer's failure
@@ -31,13 +34,13 @@ export async function tryDestination(deps: WorkerDeps, loaded: LeadForDelivery, 
     deps.random,
   );
   const now = deps.now();
-  const recorded = await deps.lifecycle.recordAttempt(attemptRecord(deps, { lead, destination, route: plan.route, result, verdict, ownFault, decision, step: at.step, attempt: at.attempt, now }));
+  const recorded = await deps.lifecycle.recordAttempt(attemptRecord(deps, { lead, destination, payout, route: plan.route, result, verdict, ownFault, decision, step: at.step, attempt: at.attempt, now }));
   if (recorded.circuit) {
     deps.metrics.circuitOpen.set({ destination: destination.id }, recorded.circuit === 'opened' ? 1 : 0);
     deps.logger.warn({ destination: destination.id }, `circuit ${recorded.circuit}`);
   }
   if (decision.action === 'sold') {
-    if (recorded.result === 'ok') countSale(deps, lead, destination.id, plan.route, destination.payout, now);
+    if (recorded.result === 'ok') countSale(deps, lead, destination.id, plan.route, payout, now);
     // Also when a re-run of this try finds the lead already sold: the job id makes it one notification.
     if (recorded.result === 'ok' || recorded.result === 'delivered') await deps.notifier.notify(lead.supplier, lead.id, 'delivered', notificationKey.delivered(plan.round));
     return;
@@ -54,9 +57,9 @@ export async function tryDestination(deps: WorkerDeps, loaded: LeadForDelivery, 
 }
 
 /** The request, or why it could not be built (a template LeadRouter cannot fill is its own fault). */
-function tryBuildRequest(destination: ResolvedDestination, lead: Lead): DeliveryRequest | string {
+function tryBuildRequest(destination: ResolvedDestination, lead: Lead, extra: Record<string, string | number>): DeliveryRequest | string {
   try {
-    return buildRequest(destination, lead);
+    return buildRequest(destination, lead, extra);
   } catch (err) {
     return `request could not be built: ${(err as Error).message}`;
   }
@@ -71,7 +74,7 @@ function countTry(deps: WorkerDeps, destination: string, result: SendResult, ver
 /** What record-attempt.lua is told of one try: its event, the circuit verdict, the action, and what learning needs. */
 function attemptRecord(
   deps: WorkerDeps,
-  t: { lead: Lead; destination: ResolvedDestination; route: string; result: SendResult; verdict: ReplyClass; ownFault: boolean; decision: AfterTry; step: string; attempt: number; now: Date },
+  t: { lead: Lead; destination: ResolvedDestination; payout: number; route: string; result: SendResult; verdict: ReplyClass; ownFault: boolean; decision: AfterTry; step: string; attempt: number; now: Date },
 ): AttemptRecord {
   const { verdict, destination } = t;
   return {
@@ -91,7 +94,7 @@ function attemptRecord(
     action: t.decision.action,
     circuitThreshold: destination.circuit.failures,
     circuitCooldownMs: destination.circuit.cooldownMs,
-    payout: destination.payout,
+    payout: t.payout,
     route: t.route,
     step: t.step,
     outcome: verdict.outcome,

@@ -19,7 +19,9 @@ export function crossCheck(config: Checkable | undefined, problems: ConfigProble
   checkUniqueIds('routes', config.routes ?? [], problems);
   checkApiKeys(config, problems);
   checkDestinations(config, problems);
+  checkPings(config, problems);
   checkRoutes(config, problems);
+  checkAuctions(config, problems);
   const reportsZone = config.reports?.timezone;
   if (reportsZone !== undefined && !isTimeZone(reportsZone)) problems.push({ path: 'reports.timezone', message: `unknown timezone "${reportsZone}"` });
 }
@@ -136,6 +138,59 @@ function checkRoutes(config: Checkable, problems: ConfigProblem[]): void {
     (route.match?.supplier ?? []).forEach((id, s) => {
       if (id === undefined || knownSuppliers === undefined) return;
       if (!knownSuppliers.has(id)) problems.push({ path: `${base}.match.supplier[${s}]`, message: `unknown supplier "${id}"` });
+    });
+  });
+}
+
+/** Never in a ping (contract §9); `packages/routing` leaves them out of every ping it builds, and a template naming one is refused here. */
+const CONTACT_FIELDS = ['name', 'first_name', 'last_name', 'phone', 'phone_national', 'email', 'ip', 'click_id'];
+const NAMED = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
+
+/** A ping's URL is a URL; its templates name no contact field nor an omitted one; its accept rule is whole. */
+function checkPings(config: Checkable, problems: ConfigProblem[]): void {
+  (config.destinations ?? []).forEach((destination, i) => {
+    const ping = destination?.ping;
+    if (!ping) return;
+    const base = `destinations[${i}].ping`;
+    if (ping.url !== undefined && !isUrl(ping.url.replace(/\{\{[^}]*\}\}/g, 'x'))) problems.push({ path: `${base}.url`, message: 'not a valid URL' });
+    const hidden = new Set([...CONTACT_FIELDS, ...(ping.omit ?? []).filter((f): f is string => f !== undefined)]);
+    const templates: Array<[string, string | undefined]> = [
+      [`${base}.url`, ping.url],
+      ...Object.entries(ping.headers ?? {}).map(([name, t]): [string, string | undefined] => [`${base}.headers.${name}`, t]),
+      ...Object.entries(ping.body ?? {}).map(([name, t]): [string, string | undefined] => [`${base}.body.${name}`, t]),
+    ];
+    for (const [path, template] of templates) {
+      for (const [, name] of (template ?? '').matchAll(NAMED)) {
+        if (name !== undefined && hidden.has(name)) problems.push({ path, message: `{{${name}}} is ${CONTACT_FIELDS.includes(name) ? 'contact data' : 'in ping.omit'}: never sent in a ping` });
+      }
+    }
+    const rule = ping.response?.accept;
+    if (rule) {
+      const tests = ['equals', 'in', 'matches'].filter((k) => k in rule);
+      if ('path' in rule && tests.length === 0) problems.push({ path: `${base}.response.accept`, message: 'a path needs one of equals, in or matches' });
+      if (tests.length > 0 && !('path' in rule)) problems.push({ path: `${base}.response.accept`, message: `${tests.join(', ')} needs a path` });
+      if (tests.length > 1) problems.push({ path: `${base}.response.accept`, message: 'use only one of equals, in or matches' });
+      const regexError = rule.matches === undefined ? undefined : re2Problem(rule.matches);
+      if (regexError !== undefined) problems.push({ path: `${base}.response.accept.matches`, message: `not a valid RE2 regular expression (${regexError})` });
+    }
+  });
+}
+
+/** An auction's destinations are bidders (they have a `ping`); `auction` belongs to an auction route only. */
+function checkAuctions(config: Checkable, problems: ConfigProblem[]): void {
+  const bidders = new Set((config.destinations ?? []).filter((d) => d?.ping !== undefined).map((d) => d?.id));
+  const known = knownIds(config.destinations);
+  (config.routes ?? []).forEach((route, r) => {
+    if (route === undefined) return;
+    const strategy = 'strategy' in route ? route.strategy : 'priority';
+    if (route.auction !== undefined && strategy !== undefined && strategy !== 'auction') {
+      problems.push({ path: `routes[${r}].auction`, message: `auction is only used by strategy "auction" (this route's strategy is "${strategy}")` });
+    }
+    if (strategy !== 'auction') return;
+    (route.destinations ?? []).forEach((entry, d) => {
+      const id = entry?.id;
+      if (id === undefined || known === undefined || !known.has(id) || bidders.has(id)) return;
+      problems.push({ path: `routes[${r}].destinations[${d}].id`, message: `destination "${id}" has no ping: an auction's destinations are bidders (a direct post belongs in fallback)` });
     });
   });
 }

@@ -12,6 +12,8 @@ export {
   type ResolvedConfig,
   type ResolvedDestination,
   type ResolvedRoute,
+  type ResolvedPing,
+  type ResolvedAuction,
   type ResolvedSupplier,
 } from './resolve.js';
 export { isTimeZone } from './cross-check.js';

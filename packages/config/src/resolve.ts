@@ -30,7 +30,9 @@ export const DESTINATION_DEFAULTS = {
 type Schedule = NonNullable<DestinationConfig['schedule']>;
 
 /** A destination with every default applied. */
-export interface ResolvedDestination extends DestinationConfig {
+export interface ResolvedDestination extends Omit<DestinationConfig, 'ping'> {
+  /** A bidder's ping (contract §9); none: the destination is posted to directly. */
+  ping?: ResolvedPing;
   method: NonNullable<DestinationConfig['method']>;
   format: NonNullable<DestinationConfig['format']>;
   headers: Record<string, string>;
@@ -45,10 +47,33 @@ export interface ResolvedDestination extends DestinationConfig {
   timezone: string;
 }
 
+/** A bidder's ping with every default applied (contract §9). */
+export interface ResolvedPing {
+  url: string;
+  method: 'POST' | 'PUT' | 'GET';
+  format: 'json' | 'form';
+  headers: Record<string, string>;
+  body?: Record<string, string>;
+  timeoutMs: number;
+  omit: string[];
+  response: NonNullable<DestinationConfig['ping']>['response'];
+}
+
+/** A route's auction with every default applied (contract §9). */
+export interface ResolvedAuction {
+  floor: number;
+  deadlineMs: number;
+  rank: 'bid' | 'expected';
+  mode: 'exclusive';
+  bidTtlMs: number;
+}
+
 /** A route with every default applied. */
-export interface ResolvedRoute extends RouteConfig {
+export interface ResolvedRoute extends Omit<RouteConfig, 'auction'> {
   strategy: NonNullable<RouteConfig['strategy']>;
   fallback: string[];
+  /** Only on a route with `strategy: auction`. */
+  auction?: ResolvedAuction;
 }
 
 /** A validated config with every default applied: what the processes actually run on. */
@@ -115,9 +140,23 @@ export function resolveConfig(config: LeadRouterConfig): ResolvedConfig {
 export function resolveDestination(d: DestinationConfig): ResolvedDestination {
   const D = DESTINATION_DEFAULTS;
   const timezone = d.schedule?.timezone ?? D.timezone;
-  const { schedule, ...rest } = d;
+  const { schedule, ping, ...rest } = d;
   return {
     ...rest,
+    ...(ping
+      ? {
+          ping: {
+            url: ping.url,
+            method: ping.method ?? 'POST',
+            format: ping.format ?? 'json',
+            headers: ping.headers ?? {},
+            ...(ping.body ? { body: ping.body } : {}),
+            timeoutMs: ping.timeoutMs ?? 1000,
+            omit: [...(ping.omit ?? [])],
+            response: ping.response,
+          },
+        }
+      : {}),
     method: d.method ?? D.method,
     format: d.format ?? D.format,
     headers: d.headers ?? {},
@@ -133,5 +172,14 @@ export function resolveDestination(d: DestinationConfig): ResolvedDestination {
 }
 
 export function resolveRoute(r: RouteConfig): ResolvedRoute {
-  return { ...r, strategy: r.strategy ?? 'priority', fallback: r.fallback ?? [] };
+  const { auction, ...rest } = r;
+  const strategy = r.strategy ?? 'priority';
+  return {
+    ...rest,
+    strategy,
+    fallback: r.fallback ?? [],
+    ...(strategy === 'auction'
+      ? { auction: { floor: auction?.floor ?? 0, deadlineMs: auction?.deadlineMs ?? 1000, rank: auction?.rank ?? 'bid', mode: auction?.mode ?? 'exclusive', bidTtlMs: auction?.bidTtlMs ?? 60000 } }
+      : {}),
+  };
 }

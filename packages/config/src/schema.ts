@@ -31,6 +31,33 @@ const RESPONSE_RULE = {
   },
 } as const;
 
+/** A bidder's ping (contract §9): a request of its own before the post, answered with a bid. */
+const PING = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['url', 'response'],
+  properties: {
+    url: { type: 'string', pattern: '^https?://' },
+    method: { type: 'string', enum: ['POST', 'PUT', 'GET'] },
+    format: { type: 'string', enum: ['json', 'form'] },
+    headers: STRING_MAP,
+    body: STRING_MAP,
+    timeoutMs: { type: 'integer', minimum: 1, maximum: 60000 },
+    // Fields of the lead never sent in a ping, besides the contact fields (which never are).
+    omit: { type: 'array', items: { type: 'string', minLength: 1 }, uniqueItems: true },
+    response: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['bid'],
+      properties: {
+        bid: { type: 'object', additionalProperties: false, required: ['path'], properties: { path: { type: 'string', minLength: 1 } } },
+        accept: RESPONSE_RULE,
+        reference: { type: 'object', additionalProperties: false, required: ['path'], properties: { path: { type: 'string', minLength: 1 } } },
+      },
+    },
+  },
+} as const;
+
 export const configSchema = {
   $id: 'https://leadrouter.dev/schema/config.json',
   type: 'object',
@@ -179,6 +206,7 @@ export const configSchema = {
             },
           },
           enabled: { type: 'boolean' },
+          ping: PING,
           // Not in the contract's example: how many errors in a row open the circuit, and how long
           // it stays open before one probe is let through (defaults 5 and 30000).
           circuit: {
@@ -219,7 +247,19 @@ export const configSchema = {
               },
             },
           },
-          strategy: { type: 'string', enum: ['priority', 'weighted', 'round_robin', 'best_revenue'] },
+          strategy: { type: 'string', enum: ['priority', 'weighted', 'round_robin', 'best_revenue', 'auction'] },
+          // Contract §9. `mode: shared` (several sales of one lead) is not built yet: only exclusive.
+          auction: {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              floor: { type: 'number', minimum: 0 },
+              deadlineMs: { type: 'integer', minimum: 1, maximum: 60000 },
+              rank: { type: 'string', enum: ['bid', 'expected'] },
+              mode: { type: 'string', enum: ['exclusive'] },
+              bidTtlMs: { type: 'integer', minimum: 1000, maximum: 86400000 },
+            },
+          },
           destinations: {
             type: 'array',
             minItems: 1,

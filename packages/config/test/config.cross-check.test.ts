@@ -114,7 +114,7 @@ describe('route strategies', () => {
       (c.routes[0] as Record<string, unknown>).strategy = 'random';
     });
     expect(check(config)).toEqual([
-      'routes[0].strategy: must be one of "priority", "weighted", "round_robin", "best_revenue"',
+      'routes[0].strategy: must be one of "priority", "weighted", "round_robin", "best_revenue", "auction"',
     ]);
   });
 });
@@ -330,5 +330,55 @@ describe('response rules run on RE2 (linear time on a hostile reply)', () => {
       c.destinations[0]!.response = { accept: { path: 'result', matches: '^(a+)+$' } };
     });
     expect(() => validateConfig(config, {})).not.toThrow();
+  });
+});
+
+describe('auctions (contract §9)', () => {
+  const auctionYaml = (ping: string, route = 'strategy: auction'): string => `
+suppliers: [{ id: acme, apiKeys: [k1] }]
+destinations:
+  - id: bidder
+    url: "https://bidder.example/post?p={{bid}}"
+    ping: ${ping}
+  - { id: direct, url: "https://direct.example/leads" }
+routes:
+  - { id: r, ${route}, destinations: [{ id: bidder }], fallback: [direct] }
+`;
+  const ok = '{ url: "https://bidder.example/ping", response: { bid: { path: price } } }';
+
+  test('a bidder, an auction route with its defaults, and a direct-post fallback are valid', () => {
+    const config = parseConfigText(auctionYaml(ok), {});
+    expect(config.routes[0]?.auction).toEqual({ floor: 0, deadlineMs: 1000, rank: 'bid', mode: 'exclusive', bidTtlMs: 60000 });
+    expect(config.destinations[0]?.ping).toEqual({ url: 'https://bidder.example/ping', method: 'POST', format: 'json', headers: {}, timeoutMs: 1000, omit: [], response: { bid: { path: 'price' } } });
+  });
+
+  test('a ping template naming contact data or an omitted field is refused, each where it stands', () => {
+    const ping = '{ url: "https://bidder.example/ping?tel={{phone}}", omit: [street], headers: { X-Mail: "{{email}}" }, body: { who: "{{first_name}}", at: "{{street}}", zip: "{{zip}}" }, response: { bid: { path: price } } }';
+    expect(problemLines(() => parseConfigText(auctionYaml(ping), {}))).toEqual([
+      'destinations[0].ping.url: {{phone}} is contact data: never sent in a ping',
+      'destinations[0].ping.headers.X-Mail: {{email}} is contact data: never sent in a ping',
+      'destinations[0].ping.body.who: {{first_name}} is contact data: never sent in a ping',
+      'destinations[0].ping.body.at: {{street}} is in ping.omit: never sent in a ping',
+    ]);
+  });
+
+  test('an auction route lists bidders only; `auction` on another strategy; shared mode is not built yet; a ping needs its bid path', () => {
+    const yaml = `
+suppliers: [{ id: acme, apiKeys: [k1] }]
+destinations:
+  - { id: direct, url: "https://direct.example/leads" }
+  - { id: nobid, url: "https://x.example/", ping: { url: "https://x.example/ping", response: {} } }
+routes:
+  - { id: a, strategy: auction, destinations: [{ id: direct }] }
+  - { id: b, strategy: priority, auction: { floor: 1 }, destinations: [{ id: direct }] }
+  - { id: c, strategy: auction, auction: { mode: shared }, destinations: [{ id: direct }] }
+`;
+    expect(problemLines(() => parseConfigText(yaml, {}))).toEqual([
+      'destinations[1].ping.response.bid: is required',
+      'routes[2].auction.mode: must be one of "exclusive"',
+      'routes[0].destinations[0].id: destination "direct" has no ping: an auction\'s destinations are bidders (a direct post belongs in fallback)',
+      'routes[1].auction: auction is only used by strategy "auction" (this route\'s strategy is "priority")',
+      'routes[2].destinations[0].id: destination "direct" has no ping: an auction\'s destinations are bidders (a direct post belongs in fallback)',
+    ]);
   });
 });

@@ -39,7 +39,7 @@ describe('example config (contract copy)', () => {
   test('loads when its env vars are given, with the values substituted', () => {
     const { config } = loadConfigFile(EXAMPLE_PATH, { ...EXAMPLE_ENV });
     const [buyerA, buyerB, buyerC] = config.destinations;
-    expect(config.destinations.map((d) => d.id)).toEqual(['buyer-a', 'buyer-b', 'buyer-c']);
+    expect(config.destinations.map((d) => d.id)).toEqual(['buyer-a', 'buyer-b', 'buyer-c', 'insurer-x']);
     expect(buyerA?.headers).toEqual({ Authorization: 'Bearer tok-a-123' });
     expect(buyerA?.postback?.token).toBe('pb-a-456');
     expect(buyerB?.url).toBe('https://buyer-b.example/leads?key=bkey-789');
@@ -59,13 +59,18 @@ describe('example config (contract copy)', () => {
     expect(config.routes.map((r) => [r.id, r.strategy])).toEqual([
       ['north-america-social', 'weighted'],
       ['acme-solar', 'round_robin'],
+      ['auto-insurance-us', 'auction'],
       ['everything-else', 'best_revenue'],
     ]);
     expect(config.routes[0]?.destinations).toEqual([
       { id: 'buyer-a', weight: 70 },
       { id: 'buyer-b', weight: 30 },
     ]);
-    expect([...config.routedSources.keys()].sort()).toEqual(['facebook', 'tiktok']);
+    expect([...config.routedSources.keys()].sort()).toEqual(['facebook', 'google', 'tiktok']);
+    // The bidder's ping and the auction, with their defaults filled (contract §9).
+    expect(config.destinations[3]?.ping).toMatchObject({ url: 'https://insurer-x.example/ping', method: 'POST', format: 'json', timeoutMs: 800, omit: ['street'], response: { bid: { path: 'price' }, reference: { path: 'ping_id' } } });
+    expect(config.routes[2]?.auction).toEqual({ floor: 5, deadlineMs: 900, rank: 'expected', mode: 'exclusive', bidTtlMs: 60000 });
+    expect(config.routes[0]?.auction).toBeUndefined();
   });
 
   test('one missing env var is one problem at the path of the value that uses it', () => {

@@ -100,7 +100,7 @@ describe('schema errors and cross-check problems in one run', () => {
     expect(problemsOf(config)).toEqual([
       'destinations[0].url: is required',
       'destinations[1].schedule.from: must match pattern "^([01][0-9]|2[0-3]):[0-5][0-9]$|^24:00$"',
-      'routes[0].strategy: must be one of "priority", "weighted", "round_robin", "best_revenue"',
+      'routes[0].strategy: must be one of "priority", "weighted", "round_robin", "best_revenue", "auction"',
       'destinations[1].schedule.timezone: unknown timezone "Nowhere/City"',
       'routes[0].destinations[1].id: unknown destination "buyer-c"',
     ]);

@@ -31,6 +31,11 @@ export function createMetrics(registry: Registry = new Registry()) {
     // Contract §10: the ledger's change stream, how far behind PostgreSQL is and how it keeps up.
     ledgerLag: new Gauge({ name: 'leadrouter_ledger_lag_seconds', help: 'Age of the oldest lead change not yet applied to the ledger.', ...r }),
     ledgerWrites: new Counter({ name: 'leadrouter_ledger_writes_total', help: 'Lead changes applied to the ledger (applied), and batches that failed (error).', labelNames: ['result'] as const, ...r }),
+    // Contract §9: ping-post auctions.
+    pings: new Counter({ name: 'leadrouter_pings_total', help: 'Pings sent to bidders, by outcome (bid, no_bid, below_floor, timeout, error).', labelNames: ['destination', 'outcome'] as const, ...r }),
+    pingDuration: new Histogram({ name: 'leadrouter_ping_duration_seconds', help: 'Duration of one ping.', labelNames: ['destination'] as const, buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], ...r }),
+    bidAmount: new Histogram({ name: 'leadrouter_bid_amount', help: 'Bids received (in the payout currency).', labelNames: ['destination'] as const, buckets: [0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500], ...r }),
+    auctionDuration: new Histogram({ name: 'leadrouter_auction_duration_seconds', help: 'The whole ping phase of one lead.', buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], ...r }),
     // Contract §11: which config the process runs (the hash of its file), 1 for that hash only.
     configInfo: new Gauge({ name: 'leadrouter_config_info', help: 'The config this process runs: 1 for the SHA-256 (first 12 hex digits) of its file.', labelNames: ['hash'] as const, ...r }),
     httpDuration: new Histogram({ name: 'leadrouter_http_request_duration_seconds', help: 'HTTP requests served.', labelNames: ['service', 'route', 'code'] as const, buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], ...r }),

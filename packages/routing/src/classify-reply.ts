@@ -62,7 +62,7 @@ function is2xx(status: number): boolean {
   return status >= 200 && status < 300;
 }
 
-function ruleHolds(rule: Rule, body: () => { parsed: boolean; value?: unknown }): boolean {
+export function ruleHolds(rule: Rule, body: () => { parsed: boolean; value?: unknown }): boolean {
   if (rule.path === undefined) return true;
   const { parsed, value } = body();
   if (!parsed) return false;
@@ -75,7 +75,7 @@ function ruleHolds(rule: Rule, body: () => { parsed: boolean; value?: unknown })
 }
 
 /** `result`, `data.status`, `items.0.id`: a dotted path into parsed JSON; own properties only. */
-function readPath(value: unknown, path: string): unknown {
+export function readPath(value: unknown, path: string): unknown {
   let current: unknown = value;
   for (const part of path.split('.')) {
     if (current === null || typeof current !== 'object' || !Object.hasOwn(current, part)) return undefined;

@@ -1,4 +1,4 @@
-import type { ResolvedDestination } from '@leadrouter/config';
+import type { ResolvedDestination, ResolvedPing } from '@leadrouter/config';
 import { encodeUrlValue, headerSafe, type Lead, type ScalarValue } from '@leadrouter/lead';
 
 export interface DeliveryRequest {
@@ -70,9 +70,36 @@ function setDotted(target: Record<string, unknown>, name: string, value: ScalarV
   node[parts[parts.length - 1] as string] = value;
 }
 
-/** The HTTP request for one delivery of `lead` to `destination` (contract §4). */
-export function buildRequest(destination: ResolvedDestination, lead: Lead): DeliveryRequest {
+/** Never in a ping (contract §9): the lead's contact data, in every form a template could name it. */
+export const CONTACT_FIELDS: readonly string[] = ['name', 'first_name', 'last_name', 'phone', 'phone_national', 'email', 'ip', 'click_id'];
+
+/**
+ * A bidder's ping for `lead` (contract §9): the ping's own url, method, format, headers and body
+ * templates, filled from the lead without its contact data and without `ping.omit`. A template
+ * naming one of those gets '' (the config check refuses such templates anyway); without `body`,
+ * the ping carries the lead's remaining fields.
+ */
+export function buildPingRequest(ping: ResolvedPing, lead: Lead): DeliveryRequest {
+  const hidden = new Set([...CONTACT_FIELDS, ...ping.omit]);
   const values = templateValues(lead);
+  for (const name of hidden) delete values[name];
+  const own = leadFields(lead);
+  const fields = Object.fromEntries(Object.entries(own).filter(([name]) => !hidden.has(name)));
+  const request = buildRequest({ url: ping.url, method: ping.method, format: ping.format, headers: ping.headers, ...(ping.body ? { body: ping.body } : {}) }, lead, {}, { values, fields });
+  delete request.headers['idempotency-key'];
+  return request;
+}
+
+type RequestShape = Pick<ResolvedDestination, 'url' | 'method' | 'format' | 'headers' | 'body'>;
+
+/**
+ * The HTTP request for one delivery of `lead` to `destination` (contract §4). `extra` adds
+ * template values (an auction's `bid` and `ping_reference`); `over` replaces the values and the
+ * fields sent without a `body` (a ping's, without contact data).
+ */
+export function buildRequest(destination: RequestShape, lead: Lead, extra: Record<string, ScalarValue> = {}, over?: { values: Record<string, ScalarValue>; fields: Record<string, ScalarValue> }): DeliveryRequest {
+  const values = over?.values ?? templateValues(lead);
+  Object.assign(values, extra);
   const { method, format } = destination;
   let url = String(renderTemplate(destination.url, values, encodeUrlValue));
   const headers: Record<string, string> = {};
@@ -85,7 +112,7 @@ export function buildRequest(destination: ResolvedDestination, lead: Lead): Deli
 
   const flat: Array<[string, ScalarValue]> = destination.body
     ? Object.entries(destination.body).map(([name, template]) => [name, renderTemplate(template, values)])
-    : Object.entries(leadFields(lead));
+    : Object.entries(over?.fields ?? leadFields(lead));
   if (method === 'GET') {
     const target = new URL(url);
     for (const [name, value] of flat) target.searchParams.set(name, String(value));

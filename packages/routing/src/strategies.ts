@@ -1,6 +1,6 @@
 import type { ResolvedRoute } from '@leadrouter/config';
 
-export type StrategyName = 'priority' | 'weighted' | 'round_robin' | 'best_revenue';
+export type StrategyName = 'priority' | 'weighted' | 'round_robin' | 'best_revenue' | 'auction';
 
 export interface StrategyContext {
   /** Uniform in [0, 1): injected so tests and simulations are deterministic. */
@@ -58,11 +58,23 @@ const bestRevenue: Strategy = (entries, ctx) =>
     .sort((a, b) => b.value - a.value || a.i - b.i)
     .map((e) => e.id);
 
+/**
+ * An auction's order is its ranking (auction.ts, from the bids of its pings), which the worker
+ * passes as `estimates`; without bids (nothing pinged yet) it falls back to the config's order.
+ */
+const auction: Strategy = (entries, ctx) =>
+  entries
+    .map((e, i) => ({ id: e.id, i, value: ctx.estimates?.get(e.id) }))
+    .filter((e) => ctx.estimates === undefined || e.value !== undefined)
+    .sort((a, b) => (b.value ?? 0) - (a.value ?? 0) || a.i - b.i)
+    .map((e) => e.id);
+
 export const STRATEGIES: Readonly<Record<StrategyName, Strategy>> = {
   priority,
   weighted,
   round_robin: roundRobin,
   best_revenue: bestRevenue,
+  auction,
 };
 
 /** The route's destinations in strategy order, then its fallback ids; never an id twice. */

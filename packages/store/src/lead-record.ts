@@ -7,6 +7,8 @@ export interface DeliveryPlan {
   candidates: string[];
   /** The routing round (0, then +1 per admin redelivery): part of every delivery job id. */
   round: number;
+  /** An auction's winning bids by bidder (contract §9): the sale's revenue, and `{{bid}}`, `{{ping_reference}}` in the post. */
+  bids?: Record<string, { bid: number; reference?: string }>;
 }
 
 /** A lead as read back from Redis: its fields (data key) and its state (hash). */

@@ -9,7 +9,7 @@ import { SCRIPTS } from './scripts.js';
 export interface LeadEvent {
   at: string;
   /** The contract's types, plus `requeued` (an admin redelivery of an unsold lead). */
-  type: 'received' | 'routed' | 'attempt' | 'delivered' | 'unsold' | 'postback' | 'notified' | 'requeued';
+  type: 'received' | 'routed' | 'auction' | 'attempt' | 'delivered' | 'unsold' | 'postback' | 'notified' | 'requeued';
   [detail: string]: unknown;
 }
 

@@ -1,0 +1,81 @@
+import type { ResolvedRoute } from '@leadrouter/config';
+import type { Lead } from '@leadrouter/lead';
+import { buildPingRequest, capPeriods, NO_EVIDENCE, posteriorFor, rankBids, readPingReply, staticSkipReason, type BidderResult, type PingAnswer, type RankedBid } from '@leadrouter/routing';
+import type { WorkerDeps } from './deps.js';
+import { sendDelivery } from './send.js';
+
+export interface AuctionResult {
+  bidders: BidderResult[];
+  ranking: RankedBid[];
+  durationMs: number;
+}
+
+/**
+ * The ping phase of an auction route (contract §9): every eligible bidder (enabled, schedule,
+ * accepts, circuit closed, caps with room: checked, not reserved) is pinged at once, each within
+ * its ping's timeoutMs and all within the route's deadlineMs; what has not answered by then is a
+ * timeout. Returns each bidder's outcome and the ranking. Nothing of the lead's contact data is in
+ * a ping (buildPingRequest).
+ */
+export async function runAuction(deps: WorkerDeps, route: ResolvedRoute & { auction: NonNullable<ResolvedRoute['auction']> }, lead: Lead): Promise<AuctionResult> {
+  const started = performance.now();
+  const now = deps.now();
+  const bidders = [];
+  for (const { id } of route.destinations) {
+    const destination = deps.destinations.get(id);
+    if (!destination?.ping || staticSkipReason(destination, lead, now, new Set()) !== undefined) continue;
+    bidders.push(destination);
+  }
+  const open = await Promise.all(
+    bidders.map(async (d) => {
+      if (await deps.destinationState.circuitIsOpen(d.id)) return false;
+      if (!d.caps) return true;
+      const used = await deps.destinationState.capUsed(d.id, capPeriods(d, now));
+      return (['hourly', 'daily', 'total'] as const).every((p) => d.caps?.[p] === undefined || used[p] < (d.caps[p] as number));
+    }),
+  );
+  const eligible = bidders.filter((_d, i) => open[i]);
+  const deadline = route.auction.deadlineMs;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), deadline);
+  });
+  const answers = await Promise.all(
+    eligible.map(async (d) => {
+      const ping = d.ping as NonNullable<typeof d.ping>;
+      const sent = performance.now();
+      const attempt = (async (): Promise<PingAnswer | 'timeout'> => {
+        let request;
+        try {
+          request = buildPingRequest(ping, lead);
+        } catch (err) {
+          return { outcome: 'error', error: `ping could not be built: ${(err as Error).message}` };
+        }
+        const result = await sendDelivery(request, Math.min(ping.timeoutMs, deadline));
+        if (result.kind === 'failure') return result.timeout ? 'timeout' : { outcome: 'error', error: result.error };
+        return readPingReply(ping, result.reply);
+      })();
+      const answer = await Promise.race([attempt, late]);
+      const durationMs = Math.round(performance.now() - sent);
+      return { destination: d.id, answer: answer === 'late' ? ('timeout' as const) : answer, durationMs };
+    }),
+  );
+  clearTimeout(timer);
+  const acceptance = new Map<string, number>();
+  if (route.auction.rank === 'expected' && eligible.length > 0) {
+    const learnt = await deps.destinationState.learned(eligible.map((d) => d.id), lead.geo);
+    for (const d of eligible) {
+      const posterior = posteriorFor(learnt.get(d.id) ?? NO_EVIDENCE, deps.config.learning.geoPrior);
+      acceptance.set(d.id, posterior.a / (posterior.a + posterior.b));
+    }
+  }
+  const { bidders: results, ranking } = rankBids(answers, route.auction, acceptance);
+  for (const r of results) {
+    deps.metrics.pings.inc({ destination: r.destination, outcome: r.outcome });
+    deps.metrics.pingDuration.observe({ destination: r.destination }, r.durationMs / 1000);
+    if (r.bid !== undefined) deps.metrics.bidAmount.observe({ destination: r.destination }, r.bid);
+  }
+  const durationMs = Math.round(performance.now() - started);
+  deps.metrics.auctionDuration.observe(durationMs / 1000);
+  return { bidders: results, ranking, durationMs };
+}
