@@ -3,8 +3,8 @@ import type { Queue } from 'bullmq';
 import type { ResolvedConfig, ResolvedSupplier } from '@leadrouter/config';
 import { newLeadId, validateLead, type FieldError, type Lead } from '@leadrouter/lead';
 import type { Logger } from '@leadrouter/logging';
-import { ROUTE_JOB_OPTIONS, type RouteJobData } from '@leadrouter/redis';
-import type { LeadStore } from '@leadrouter/store';
+import { ROUTE_JOB_OPTIONS, type PingedAuction, type RouteJobData } from '@leadrouter/redis';
+import type { LeadStore, SupplierPings } from '@leadrouter/store';
 
 /** What the intake answers: a status code and a JSON body (contract §3). */
 export interface IntakeAnswer {
@@ -23,6 +23,8 @@ export interface AcceptLeadDeps {
   store: LeadStore;
   queue: Queue<RouteJobData>;
   logger: Logger;
+  /** Supplier pings' auctions, for a lead posted with its `ping_id` (contract §9). */
+  pings: SupplierPings;
 }
 
 /**
@@ -35,8 +37,19 @@ export async function acceptLead(
   body: unknown,
   idempotencyKey: string | undefined,
 ): Promise<IntakeAnswer> {
-  const checked = validateLead(body);
+  // `ping_id` is no field of the lead: it names the supplier ping whose bidders the lead goes to.
+  const { ping_id: pingId, ...fields } = (body !== null && typeof body === 'object' && !Array.isArray(body) ? body : {}) as Record<string, unknown>;
+  const checked = validateLead(pingId === undefined ? body : fields);
   if (!checked.ok) return invalid(checked.errors);
+  let auction: PingedAuction | undefined;
+  if (pingId !== undefined) {
+    if (typeof pingId !== 'string') return invalid([{ field: 'ping_id', message: 'must be the pingId a ping answered' }]);
+    const claim = await deps.pings.claim(pingId, supplier.id, { geo: checked.lead.geo, source: checked.lead.source, fields: checked.lead.fields });
+    if (!claim.ok) {
+      return invalid([{ field: 'ping_id', message: claim.reason === 'differs' ? `the lead's ${claim.field ?? 'fields'} differs from its ping's` : 'unknown, expired or already used' }]);
+    }
+    auction = claim.ping.auction;
+  }
   const lead: Lead = {
     ...checked.lead,
     id: newLeadId(),
@@ -57,10 +70,11 @@ export async function acceptLead(
     return { code: 409, body: { status: 'rejected', reason: 'duplicate', duplicateOf: result.duplicateOf } };
   }
   try {
-    await deps.queue.add('route', { leadId: lead.id }, { ...ROUTE_JOB_OPTIONS, jobId: lead.id });
+    await deps.queue.add('route', { leadId: lead.id, ...(auction ? { auction } : {}) }, { ...ROUTE_JOB_OPTIONS, jobId: lead.id });
   } catch (err) {
-    // The lead is stored and sits in the outbox, which workers sweep: it will be routed. So the
-    // promise of the 202 holds even though this enqueue failed (README, "No lost leads").
+    // The lead is stored and sits in the outbox, which workers sweep: it will be routed (a pinged
+    // lead then by a new auction). So the promise of the 202 holds even though this enqueue
+    // failed (README, "No lost leads").
     deps.logger.warn({ leadId: lead.id, err: (err as Error).message }, 'enqueue failed; the outbox sweeper will queue the lead');
   }
   return { code: 202, body: { status: 'accepted', id: lead.id }, lead };

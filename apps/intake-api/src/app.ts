@@ -7,6 +7,7 @@ import { consoleSessionMiddleware } from './console/session-middleware.js';
 import type { ConsoleSessions } from './console/sessions.js';
 import { liveOpsRoutes } from './routes/live-ops.js';
 import { overviewRoutes } from './routes/overview.js';
+import { pingRoutes, type SupplierPingLimits } from './routes/pings.js';
 import { adminRoutes, type AdminRoutesDeps } from './routes/admin.js';
 import { ledgerReadRoutes } from './routes/ledger-reads.js';
 import { leadRoutes, type LeadRoutesDeps } from './routes/leads.js';
@@ -25,6 +26,7 @@ export interface IntakeAppDeps extends LeadRoutesDeps {
   sessions: ConsoleSessions;
   /** Sign-in attempts per address, across every intake process. */
   loginAttempts: LoginLimiter;
+  pingLimits: SupplierPingLimits;
 }
 
 /** The intake's Express app, without listening: main.ts (or a test) decides where it runs. */
@@ -42,6 +44,7 @@ export function createIntakeApp(deps: IntakeAppDeps): Express {
   // Before the lead routes: `/v1/leads/export.csv` is not a lead id.
   app.use(ledgerReadRoutes({ config: deps.config, suppliers: deps.suppliers, adminApiKey: deps.adminApiKey, ledger: deps.ledger, logger: deps.logger }));
   app.use(leadRoutes(deps));
+  app.use(pingRoutes({ config: deps.config, suppliers: deps.suppliers, pings: deps.pings, pingLimits: deps.pingLimits, destinationState: deps.admin.destinationState, metrics: deps.metrics, logger: deps.logger }));
   app.use(adminRoutes({ ...deps.admin, config: deps.config, adminApiKey: deps.adminApiKey }));
   app.use(liveOpsRoutes({ live: deps.live, adminApiKey: deps.adminApiKey, ledger: deps.ledger, logger: deps.logger }));
   app.use(overviewRoutes({ config: deps.config, adminApiKey: deps.adminApiKey, ledger: deps.ledger, logger: deps.logger }));

@@ -6,11 +6,12 @@ import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
 import { createRedis, deliverQueueName, notifyQueueName, waitForRedis, QUEUES, QUEUE_OPTIONS, redisKeys, type RouteJobData } from '@leadrouter/redis';
 import { boundPort, closeServer, listen, LiveConfig, redisReadiness } from '@leadrouter/service';
-import { DestinationState, LeadLifecycle, LeadStore, Sweeps } from '@leadrouter/store';
+import { DestinationState, LeadLifecycle, LeadStore, SupplierPings, Sweeps } from '@leadrouter/store';
 import { migrateLedger, openLedgerPool, type Ledger } from '@leadrouter/ledger';
 import { createIntakeApp } from './app.js';
 import { SupplierDirectory } from './auth.js';
 import { ConsoleSessions } from './console/sessions.js';
+import { SupplierPingLimits } from './routes/pings.js';
 import { consoleLoginLimiter } from './console/routes.js';
 import { OutcomeWaiter } from './outcome-waiter.js';
 import { SupplierRateLimits } from './rate-limit.js';
@@ -76,6 +77,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
   };
   const waiter = new OutcomeWaiter(subscriber, keys.finalChannel(), new LeadStore(redis, keys, config.retentionMs));
   const sessions = new ConsoleSessions(redis, keys, env.adminApiKey);
+  const pings = new SupplierPings(redis, keys);
   // Once per process, in Redis: shared by every intake, and not reset when a reload rebuilds the app.
   const loginAttempts = consoleLoginLimiter(redis, keys.rateLimitPrefix());
   /** The app for one config: on a reload or an override a new one is built, and requests in flight finish on the old one. */
@@ -91,6 +93,8 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
       metrics,
       suppliers: new SupplierDirectory(running.suppliers),
       rateLimits: new SupplierRateLimits(redis, keys.rateLimitPrefix(), running.suppliers),
+      pingLimits: new SupplierPingLimits(redis, keys.rateLimitPrefix(), running.suppliers),
+      pings,
       waiter,
       adminApiKey: env.adminApiKey,
       metricsToken: env.metricsToken,

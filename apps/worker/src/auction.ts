@@ -4,6 +4,9 @@ import { buildPingRequest, capPeriods, NO_EVIDENCE, posteriorFor, rankBids, read
 import type { WorkerDeps } from './deps.js';
 import { sendDelivery } from './send.js';
 
+/** What an auction needs: the worker's, or the intake's for a supplier's ping (contract §9). */
+export type AuctionDeps = Pick<WorkerDeps, 'destinations' | 'destinationState' | 'metrics' | 'config' | 'now'>;
+
 export interface AuctionResult {
   bidders: BidderResult[];
   ranking: RankedBid[];
@@ -17,7 +20,7 @@ export interface AuctionResult {
  * timeout. Returns each bidder's outcome and the ranking. Nothing of the lead's contact data is in
  * a ping (buildPingRequest).
  */
-export async function runAuction(deps: WorkerDeps, route: ResolvedRoute & { auction: NonNullable<ResolvedRoute['auction']> }, lead: Lead): Promise<AuctionResult> {
+export async function runAuction(deps: AuctionDeps, route: ResolvedRoute & { auction: NonNullable<ResolvedRoute['auction']> }, lead: Lead): Promise<AuctionResult> {
   const started = performance.now();
   const now = deps.now();
   const bidders = [];

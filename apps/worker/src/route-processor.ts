@@ -49,8 +49,10 @@ export function createRouteProcessor(deps: WorkerDeps) {
         return;
       }
       if (route.strategy === 'auction' && route.auction) {
-        // The ping phase, then a plan of the ranked bidders and the route's fallback (contract §9).
-        const auction = await runAuction(deps, { ...route, auction: route.auction }, lead);
+        // The ping phase (or the supplier's ping already ran it: its bidders, in its order, not
+        // pinged again), then a plan of the ranked bidders and the route's fallback (contract §9).
+        const pinged = job.data.auction?.route === route.id ? job.data.auction : undefined;
+        const auction = pinged ? { ...pinged, ranking: pinged.ranking.filter((b) => deps.destinations.has(b.destination)) } : await runAuction(deps, { ...route, auction: route.auction }, lead);
         const rankOf = new Map(auction.ranking.map((b, i) => [b.destination, auction.ranking.length - i]));
         const candidates = orderCandidates(route, { random: deps.random, rotation: 0, payouts, estimates: rankOf });
         const bids = Object.fromEntries(auction.ranking.map((b) => [b.destination, { bid: b.bid, ...(b.reference ? { reference: b.reference } : {}) }]));
@@ -63,7 +65,8 @@ export function createRouteProcessor(deps: WorkerDeps) {
           rank: route.auction.rank,
           floor: route.auction.floor,
           durationMs: auction.durationMs,
-          bidders: auction.bidders.map(({ reference: _reference, ...b }) => b),
+          ...(pinged ? { pingId: pinged.pingId } : {}),
+          bidders: auction.bidders.map((b) => ({ destination: b.destination, outcome: b.outcome, ...(b.bid === undefined ? {} : { bid: b.bid }), durationMs: b.durationMs, ...(b.error ? { error: b.error } : {}) })),
           ranking: auction.ranking.map(({ destination, bid, value }) => ({ destination, bid, value })),
         };
         plan = (await deps.lifecycle.setPlan(leadId, { route: route.id, candidates, round: loaded.round, bids }, event)).plan;

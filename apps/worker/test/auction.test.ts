@@ -43,7 +43,7 @@ const bidderYaml = (id: string, b: Bidder, extra = ''): string => `
         reference: { path: ping_id }
     ${extra}`;
 
-async function auctionSystem(bidders: Record<string, Bidder>, o: { floor?: number; deadlineMs?: number; rank?: string; fallback?: string; workers?: number; caps?: Record<string, string> } = {}): Promise<TestSystem> {
+async function auctionSystem(bidders: Record<string, Bidder>, o: { floor?: number; deadlineMs?: number; rank?: string; fallback?: string; workers?: number; caps?: Record<string, string>; supplier?: string; bidTtlMs?: number } = {}): Promise<TestSystem> {
   const ids = Object.keys(bidders);
   const fallback = o.fallback ? `\n  - { id: direct, url: "${o.fallback}/", payout: 2 }` : '';
   return system(
@@ -52,10 +52,10 @@ destinations:${ids.map((id) => bidderYaml(id, bidders[id] as Bidder, o.caps?.[id
 routes:
   - id: auction
     strategy: auction
-    auction: { floor: ${o.floor ?? 0}, deadlineMs: ${o.deadlineMs ?? 3000}, rank: ${o.rank ?? 'bid'} }
+    auction: { floor: ${o.floor ?? 0}, deadlineMs: ${o.deadlineMs ?? 3000}, rank: ${o.rank ?? 'bid'}, bidTtlMs: ${o.bidTtlMs ?? 60000} }
     destinations: [${ids.map((id) => `{ id: ${id} }`).join(', ')}]
     fallback: [${o.fallback ? 'direct' : ''}]
-`),
+`, o.supplier ?? ''),
     { workers: o.workers ?? 1 },
   );
 }
@@ -148,4 +148,78 @@ describe('ping-post auctions', () => {
     expect(leads.filter((l) => l.destination === 'capped').every((l) => l.payout === 15)).toBe(true);
     expect(leads.filter((l) => l.destination === 'other').every((l) => l.payout === 5)).toBe(true);
   }, 120_000);
+
+  describe('supplier pings (POST /v1/pings, then the lead with its ping_id)', () => {
+    const ping = async (sys: TestSystem, body: Record<string, unknown>, key = KEY) => {
+      const res = await fetch(`http://127.0.0.1:${sys.intake.port}/v1/pings`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': key }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+
+    test('the round trip: a bid for the supplier, then the lead goes to the ping’s bidders in order, none pinged again; the ping is used once', async () => {
+      const low = await bidder({ bid: 6 });
+      const high = await bidder({ bid: 14, reference: 'h-1' });
+      const sys = await auctionSystem({ low, high }, { supplier: 'supplierPayout: 8' });
+      // Contact fields sent with a ping are dropped unread: no bidder sees them.
+      const answer = await ping(sys, { geo: 'us', source: 'Google', zip: '94107', name: CONTACT.name, phone: CONTACT.phone, email: CONTACT.email });
+      expect(answer).toEqual({ status: 200, body: { status: 'bid', pingId: expect.stringMatching(/^[0-9A-Z]{26}$/), payout: 8, expiresAt: expect.any(String) } });
+      for (const b of [low, high]) {
+        expect(b.pings()).toHaveLength(1);
+        expect(JSON.parse(b.pings()[0]!.body)).toEqual({ geo: 'US', source: 'Google', zip: '94107' });
+      }
+      const pingId = answer.body.pingId as string;
+      const posted = await sys.post({ ...CONTACT, geo: 'US', source: 'Google', zip: '94107', ping_id: pingId });
+      expect(posted.status).toBe(202);
+      const lead = await sys.final(posted.body.id as string);
+      expect(lead).toMatchObject({ status: 'delivered', destination: 'high', payout: 14 });
+      expect([low.pings().length, high.pings().length]).toEqual([1, 1]);
+      expect(high.posts()[0]!.url).toBe('/post?ref=h-1');
+      const auction = auctionEvent(lead);
+      expect(auction).toMatchObject({ pingId, ranking: [{ destination: 'high', bid: 14, value: 14 }, { destination: 'low', bid: 6, value: 6 }] });
+      // `ping_id` is not a field of the lead: the buyer never sees it.
+      expect(high.posts()[0]!.body).not.toContain(pingId);
+      // Used once.
+      const again = await sys.post({ ...CONTACT, phone: uniquePhone(), geo: 'US', source: 'Google', ping_id: pingId });
+      expect(again).toEqual({ status: 400, body: { status: 'rejected', reason: 'invalid', errors: [{ field: 'ping_id', message: 'unknown, expired or already used' }] } });
+    });
+
+    test('a field that differs from the ping’s is refused on ping_id (the ping stays usable); an unknown or expired one too; a ping with no bid says so', async () => {
+      const b = await bidder({ bid: 9 });
+      const sys = await auctionSystem({ b }, { bidTtlMs: 1000 });
+      const { body } = await ping(sys, { geo: 'US', source: 'Google', zip: '94107' });
+      const pingId = body.pingId as string;
+      const differs = await sys.post({ name: 'Ann Bee', phone: uniquePhone(), geo: 'US', source: 'Google', zip: '10001', ping_id: pingId });
+      expect(differs).toMatchObject({ status: 400, body: { errors: [{ field: 'ping_id', message: "the lead's zip differs from its ping's" }] } });
+      const geo = await sys.post({ name: 'Ann Bee', phone: '+442079460958', geo: 'GB', source: 'Google', ping_id: pingId });
+      expect(geo).toMatchObject({ status: 400, body: { errors: [{ field: 'ping_id', message: "the lead's geo differs from its ping's" }] } });
+      expect((await sys.post({ name: 'Ann Bee', phone: uniquePhone(), geo: 'US', source: 'Google', ping_id: '01ZZZZZZZZZZZZZZZZZZZZZZZZ' })).body).toMatchObject({ errors: [{ field: 'ping_id' }] });
+      expect((await sys.post({ name: 'Ann Bee', phone: uniquePhone(), geo: 'US', source: 'Google', ping_id: 42 })).body).toMatchObject({ errors: [{ field: 'ping_id' }] });
+      const used = await sys.post({ name: 'Ann Bee', phone: uniquePhone(), geo: 'US', source: 'Google', zip: '94107', ping_id: pingId });
+      expect(used.status).toBe(202);
+      // bidTtlMs: 1 s here.
+      const late = (await ping(sys, { geo: 'US', source: 'Google' })).body.pingId as string;
+      await new Promise((r) => setTimeout(r, 1_300));
+      expect((await sys.post({ name: 'Ann Bee', phone: uniquePhone(), geo: 'US', source: 'Google', ping_id: late })).body).toMatchObject({ errors: [{ field: 'ping_id', message: 'unknown, expired or already used' }] });
+      // No bidder bidding: no bid, and nothing held.
+      const quiet = await auctionSystem({ n: await bidder({}) });
+      expect((await ping(quiet, { geo: 'US', source: 'Google' })).body).toEqual({ status: 'no_bid' });
+    });
+
+    test('pings are checked like leads (every problem named), need a supplier key, and have their own rate limit', async () => {
+      const b = await bidder({ bid: 9 });
+      const sys = await auctionSystem({ b }, { supplier: 'rateLimit: { perSecond: 1000, pingsPerSecond: 2 }' });
+      expect(await ping(sys, { source: '', geo: 'XX', 'bad name': 1, __proto__x: { a: 1 } })).toEqual({
+        status: 400,
+        body: {
+          status: 'rejected',
+          reason: 'invalid',
+          errors: expect.arrayContaining([{ field: 'geo', message: 'must be an ISO 3166-1 alpha-2 country code' }, { field: 'source', message: 'must be text of 1 to 100 characters' }, { field: 'bad name', message: 'field names must match ^[A-Za-z0-9_.-]{1,64}$' }]),
+        },
+      });
+      expect((await ping(sys, { geo: 'US', source: 'Google' }, 'wrong-key')).status).toBe(401);
+      const burst = await Promise.all([1, 2, 3, 4].map(() => ping(sys, { geo: 'US', source: 'Google' })));
+      expect(burst.filter((r) => r.status === 429).length).toBeGreaterThanOrEqual(1);
+      // Leads keep their own limit.
+      expect((await sys.post({ name: 'Ann Bee', phone: uniquePhone(), geo: 'US', source: 'Google' })).status).toBe(202);
+    });
+  });
 });

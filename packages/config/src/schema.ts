@@ -128,6 +128,8 @@ export const configSchema = {
             properties: {
               perSecond: { type: 'integer', minimum: 1 },
               burst: { type: 'integer', minimum: 1 },
+              // Supplier pings (POST /v1/pings, contract §9) have a limit of their own.
+              pingsPerSecond: { type: 'integer', minimum: 1 },
             },
           },
           postbackUrl: { type: 'string', pattern: '^https?://' },

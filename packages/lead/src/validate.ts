@@ -167,3 +167,58 @@ function sortErrors(errors: FieldError[]): FieldError[] {
   };
   return [...errors].sort((a, b) => order(a.field) - order(b.field));
 }
+
+/** A supplier's ping (contract §9): the lead's fields without its contact data. */
+export interface PingInput {
+  geo: string;
+  source: string;
+  fields: Record<string, ScalarValue>;
+}
+
+/** The contact fields a ping body may carry but that are never kept nor sent: a ping is matched and bid on without them. */
+export const PING_IGNORED_FIELDS: ReadonlySet<string> = new Set(['name', 'phone', 'email', 'click_id', 'ip']);
+
+/**
+ * Validates a supplier's ping body: `geo` and `source` as for a lead (required), extra fields as
+ * for a lead; the contact fields, when sent, are dropped unread. Every problem is listed.
+ */
+export function validatePing(body: unknown): { ok: true; ping: PingInput } | { ok: false; errors: FieldError[] } {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return { ok: false, errors: [{ field: 'body', message: 'must be a JSON object or form fields' }] };
+  const errors: FieldError[] = [];
+  const fields: Record<string, ScalarValue> = {};
+  let geo: string | undefined;
+  let source: string | undefined;
+  let extraCount = 0;
+  for (const [key, raw] of Object.entries(body as Record<string, unknown>)) {
+    if (PING_IGNORED_FIELDS.has(key)) continue;
+    const value = typeof raw === 'string' ? raw.trim() : raw;
+    if (key === 'geo') {
+      if (typeof value !== 'string' || !/^[A-Za-z]{2}$/.test(value) || !isCountryCode(value.toUpperCase())) errors.push({ field: 'geo', message: 'must be an ISO 3166-1 alpha-2 country code' });
+      else geo = value.toUpperCase();
+      continue;
+    }
+    if (key === 'source') {
+      if (typeof value !== 'string' || value === '' || value.length > 100 || hasLoneSurrogate(value)) errors.push({ field: 'source', message: 'must be text of 1 to 100 characters' });
+      else source = value;
+      continue;
+    }
+    if (RESERVED_FIELDS.has(key)) {
+      errors.push({ field: key, message: 'is a reserved name and cannot be sent as a lead field' });
+      continue;
+    }
+    if (!EXTRA_NAME.test(key)) {
+      errors.push({ field: key.slice(0, 80), message: 'field names must match ^[A-Za-z0-9_.-]{1,64}$' });
+      continue;
+    }
+    extraCount++;
+    if (value === null || value === '') continue;
+    const unfit = unfitScalar(value) ?? (typeof value === 'string' && value.length > 1000 ? 'must be at most 1000 characters' : typeof value === 'object' ? 'must be string, number or boolean' : undefined);
+    if (unfit !== undefined) errors.push({ field: key, message: unfit });
+    else fields[key] = value as ScalarValue;
+  }
+  if (extraCount > MAX_EXTRA_FIELDS) errors.push({ field: 'body', message: `at most ${MAX_EXTRA_FIELDS} extra fields are allowed, got ${extraCount}` });
+  if (geo === undefined && !errors.some((e) => e.field === 'geo')) errors.push({ field: 'geo', message: 'is required' });
+  if (source === undefined && !errors.some((e) => e.field === 'source')) errors.push({ field: 'source', message: 'is required' });
+  if (errors.length > 0 || geo === undefined || source === undefined) return { ok: false, errors: sortErrors(errors) };
+  return { ok: true, ping: { geo, source, fields } };
+}

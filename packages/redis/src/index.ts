@@ -1,5 +1,5 @@
 export { redisKeys, type RedisKeys, type RedisKeysOptions } from './keys.js';
-export { QUEUES, ROUTE_JOB_OPTIONS, DELIVER_JOB_OPTIONS, QUEUE_OPTIONS, deliverQueueName, notifyQueueName, routeJobId, routeJobRound, deliverJobId, deliverJobRound, notificationKey, type NotifyJobData, type QueueName, type RouteJobData, type DeliverJobData } from './queues.js';
+export { QUEUES, ROUTE_JOB_OPTIONS, DELIVER_JOB_OPTIONS, QUEUE_OPTIONS, deliverQueueName, notifyQueueName, routeJobId, routeJobRound, deliverJobId, deliverJobRound, notificationKey, type NotifyJobData, type QueueName, type RouteJobData, type PingedAuction, type DeliverJobData } from './queues.js';
 export { createRedis, waitForRedis, ping, watchReachability, type ConnectionRole } from './connection.js';
 export { reportRedisConnectionErrors, isConnectionError, type ConnectionErrorLogger } from './connection-errors.js';
 export { maskRedisUrl } from './url.js';

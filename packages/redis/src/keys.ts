@@ -65,6 +65,8 @@ export interface RedisKeys {
   destinationQueues(): string;
   /** The install's reload generation (a counter): raised by each POST /v1/admin/config/reload. */
   reloadGeneration(): string;
+  /** A supplier ping's auction (contract §9), held for the route's bidTtlMs until its lead uses it. */
+  supplierPing(id: string): string;
 }
 
 export interface RedisKeysOptions {
@@ -105,5 +107,6 @@ export function redisKeys(prefix: string, options: RedisKeysOptions = {}): Redis
     consoleSession: (digest) => `${prefix}:console-session:${digest}`,
     destinationQueues: () => `${prefix}:destination-queues`,
     reloadGeneration: () => `${prefix}:config-reloads`,
+    supplierPing: (id) => `${prefix}:ping:${id}`,
   };
 }

@@ -74,8 +74,23 @@ export const DELIVER_JOB_OPTIONS = {
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
+/** A supplier ping's auction, as held for its lead: bidders' outcomes and the ranking. */
+export interface PingedAuction {
+  pingId: string;
+  route: string;
+  durationMs: number;
+  bidders: Array<{ destination: string; outcome: string; bid?: number; durationMs: number; error?: string }>;
+  ranking: Array<{ destination: string; bid: number; value: number; reference?: string }>;
+}
+
 export interface RouteJobData {
   leadId: string;
+  /**
+   * The auction a supplier's ping ran for this lead (POST /v1/pings, then the lead with its
+   * `ping_id`; contract §9): its route and ranking, so the lead is posted to those bidders in that
+   * order without pinging them again.
+   */
+  auction?: PingedAuction;
   /** How many times housekeeping gave this job a new set of attempts after it failed for good. */
   revived?: number;
 }

@@ -10,3 +10,4 @@ export { loadLuaScript, LUA_DIR, type LuaScript } from './lua-loader.js';
 export { ScriptRunner } from './script-runner.js';
 export { SCRIPTS } from './scripts.js';
 export { DestinationOverridesStore, AUDIT_MAX_BACKLOG, type OverrideChange } from './destination-overrides.js';
+export { SupplierPings, type HeldPing, type PingClaim } from './supplier-pings.js';

@@ -1,0 +1,120 @@
+import type { Redis } from 'ioredis';
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { ResolvedConfig, ResolvedSupplier } from '@leadrouter/config';
+import { newLeadId, validatePing } from '@leadrouter/lead';
+import type { Logger } from '@leadrouter/logging';
+import type { Metrics } from '@leadrouter/metrics';
+import { matchRoute } from '@leadrouter/routing';
+import { readBodyLimited } from '@leadrouter/service';
+import type { DestinationState, SupplierPings } from '@leadrouter/store';
+import { runAuction } from '@leadrouter/app-worker';
+import { presentedKey, type SupplierDirectory } from '../auth.js';
+import { checkContentType, MAX_BODY_BYTES, parseBody } from '../body.js';
+
+export interface PingRoutesDeps {
+  config: ResolvedConfig;
+  suppliers: SupplierDirectory;
+  pings: SupplierPings;
+  pingLimits: SupplierPingLimits;
+  destinationState: DestinationState;
+  metrics: Metrics;
+  logger: Logger;
+}
+
+/** `rateLimit.pingsPerSecond` per supplier, in Redis (every intake counts together); a supplier without one is not limited. */
+export class SupplierPingLimits {
+  private readonly limiters = new Map<string, RateLimiterRedis>();
+
+  constructor(redis: Redis, keyPrefix: string, suppliers: readonly ResolvedSupplier[]) {
+    for (const s of suppliers) {
+      const points = s.rateLimit?.pingsPerSecond;
+      if (points === undefined) continue;
+      this.limiters.set(s.id, new RateLimiterRedis({ storeClient: redis, keyPrefix: `${keyPrefix}:ping`, points, duration: 1, insuranceLimiter: new RateLimiterMemory({ keyPrefix: `${keyPrefix}:ping:mem`, points, duration: 1 }) }));
+    }
+  }
+
+  /** Undefined when the ping may go; else how many seconds to wait. */
+  async refused(supplier: string): Promise<number | undefined> {
+    const limiter = this.limiters.get(supplier);
+    if (!limiter) return undefined;
+    try {
+      await limiter.consume(supplier);
+      return undefined;
+    } catch (err) {
+      if (err instanceof RateLimiterRes) return Math.max(1, Math.ceil(err.msBeforeNext / 1000));
+      throw err;
+    }
+  }
+}
+
+/**
+ * Supplier pings (contract §9): `POST /v1/pings` with a lead's fields but no contact data runs the
+ * auction of the route that lead would take and answers within the route's deadline: a bid (what
+ * the supplier is paid if the post sells, and the `pingId` to post the lead with within bidTtlMs)
+ * or `no_bid`. The contact fields, if sent, are dropped unread. Pings are never deduped.
+ */
+export function pingRoutes(deps: PingRoutesDeps): Router {
+  const router = Router();
+  const rawBody = readBodyLimited(MAX_BODY_BYTES);
+  router.post(
+    '/v1/pings',
+    async (req: Request, res: Response, next: NextFunction) => {
+      const supplier = deps.suppliers.authenticate(presentedKey(req));
+      if (!supplier) {
+        res.status(401).json({ status: 'rejected', reason: 'unauthorized' });
+        return;
+      }
+      res.locals.supplier = supplier;
+      const wait = await deps.pingLimits.refused(supplier.id).catch(() => undefined);
+      if (wait !== undefined) {
+        res.setHeader('Retry-After', String(wait));
+        res.status(429).json({ status: 'rejected', reason: 'rate_limited' });
+        return;
+      }
+      const type = checkContentType(req.headers['content-type']);
+      if (!type.ok) {
+        res.status(415).json({ status: 'rejected', reason: 'unsupported_media_type', message: type.message });
+        return;
+      }
+      res.locals.bodyKind = type.kind;
+      next();
+    },
+    rawBody,
+    async (req: Request, res: Response) => {
+      const supplier = res.locals.supplier as ResolvedSupplier;
+      const parsed = parseBody(res.locals.bodyKind as 'json' | 'form', Buffer.isBuffer(req.body) ? req.body : undefined);
+      const checked = parsed.ok ? validatePing(parsed.value) : parsed;
+      if (!checked.ok) {
+        res.status(400).json({ status: 'rejected', reason: 'invalid', errors: checked.errors });
+        return;
+      }
+      const { ping } = checked;
+      const pingId = newLeadId();
+      // Matched without contact data, so as if its quality were the best: the post is checked again.
+      const route = matchRoute(deps.config.routes, { id: pingId, supplier: supplier.id, geo: ping.geo, source: ping.source, quality: 1, fields: { ...ping.fields, geo: ping.geo, source: ping.source } });
+      if (!route || route.strategy !== 'auction' || !route.auction) {
+        res.json({ status: 'no_bid' });
+        return;
+      }
+      const lead = { id: pingId, supplier: supplier.id, createdAt: Date.now(), quality: 1, name: '', phone: '', phoneNational: '', geo: ping.geo, source: ping.source, fields: ping.fields };
+      const destinations = new Map(deps.config.destinations.map((d) => [d.id, d]));
+      try {
+        const auction = await runAuction({ destinations, destinationState: deps.destinationState, metrics: deps.metrics, config: deps.config, now: () => new Date() }, { ...route, auction: route.auction }, lead);
+        const top = auction.ranking[0];
+        if (!top) {
+          res.json({ status: 'no_bid' });
+          return;
+        }
+        const expiresAt = new Date(Date.now() + route.auction.bidTtlMs).toISOString();
+        await deps.pings.hold({ supplier: supplier.id, geo: ping.geo, source: ping.source, fields: ping.fields, expiresAt, auction: { pingId, route: route.id, durationMs: auction.durationMs, bidders: auction.bidders, ranking: auction.ranking } }, route.auction.bidTtlMs);
+        // What the supplier is paid if the post sells: its fixed supplierPayout (none: 0).
+        res.json({ status: 'bid', pingId, payout: supplier.supplierPayout ?? 0, expiresAt });
+      } catch (err) {
+        deps.logger.warn({ err: (err as Error).message }, 'ping not answered: Redis unavailable');
+        res.status(503).setHeader('Retry-After', '1').json({ status: 'rejected', reason: 'unavailable' });
+      }
+    },
+  );
+  return router;
+}

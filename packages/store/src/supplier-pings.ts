@@ -1,0 +1,56 @@
+import type { Redis } from 'ioredis';
+import type { ScalarValue } from '@leadrouter/lead';
+import type { PingedAuction, RedisKeys } from '@leadrouter/redis';
+
+/** A supplier ping's auction as held for its lead: whose, on what fields, and its bidders' answers. */
+export interface HeldPing {
+  supplier: string;
+  geo: string;
+  source: string;
+  fields: Record<string, ScalarValue>;
+  auction: PingedAuction;
+  expiresAt: string;
+}
+
+export type PingClaim = { ok: true; ping: HeldPing } | { ok: false; reason: 'unknown' | 'differs'; field?: string };
+
+/**
+ * Supplier pings (contract §9): the auction a `POST /v1/pings` ran, held for the route's
+ * `bidTtlMs`, then used once by the lead posted with its `ping_id`. Use is a DEL: of two leads
+ * posted with one ping_id at once, exactly one gets it.
+ */
+export class SupplierPings {
+  constructor(
+    private readonly redis: Redis,
+    private readonly keys: RedisKeys,
+  ) {}
+
+  async hold(ping: HeldPing, ttlMs: number): Promise<void> {
+    await this.redis.set(this.keys.supplierPing(ping.auction.pingId), JSON.stringify(ping), 'PX', ttlMs);
+  }
+
+  /**
+   * Takes the ping for the lead `supplier` posts with these values: unknown (never made, expired,
+   * used, or another supplier's), or a field given in both that differs (the ping then stays).
+   */
+  async claim(id: string, supplier: string, given: { geo: string; source: string; fields: Record<string, ScalarValue> }): Promise<PingClaim> {
+    if (!/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) return { ok: false, reason: 'unknown' };
+    const key = this.keys.supplierPing(id);
+    const text = await this.redis.get(key);
+    if (!text) return { ok: false, reason: 'unknown' };
+    let ping: HeldPing;
+    try {
+      ping = JSON.parse(text) as HeldPing;
+    } catch {
+      return { ok: false, reason: 'unknown' };
+    }
+    if (ping.supplier !== supplier) return { ok: false, reason: 'unknown' };
+    if (ping.geo !== given.geo) return { ok: false, reason: 'differs', field: 'geo' };
+    if (ping.source !== given.source) return { ok: false, reason: 'differs', field: 'source' };
+    for (const [name, value] of Object.entries(ping.fields)) {
+      if (Object.hasOwn(given.fields, name) && String(given.fields[name]) !== String(value)) return { ok: false, reason: 'differs', field: name };
+    }
+    // Used once: only the caller whose DEL removed it may use it.
+    return (await this.redis.del(key)) === 1 ? { ok: true, ping } : { ok: false, reason: 'unknown' };
+  }
+}
