@@ -6,7 +6,7 @@
  * `returned` postback a while later for a lead it sends back.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { accepts, returns, type LeadDraw, type Market } from './market.js';
+import { accepts, bidFor, returns, type LeadDraw, type Market } from './market.js';
 
 export interface LeadRecord {
   /** The buyer that got the first request for the lead. */
@@ -76,13 +76,31 @@ export async function startBuyers(options: BuyersOptions): Promise<BuyersServer>
     res.writeHead(accepted ? 200 : 422, { 'content-type': 'application/json' }).end(accepted ? '{"result":"accepted"}' : '{"result":"rejected"}');
   };
 
+  /** A ping (auction market): the lead's index is its `sim` field (a ping has no click_id); the bid is drawn. */
+  const ping = (res: ServerResponse, buyerId: string, body: string): void => {
+    const b = index.get(buyerId);
+    let n: number;
+    try {
+      n = Number((JSON.parse(body) as { sim?: unknown }).sim ?? -1);
+    } catch {
+      n = -1;
+    }
+    const bid = b === undefined || !draws[n] ? undefined : bidFor(market, draws, n, b);
+    if (b !== undefined && market.buyers[b]?.terms(n).down) {
+      res.writeHead(503).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(bid === undefined ? { status: 'pass' } : { status: 'ok', price: bid }));
+  };
+
   const handle = (req: IncomingMessage, res: ServerResponse, body: string): void => {
     state.requests += 1;
+    if ((req.url ?? '').endsWith('/ping')) return ping(res, decodeURIComponent((req.url ?? '').replace(/^\/buyer\//, '').replace(/\/ping$/, '')), body);
     const buyerId = decodeURIComponent((req.url ?? '').replace(/^\/buyer\//, ''));
     const b = index.get(buyerId);
-    let parsed: { lead?: string; click?: string };
+    let parsed: { lead?: string; click?: string; price?: unknown };
     try {
-      parsed = JSON.parse(body) as { lead?: string; click?: string };
+      parsed = JSON.parse(body) as { lead?: string; click?: string; price?: unknown };
     } catch {
       parsed = {};
     }
@@ -110,8 +128,10 @@ export async function startBuyers(options: BuyersOptions): Promise<BuyersServer>
       if (record.soldTo !== undefined) state.doubleSold += 1;
       record.soldTo = buyerId;
       const returned = returns(market, draws, n, b);
-      record.revenue = returned ? 0 : terms.price;
-      if (terms.price !== buyer.configuredPayout) postback(50, buyerId, parsed.lead, 'accepted', terms.price);
+      // Posted after an auction, the price is the winning bid the post carries ({{bid}}).
+      const bid = typeof parsed.price === 'number' ? parsed.price : undefined;
+      record.revenue = returned ? 0 : (bid ?? terms.price);
+      if (bid === undefined && terms.price !== buyer.configuredPayout) postback(50, buyerId, parsed.lead, 'accepted', terms.price);
       if (returned) postback(options.returnDelayMs, buyerId, parsed.lead, 'returned');
     }
     answer(res, accepted);

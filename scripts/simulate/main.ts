@@ -11,17 +11,19 @@
  *
  *   npm run simulate -- [--leads 20000] [--rate 200] [--seed 42] [--freshness 0.3] [--out sim-results]
  *                       [--strategies best_revenue,weighted,priority] [--return-delay-ms 2000] [--no-targets]
+ *                       [--market auction]   (bidders; strategies auction_bid,auction_expected,best_revenue)
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { redisKeys } from '@leadrouter/redis';
 import { counterTotal, startSystem, SYSTEM_PREFIX, type RunningSystem } from '../lib/system.js';
 import { startBuyers, type BuyersServer } from './buyers.js';
-import { drawLeads, scriptedMarket, type LeadDraw, type Market } from './market.js';
+import { auctionMarket, drawLeads, scriptedMarket, type LeadDraw, type Market } from './market.js';
 import { oracleOutcomes, type LeadOutcome } from './oracle.js';
 import { CHANGE_WINDOW, changeWindowsFit, checkChanges, summarise, sum, toCsv, toSvg, type ChangeCheck, type StrategyResult } from './report.js';
 
-type StrategyName = 'best_revenue' | 'weighted' | 'priority';
+/** `auction_bid` and `auction_expected`: an auction route ranked by bid, or by expected value (`--market auction`). */
+type StrategyName = 'best_revenue' | 'weighted' | 'priority' | 'auction_bid' | 'auction_expected';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string): string => {
@@ -35,7 +37,9 @@ const FRESHNESS = Number(option('freshness', '0.3'));
 const BUCKET = Number(option('bucket', String(Math.max(100, Math.round(LEADS / 40)))));
 const RETURN_DELAY_MS = Number(option('return-delay-ms', '2000'));
 const OUT = resolve(option('out', 'sim-results'));
-const STRATEGIES = option('strategies', 'best_revenue,weighted,priority').split(',') as StrategyName[];
+/** `--market auction`: bidders instead of the scripted market (issue #15). */
+const MARKET = option('market', 'scripted');
+const STRATEGIES = option('strategies', MARKET === 'auction' ? 'auction_bid,auction_expected,best_revenue' : 'best_revenue,weighted,priority').split(',') as StrategyName[];
 /** --no-targets: only the integrity checks decide the exit code (for a short smoke run in CI). */
 const CHECK_TARGETS = !args.includes('--no-targets');
 const API_KEY = 'sim-supplier-key';
@@ -44,11 +48,14 @@ const POSTBACK_TOKEN = 'sim-postback-token';
 
 /** LeadRouter's config for one run: every buyer, and one route with the strategy under test. */
 function configFor(strategy: StrategyName, market: Market, buyersPort: number): string {
+  const auction = strategy === 'auction_bid' || strategy === 'auction_expected';
   const destinations = market.buyers.map((b) =>
     [
       `  - id: ${b.id}`,
       `    url: "http://127.0.0.1:${buyersPort}/buyer/${b.id}"`,
-      `    body: { lead: "{{id}}", click: "{{click_id}}", geo: "{{geo}}" }`,
+      auction ? `    body: { lead: "{{id}}", click: "{{click_id}}", geo: "{{geo}}", price: "{{bid}}" }` : `    body: { lead: "{{id}}", click: "{{click_id}}", geo: "{{geo}}" }`,
+      // A bidder's ping: without a body it carries the lead minus its contact data (geo, source, sim).
+      ...(auction ? [`    ping: { url: "http://127.0.0.1:${buyersPort}/buyer/${b.id}/ping", timeoutMs: 500, response: { bid: { path: price }, accept: { status: [200], path: status, equals: ok } } }`] : []),
       `    timeoutMs: 2000`,
       `    retry: { attempts: 1, backoffMs: 100 }`,
       `    concurrency: 50`,
@@ -69,8 +76,9 @@ destinations:
 ${destinations.join('\n')}
 routes:
   - id: market
-    strategy: ${strategy}
-    destinations: [${entries.join(', ')}]
+    strategy: ${auction ? 'auction' : strategy}
+${auction ? `    auction: { rank: ${strategy === 'auction_bid' ? 'bid' : 'expected'}, deadlineMs: 800 }
+` : ''}    destinations: [${entries.join(', ')}]
 `;
 }
 
@@ -165,7 +173,8 @@ async function runStrategy(strategy: StrategyName, market: Market, draws: LeadDr
         const request = fetch(`${system.intake}/v1/leads`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
-          body: JSON.stringify({ name: 'Sim Lead', phone: phoneFor(geo, n), geo, source: 'sim', click_id: `sim-${n}` }),
+          // `sim`: the lead's index, for a bidder's ping (which carries no click_id).
+          body: JSON.stringify({ name: 'Sim Lead', phone: phoneFor(geo, n), geo, source: 'sim', click_id: `sim-${n}`, sim: n }),
         })
           .then(async (res) => {
             const body = (await res.json()) as { id?: string };
@@ -223,10 +232,10 @@ async function runStrategy(strategy: StrategyName, market: Market, draws: LeadDr
 }
 
 async function main(): Promise<void> {
-  const market = scriptedMarket(LEADS, FRESHNESS);
+  const market = MARKET === 'auction' ? auctionMarket() : scriptedMarket(LEADS, FRESHNESS);
   const draws = drawLeads(market, LEADS, SEED);
   const oracle = oracleOutcomes(market, draws);
-  process.stderr.write(`simulate: ${LEADS.toLocaleString('en-US')} leads at ${RATE}/s, seed ${SEED}, freshness ${FRESHNESS}; strategies ${STRATEGIES.join(', ')}\n`);
+  process.stderr.write(`simulate: ${LEADS.toLocaleString('en-US')} leads at ${RATE}/s, seed ${SEED}, ${MARKET} market, freshness ${market.freshness}; strategies ${STRATEGIES.join(', ')}\n`);
   for (const change of market.changes) process.stderr.write(`  at lead ${change.at.toLocaleString('en-US')}: ${change.what}\n`);
 
   const results: StrategyResult[] = [summarise('oracle', oracle, oracle, market, BUCKET)];
@@ -274,27 +283,46 @@ async function main(): Promise<void> {
     const drift = Math.abs(run.crossCheck.leadRouterNetRevenue - run.crossCheck.marketRevenue);
     targets.push({ group: 'integrity', target: `${name}: LeadRouter's net revenue metric matches what the buyers paid (${money(run.crossCheck.leadRouterNetRevenue)} / ${money(run.crossCheck.marketRevenue)})`, ok: drift < 0.005 });
   }
-  const notRun = 'best_revenue not in --strategies';
-  const revenueNotChecked = !CHECK_TARGETS ? '--no-targets' : best ? undefined : notRun;
   const unless = (reason: string | undefined): { notChecked?: string } => (reason === undefined ? {} : { notChecked: reason });
-  targets.push({
-    group: 'revenue targets',
-    target: `best_revenue earns at least 90 % of the oracle${best ? ` (${pct(best.revenue / oracleRevenue)})` : ''}`,
-    ok: best !== undefined && best.revenue >= 0.9 * oracleRevenue,
-    ...unless(revenueNotChecked),
-  });
-  targets.push({
-    group: 'revenue targets',
-    target: `best_revenue earns at least 20 % more than equal weights${best && equal ? ` (${pct(best.revenue / equal.revenue - 1)} more)` : best ? ' (weighted not run)' : ''}`,
-    ok: best !== undefined && equal !== undefined && best.revenue >= 1.2 * equal.revenue,
-    ...unless(revenueNotChecked ?? (equal ? undefined : 'weighted not in --strategies')),
-  });
-  targets.push({
-    group: 'market-change directions',
-    target: `after each change best_revenue's share of the changed buyer moves the right way within ${count(CHANGE_WINDOW)} leads`,
-    ok: checks.length > 0 && checks.every((c) => c.ok),
-    ...unless(best ? changesNotChecked : notRun),
-  });
+  if (MARKET === 'auction') {
+    // Issue #15's targets: ranking by expected value against ranking by bid, and against the oracle.
+    const byBid = results.find((r) => r.name === 'auction_bid');
+    const byExpected = results.find((r) => r.name === 'auction_expected');
+    const reason = !CHECK_TARGETS ? '--no-targets' : byExpected ? undefined : 'auction_expected not in --strategies';
+    targets.push({
+      group: 'revenue targets',
+      target: `auction ranked by expected value earns at least 15 % more than ranked by bid${byExpected && byBid ? ` (${pct(byExpected.revenue / byBid.revenue - 1)} more)` : ''}`,
+      ok: byExpected !== undefined && byBid !== undefined && byExpected.revenue >= 1.15 * byBid.revenue,
+      ...unless(reason ?? (byBid ? undefined : 'auction_bid not in --strategies')),
+    });
+    targets.push({
+      group: 'revenue targets',
+      target: `auction ranked by expected value earns at least 90 % of the oracle${byExpected ? ` (${pct(byExpected.revenue / oracleRevenue)})` : ''}`,
+      ok: byExpected !== undefined && byExpected.revenue >= 0.9 * oracleRevenue,
+      ...unless(reason),
+    });
+  } else {
+    const notRun = 'best_revenue not in --strategies';
+    const revenueNotChecked = !CHECK_TARGETS ? '--no-targets' : best ? undefined : notRun;
+    targets.push({
+      group: 'revenue targets',
+      target: `best_revenue earns at least 90 % of the oracle${best ? ` (${pct(best.revenue / oracleRevenue)})` : ''}`,
+      ok: best !== undefined && best.revenue >= 0.9 * oracleRevenue,
+      ...unless(revenueNotChecked),
+    });
+    targets.push({
+      group: 'revenue targets',
+      target: `best_revenue earns at least 20 % more than equal weights${best && equal ? ` (${pct(best.revenue / equal.revenue - 1)} more)` : best ? ' (weighted not run)' : ''}`,
+      ok: best !== undefined && equal !== undefined && best.revenue >= 1.2 * equal.revenue,
+      ...unless(revenueNotChecked ?? (equal ? undefined : 'weighted not in --strategies')),
+    });
+    targets.push({
+      group: 'market-change directions',
+      target: `after each change best_revenue's share of the changed buyer moves the right way within ${count(CHANGE_WINDOW)} leads`,
+      ok: checks.length > 0 && checks.every((c) => c.ok),
+      ...unless(best ? changesNotChecked : notRun),
+    });
+  }
 
   const judged = targets.filter((t) => t.notChecked === undefined);
   const failed = judged.filter((t) => !t.ok);

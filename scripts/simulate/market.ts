@@ -18,6 +18,8 @@ export interface BuyerTerms {
   returnRate: number;
   /** Down: answers 503 to everything. */
   down: boolean;
+  /** Auction market only: what the buyer thinks a lead of each geo is worth (it bids about this, with noise). */
+  value?: Record<Geo, number>;
 }
 
 export interface Buyer {
@@ -46,6 +48,8 @@ export interface Market {
   freshness: number;
   /** The share of leads from each geo. */
   geoMix: Record<Geo, number>;
+  /** An auction market (`--market auction`): the buyers are bidders, and each lead's bids are drawn too. */
+  auction?: { bidNoise: number };
 }
 
 const everywhere = (p: number): Record<Geo, number> => ({ US: p, CA: p, GB: p });
@@ -91,11 +95,41 @@ export function scriptedMarket(leads: number, freshness: number): Market {
   };
 }
 
-/** Lead n as the world drew it: its geo, and for each buyer the dice of accepting and of returning. */
+/**
+ * The auction market (issue #15): bidders with hidden values by geo that bid them with noise, and a
+ * hidden chance of taking the post and keeping the lead. Two are cherry-pickers: they bid high and
+ * then reject or return much of what they win. Ranked by bid they win the most auctions; what they
+ * keep is worth less than a steadier bidder's lower bid.
+ */
+export function auctionMarket(): Market {
+  const fixed = (terms: Omit<BuyerTerms, 'down'>) => (): BuyerTerms => ({ ...terms, down: false });
+  const by = (us: number, ca: number, gb: number): Record<Geo, number> => ({ US: us, CA: ca, GB: gb });
+  return {
+    freshness: 1,
+    geoMix: { US: 0.5, CA: 0.3, GB: 0.2 },
+    auction: { bidNoise: 0.3 },
+    buyers: [
+      // Bids the most, then takes only about half its posts and returns half of those.
+      { id: 'cherry', configuredPayout: 22, terms: fixed({ price: 22, value: by(24, 22, 20), accept: by(0.5, 0.5, 0.5), returnRate: 0.5 }) },
+      // Takes its posts, and sends most of them back.
+      { id: 'returner', configuredPayout: 18, terms: fixed({ price: 18, value: by(19, 18, 17), accept: by(0.9, 0.9, 0.9), returnRate: 0.65 }) },
+      // A fair bid, kept.
+      { id: 'steady', configuredPayout: 13, terms: fixed({ price: 13, value: by(14, 13, 12), accept: by(0.85, 0.8, 0.8), returnRate: 0.05 }) },
+      // Pays well for Canada, little elsewhere.
+      { id: 'maple', configuredPayout: 10, terms: fixed({ price: 10, value: by(6, 17, 5), accept: by(0.6, 0.9, 0.5), returnRate: 0.05 }) },
+      // Takes nearly everything, for little.
+      { id: 'budget', configuredPayout: 6, terms: fixed({ price: 6, value: by(6, 6, 6), accept: by(0.95, 0.95, 0.95), returnRate: 0.02 }) },
+    ],
+    changes: [],
+  };
+}
+
+/** Lead n as the world drew it: its geo, and for each buyer the dice of accepting and of returning (and, in an auction market, of its bid's noise). */
 export interface LeadDraw {
   geo: Geo;
   accept: number[];
   keep: number[];
+  noise?: number[];
 }
 
 export function drawLeads(market: Market, leads: number, seed: number): LeadDraw[] {
@@ -104,7 +138,10 @@ export function drawLeads(market: Market, leads: number, seed: number): LeadDraw
   for (let n = 0; n < leads; n++) {
     const g = random();
     const geo = g < market.geoMix.US ? 'US' : g < market.geoMix.US + market.geoMix.CA ? 'CA' : 'GB';
-    draws.push({ geo, accept: market.buyers.map(() => random()), keep: market.buyers.map(() => random()) });
+    const draw: LeadDraw = { geo, accept: market.buyers.map(() => random()), keep: market.buyers.map(() => random()) };
+    // Drawn last, and only for an auction market: the scripted market's draws stay what they were.
+    if (market.auction) draw.noise = market.buyers.map(() => random());
+    draws.push(draw);
   }
   return draws;
 }
@@ -119,4 +156,13 @@ export function accepts(market: Market, draws: LeadDraw[], n: number, b: number,
 /** Whether buyer `b`, having accepted lead n, returns it later. */
 export function returns(market: Market, draws: LeadDraw[], n: number, b: number): boolean {
   return ((draws[n] as LeadDraw).keep[b] as number) < (market.buyers[b] as Buyer).terms(n).returnRate;
+}
+
+/** Buyer `b`'s bid for lead n in an auction market: its value for the lead's geo, times 1 ± the noise, to the cent; undefined elsewhere. */
+export function bidFor(market: Market, draws: LeadDraw[], n: number, b: number): number | undefined {
+  const draw = draws[n] as LeadDraw;
+  const value = (market.buyers[b] as Buyer).terms(n).value?.[draw.geo];
+  if (!market.auction || value === undefined || !draw.noise) return undefined;
+  const noise = market.auction.bidNoise;
+  return Math.round(value * (1 - noise + 2 * noise * (draw.noise[b] as number)) * 100) / 100;
 }

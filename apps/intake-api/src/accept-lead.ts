@@ -44,8 +44,13 @@ export async function acceptLead(
   let auction: PingedAuction | undefined;
   if (pingId !== undefined) {
     if (typeof pingId !== 'string') return invalid([{ field: 'ping_id', message: 'must be the pingId a ping answered' }]);
-    const claim = await deps.pings.claim(pingId, supplier.id, { geo: checked.lead.geo, source: checked.lead.source, fields: checked.lead.fields });
+    // Checked now, taken once the lead is stored: a retry with the same Idempotency-Key gets its
+    // first answer, and a duplicate leaves the ping to the lead it was made for.
+    const claim = await deps.pings.check(pingId, supplier.id, { geo: checked.lead.geo, source: checked.lead.source, fields: checked.lead.fields });
     if (!claim.ok) {
+      // Used by this very request before (a retry with the same Idempotency-Key): its first answer.
+      const first = claim.reason === 'unknown' && idempotencyKey !== undefined ? await deps.store.storedAnswer(idempotencyRedisKey(deps, supplier.id, idempotencyKey)) : undefined;
+      if (first) return { code: first.code, body: first.body };
       return invalid([{ field: 'ping_id', message: claim.reason === 'differs' ? `the lead's ${claim.field ?? 'fields'} differs from its ping's` : 'unknown, expired or already used' }]);
     }
     auction = claim.ping.auction;
@@ -68,6 +73,12 @@ export async function acceptLead(
   if (result.kind === 'replay') return { code: result.answer.code, body: result.answer.body };
   if (result.kind === 'duplicate') {
     return { code: 409, body: { status: 'rejected', reason: 'duplicate', duplicateOf: result.duplicateOf } };
+  }
+  // Another lead took the ping in the meantime (two posts with one ping_id at once): this one is
+  // stored and gets a fresh auction rather than bids that are not its own.
+  if (auction && typeof pingId === 'string' && !(await deps.pings.take(pingId))) {
+    deps.logger.info({ leadId: lead.id }, 'ping already used by another lead: a fresh auction');
+    auction = undefined;
   }
   try {
     await deps.queue.add('route', { leadId: lead.id, ...(auction ? { auction } : {}) }, { ...ROUTE_JOB_OPTIONS, jobId: lead.id });

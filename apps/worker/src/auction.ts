@@ -16,12 +16,14 @@ export interface AuctionResult {
 /**
  * The ping phase of an auction route (contract §9): every eligible bidder (enabled, schedule,
  * accepts, circuit closed, caps with room: checked, not reserved) is pinged at once, each within
- * its ping's timeoutMs and all within the route's deadlineMs; what has not answered by then is a
- * timeout. Returns each bidder's outcome and the ranking. Nothing of the lead's contact data is in
+ * its ping's timeoutMs and all within what is left of the route's deadlineMs (counted from the
+ * start of the phase); what has not answered by then is a timeout. Returns each bidder's outcome and the ranking. Nothing of the lead's contact data is in
  * a ping (buildPingRequest).
  */
-export async function runAuction(deps: AuctionDeps, route: ResolvedRoute & { auction: NonNullable<ResolvedRoute['auction']> }, lead: Lead): Promise<AuctionResult> {
+export async function runAuction(deps: AuctionDeps, route: ResolvedRoute & { auction: NonNullable<ResolvedRoute['auction']> }, lead: Lead, options: { supplierPing?: boolean } = {}): Promise<AuctionResult> {
   const started = performance.now();
+  // The whole phase counts against the deadline, the eligibility reads included.
+  const deadlineAt = started + route.auction.deadlineMs;
   const now = deps.now();
   const bidders = [];
   for (const { id } of route.destinations) {
@@ -38,11 +40,13 @@ export async function runAuction(deps: AuctionDeps, route: ResolvedRoute & { auc
     }),
   );
   const eligible = bidders.filter((_d, i) => open[i]);
-  const deadline = route.auction.deadlineMs;
+  const remaining = Math.max(1, Math.round(deadlineAt - performance.now()));
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => {
-    timer = setTimeout(() => resolve('late'), deadline);
+    timer = setTimeout(() => resolve('late'), remaining);
   });
+  // Read while the pings are out, not after them.
+  const learning = route.auction.rank === 'expected' && eligible.length > 0 ? deps.destinationState.learned(eligible.map((d) => d.id), lead.geo) : undefined;
   const answers = await Promise.all(
     eligible.map(async (d) => {
       const ping = d.ping as NonNullable<typeof d.ping>;
@@ -50,23 +54,24 @@ export async function runAuction(deps: AuctionDeps, route: ResolvedRoute & { auc
       const attempt = (async (): Promise<PingAnswer | 'timeout'> => {
         let request;
         try {
-          request = buildPingRequest(ping, lead);
+          request = buildPingRequest(ping, lead, { withoutQuality: options.supplierPing === true });
         } catch (err) {
           return { outcome: 'error', error: `ping could not be built: ${(err as Error).message}` };
         }
-        const result = await sendDelivery(request, Math.min(ping.timeoutMs, deadline));
+        const result = await sendDelivery(request, Math.min(ping.timeoutMs, remaining));
         if (result.kind === 'failure') return result.timeout ? 'timeout' : { outcome: 'error', error: result.error };
         return readPingReply(ping, result.reply);
       })();
-      const answer = await Promise.race([attempt, late]);
+      // The loser of the race is left to finish (bounded by its timeout); it cannot throw.
+      const answer = await Promise.race([attempt.catch((err: Error): PingAnswer => ({ outcome: 'error', error: err.message })), late]);
       const durationMs = Math.round(performance.now() - sent);
       return { destination: d.id, answer: answer === 'late' ? ('timeout' as const) : answer, durationMs };
     }),
   );
   clearTimeout(timer);
   const acceptance = new Map<string, number>();
-  if (route.auction.rank === 'expected' && eligible.length > 0) {
-    const learnt = await deps.destinationState.learned(eligible.map((d) => d.id), lead.geo);
+  if (learning) {
+    const learnt = await learning;
     for (const d of eligible) {
       const posterior = posteriorFor(learnt.get(d.id) ?? NO_EVIDENCE, deps.config.learning.geoPrior);
       acceptance.set(d.id, posterior.a / (posterior.a + posterior.b));

@@ -20,7 +20,8 @@ export async function tryDestination(deps: WorkerDeps, loaded: LeadForDelivery, 
   // A winning bid (contract §9) is the sale's revenue, and the post may name it.
   const won = plan.bids?.[destination.id];
   const payout = won?.bid ?? destination.payout;
-  const request = tryBuildRequest(destination, lead, won ? { bid: won.bid, ping_reference: won.reference ?? '' } : {});
+  // Always set: a supplier's own field named `bid` or `ping_reference` never stands in for them.
+  const request = tryBuildRequest(destination, lead, { bid: won?.bid ?? '', ping_reference: won?.reference ?? '' });
   const result = typeof request === 'string' ? ownFailure(request) : await sendDelivery(request, destination.timeoutMs);
   const verdict: ReplyClass = result.kind === 'reply' ? classifyReply(destination.response, result.reply) : { outcome: 'error', error: result.error };
   // A request we could not build or send never reached the buyer: it is not the buyer's failure

@@ -167,12 +167,25 @@ describe('ping-post auctions', () => {
         expect(JSON.parse(b.pings()[0]!.body)).toEqual({ geo: 'US', source: 'Google', zip: '94107' });
       }
       const pingId = answer.body.pingId as string;
-      const posted = await sys.post({ ...CONTACT, geo: 'US', source: 'Google', zip: '94107', ping_id: pingId });
+      // Posted with an Idempotency-Key, as a careful supplier does, and a field of its own named `bid`.
+      const postOnce = async () => {
+        const res = await fetch(`http://127.0.0.1:${sys.intake.port}/v1/leads`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': KEY, 'idempotency-key': 'lead-77' },
+          body: JSON.stringify({ ...CONTACT, geo: 'US', source: 'google', zip: '94107', bid: 0.01, ping_id: pingId }),
+        });
+        return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+      };
+      const posted = await postOnce();
       expect(posted.status).toBe(202);
+      // A retry (the answer was lost on the way) gets the first answer, not a 400 for a used ping.
+      expect(await postOnce()).toEqual(posted);
       const lead = await sys.final(posted.body.id as string);
       expect(lead).toMatchObject({ status: 'delivered', destination: 'high', payout: 14 });
       expect([low.pings().length, high.pings().length]).toEqual([1, 1]);
       expect(high.posts()[0]!.url).toBe('/post?ref=h-1');
+      // {{bid}} is the winning bid, never the supplier's own field of that name.
+      expect(JSON.parse(high.posts()[0]!.body)).toMatchObject({ price: 14 });
       const auction = auctionEvent(lead);
       expect(auction).toMatchObject({ pingId, ranking: [{ destination: 'high', bid: 14, value: 14 }, { destination: 'low', bid: 6, value: 6 }] });
       // `ping_id` is not a field of the lead: the buyer never sees it.

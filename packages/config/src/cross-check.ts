@@ -1,4 +1,5 @@
 import { RE2JS } from 're2js';
+import { CONTACT_FIELDS } from '@leadrouter/lead';
 import { joinPath, type ConfigProblem } from './errors.js';
 import type { Pruned } from './prune.js';
 import { keyDigest } from './resolve.js';
@@ -142,8 +143,7 @@ function checkRoutes(config: Checkable, problems: ConfigProblem[]): void {
   });
 }
 
-/** Never in a ping (contract §9); `packages/routing` leaves them out of every ping it builds, and a template naming one is refused here. */
-const CONTACT_FIELDS = ['name', 'first_name', 'last_name', 'phone', 'phone_national', 'email', 'ip', 'click_id'];
+/** Contact data is never in a ping (contract §9): `packages/routing` leaves it out of every ping it builds, and a template naming it is refused here. */
 const NAMED = /\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}/g;
 
 /** A ping's URL is a URL; its templates name no contact field nor an omitted one; its accept rule is whole. */
@@ -191,6 +191,10 @@ function checkAuctions(config: Checkable, problems: ConfigProblem[]): void {
       const id = entry?.id;
       if (id === undefined || known === undefined || !known.has(id) || bidders.has(id)) return;
       problems.push({ path: `routes[${r}].destinations[${d}].id`, message: `destination "${id}" has no ping: an auction's destinations are bidders (a direct post belongs in fallback)` });
+    });
+    // A bidder that said no (or nothing) in time is out: it must not get the lead as a direct post.
+    (route.fallback ?? []).forEach((id, f) => {
+      if (id !== undefined && bidders.has(id)) problems.push({ path: `routes[${r}].fallback[${f}]`, message: `destination "${id}" is a bidder: an auction's fallback is for direct posts` });
     });
   });
 }

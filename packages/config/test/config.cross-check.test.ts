@@ -369,7 +369,7 @@ destinations:
   - { id: direct, url: "https://direct.example/leads" }
   - { id: nobid, url: "https://x.example/", ping: { url: "https://x.example/ping", response: {} } }
 routes:
-  - { id: a, strategy: auction, destinations: [{ id: direct }] }
+  - { id: a, strategy: auction, destinations: [{ id: direct }], fallback: [nobid] }
   - { id: b, strategy: priority, auction: { floor: 1 }, destinations: [{ id: direct }] }
   - { id: c, strategy: auction, auction: { mode: shared }, destinations: [{ id: direct }] }
 `;
@@ -377,6 +377,7 @@ routes:
       'destinations[1].ping.response.bid: is required',
       'routes[2].auction.mode: must be one of "exclusive"',
       'routes[0].destinations[0].id: destination "direct" has no ping: an auction\'s destinations are bidders (a direct post belongs in fallback)',
+      'routes[0].fallback[0]: destination "nobid" is a bidder: an auction\'s fallback is for direct posts',
       'routes[1].auction: auction is only used by strategy "auction" (this route\'s strategy is "priority")',
       'routes[2].destinations[0].id: destination "direct" has no ping: an auction\'s destinations are bidders (a direct post belongs in fallback)',
     ]);

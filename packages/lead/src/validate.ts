@@ -175,8 +175,12 @@ export interface PingInput {
   fields: Record<string, ScalarValue>;
 }
 
-/** The contact fields a ping body may carry but that are never kept nor sent: a ping is matched and bid on without them. */
-export const PING_IGNORED_FIELDS: ReadonlySet<string> = new Set(['name', 'phone', 'email', 'click_id', 'ip']);
+/**
+ * A lead's contact data, in every form a template can name it (contract §9): never in a ping. A
+ * supplier ping's body may carry them; they are dropped unread.
+ */
+export const CONTACT_FIELDS: readonly string[] = ['name', 'first_name', 'last_name', 'phone', 'phone_national', 'email', 'ip', 'click_id'];
+const PING_IGNORED_FIELDS: ReadonlySet<string> = new Set(CONTACT_FIELDS);
 
 /**
  * Validates a supplier's ping body: `geo` and `source` as for a lead (required), extra fields as

@@ -12,9 +12,8 @@ export interface PingAnswer {
   error?: string;
 }
 
-/** Bids are money: at most a million per lead, to the cent, and a reference a header can carry. */
+/** Bids are money: at most a million per lead, to the cent. */
 const MAX_BID = 1_000_000;
-const MAX_REFERENCE = 256;
 
 /**
  * Reads one ping reply. `response.accept` (default: a 2xx) must hold and `response.bid.path` must
@@ -40,13 +39,16 @@ export function readPingReply(ping: ResolvedPing, reply: Reply): PingAnswer {
   if (!ok) return { outcome: 'error', error: `HTTP ${reply.status}: the reply is not JSON` };
   if (accept && !ruleHolds(accept, body)) return { outcome: 'no_bid' };
   const raw = readPath(value, ping.response.bid.path);
-  const bid = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
+  const given = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : NaN;
+  if (Number.isFinite(given) && given > MAX_BID) return { outcome: 'error', error: `bid ${given} above ${MAX_BID}` };
+  // To the cent first: a bid that rounds to 0 is no bid (contract §9: above 0).
+  const bid = Math.round(given * 100) / 100;
   if (!Number.isFinite(bid) || bid <= 0) return { outcome: 'no_bid' };
-  if (bid > MAX_BID) return { outcome: 'error', error: `bid ${bid} above ${MAX_BID}` };
-  const answer: PingAnswer = { outcome: 'bid', bid: Math.round(bid * 100) / 100 };
+  const answer: PingAnswer = { outcome: 'bid', bid };
   if (ping.response.reference) {
     const ref = readPath(value, ping.response.reference.path);
-    if ((typeof ref === 'string' || typeof ref === 'number') && /^[\x21-\x7e]{1,256}$/.test(String(ref)) && String(ref).length <= MAX_REFERENCE) answer.reference = String(ref);
+    // A short token of printable characters without spaces: it goes into the post's URL, headers or body.
+    if ((typeof ref === 'string' || typeof ref === 'number') && /^[\x21-\x7e]{1,256}$/.test(String(ref))) answer.reference = String(ref);
   }
   return answer;
 }

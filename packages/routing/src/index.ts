@@ -4,7 +4,7 @@ export { scheduleOpen, capPeriods, localTime, type LocalTime } from './schedule.
 export { staticSkipReason, type SkipReason } from './eligibility.js';
 export { classifyReply, type ReplyClass, type Reply } from './classify-reply.js';
 export { retryDelayMs, parseRetryAfter, RETRY_AFTER_MAX_MS } from './retry.js';
-export { renderTemplate, buildRequest, buildPingRequest, templateValues, CONTACT_FIELDS, type DeliveryRequest } from './request.js';
+export { renderTemplate, buildRequest, buildPingRequest, templateValues, type DeliveryRequest } from './request.js';
 export { rankBids, readPingReply, type BidderResult, type PingAnswer, type PingOutcome, type RankedBid } from './auction.js';
 export { estimateRevenue, expectedRevenue, learntPayout, NO_EVIDENCE, posteriorFor, sampleBeta, type LearnedCounts, type RevenueEstimate } from './learning.js';
 export { seededRandom } from './random.js';

@@ -1,5 +1,5 @@
 import type { ResolvedDestination, ResolvedPing } from '@leadrouter/config';
-import { encodeUrlValue, headerSafe, type Lead, type ScalarValue } from '@leadrouter/lead';
+import { CONTACT_FIELDS, encodeUrlValue, headerSafe, type Lead, type ScalarValue } from '@leadrouter/lead';
 
 export interface DeliveryRequest {
   method: 'POST' | 'PUT' | 'GET';
@@ -70,8 +70,6 @@ function setDotted(target: Record<string, unknown>, name: string, value: ScalarV
   node[parts[parts.length - 1] as string] = value;
 }
 
-/** Never in a ping (contract §9): the lead's contact data, in every form a template could name it. */
-export const CONTACT_FIELDS: readonly string[] = ['name', 'first_name', 'last_name', 'phone', 'phone_national', 'email', 'ip', 'click_id'];
 
 /**
  * A bidder's ping for `lead` (contract §9): the ping's own url, method, format, headers and body
@@ -79,8 +77,9 @@ export const CONTACT_FIELDS: readonly string[] = ['name', 'first_name', 'last_na
  * naming one of those gets '' (the config check refuses such templates anyway); without `body`,
  * the ping carries the lead's remaining fields.
  */
-export function buildPingRequest(ping: ResolvedPing, lead: Lead): DeliveryRequest {
-  const hidden = new Set([...CONTACT_FIELDS, ...ping.omit]);
+export function buildPingRequest(ping: ResolvedPing, lead: Lead, options: { withoutQuality?: boolean } = {}): DeliveryRequest {
+  // A supplier's ping has no contact data to score: its quality is not known, and not made up.
+  const hidden = new Set([...CONTACT_FIELDS, ...ping.omit, ...(options.withoutQuality ? ['quality'] : [])]);
   const values = templateValues(lead);
   for (const name of hidden) delete values[name];
   const own = leadFields(lead);

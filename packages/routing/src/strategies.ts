@@ -60,13 +60,14 @@ const bestRevenue: Strategy = (entries, ctx) =>
 
 /**
  * An auction's order is its ranking (auction.ts, from the bids of its pings), which the worker
- * passes as `estimates`; without bids (nothing pinged yet) it falls back to the config's order.
+ * passes as `estimates`: bidders without a bid are out, and without any bids nobody is (a bidder
+ * never gets the lead's contact data unasked).
  */
 const auction: Strategy = (entries, ctx) =>
   entries
     .map((e, i) => ({ id: e.id, i, value: ctx.estimates?.get(e.id) }))
-    .filter((e) => ctx.estimates === undefined || e.value !== undefined)
-    .sort((a, b) => (b.value ?? 0) - (a.value ?? 0) || a.i - b.i)
+    .filter((e): e is { id: string; i: number; value: number } => e.value !== undefined)
+    .sort((a, b) => b.value - a.value || a.i - b.i)
     .map((e) => e.id);
 
 export const STRATEGIES: Readonly<Record<StrategyName, Strategy>> = {

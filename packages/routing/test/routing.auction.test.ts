@@ -1,8 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { resolveDestination, type ResolvedPing } from '@leadrouter/config';
-import type { Lead } from '@leadrouter/lead';
-import { buildPingRequest, buildRequest, CONTACT_FIELDS, rankBids, readPingReply, type PingAnswer } from '../src/index.js';
+import { CONTACT_FIELDS, type Lead } from '@leadrouter/lead';
+import { buildPingRequest, buildRequest, rankBids, readPingReply, type PingAnswer } from '../src/index.js';
 
 const lead = (overrides: Partial<Lead> = {}): Lead => ({
   id: '01JD3W6Z8Q4X5Y6Z7A8B9C0D1E',
@@ -66,6 +66,8 @@ describe('readPingReply', () => {
     ['a bid', reply(200, { price: 9.5 }), { outcome: 'bid', bid: 9.5 }],
     ['a bid as text', reply(200, { price: '7.25' }), { outcome: 'bid', bid: 7.25 }],
     ['zero', reply(200, { price: 0 }), { outcome: 'no_bid' }],
+    ['under a cent: rounds to 0, no bid', reply(200, { price: 0.004 }), { outcome: 'no_bid' }],
+    ['a fraction of a cent: to the cent', reply(200, { price: 7.126 }), { outcome: 'bid', bid: 7.13 }],
     ['negative', reply(200, { price: -3 }), { outcome: 'no_bid' }],
     ['no bid field', reply(200, { nope: true }), { outcome: 'no_bid' }],
     ['not a number', reply(200, { price: '1e3' }), { outcome: 'no_bid' }],

@@ -120,6 +120,17 @@ export class LeadStore {
     return { kind: 'accepted' };
   }
 
+  /** The answer stored under an idempotency key (a retry's first answer), if any. */
+  async storedAnswer(idempotencyKey: string): Promise<StoredAnswer | undefined> {
+    const text = await this.redis.get(idempotencyKey);
+    if (!text) return undefined;
+    try {
+      return JSON.parse(text) as StoredAnswer;
+    } catch {
+      return undefined;
+    }
+  }
+
   /**
    * Notes a lead refused at intake for the ledger's reports (`rejected`), when the install runs a
    * ledger. Best effort: a rejection is an answer already given, and its stream is trimmed.

@@ -30,10 +30,10 @@ export class SupplierPings {
   }
 
   /**
-   * Takes the ping for the lead `supplier` posts with these values: unknown (never made, expired,
-   * used, or another supplier's), or a field given in both that differs (the ping then stays).
+   * Checks the ping for the lead `supplier` posts with these values, without taking it: unknown
+   * (never made, expired, used, or another supplier's), or a field given in both that differs.
    */
-  async claim(id: string, supplier: string, given: { geo: string; source: string; fields: Record<string, ScalarValue> }): Promise<PingClaim> {
+  async check(id: string, supplier: string, given: { geo: string; source: string; fields: Record<string, ScalarValue> }): Promise<PingClaim> {
     if (!/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) return { ok: false, reason: 'unknown' };
     const key = this.keys.supplierPing(id);
     const text = await this.redis.get(key);
@@ -46,11 +46,16 @@ export class SupplierPings {
     }
     if (ping.supplier !== supplier) return { ok: false, reason: 'unknown' };
     if (ping.geo !== given.geo) return { ok: false, reason: 'differs', field: 'geo' };
-    if (ping.source !== given.source) return { ok: false, reason: 'differs', field: 'source' };
+    // As routes match it: without regard to case.
+    if (ping.source.toLowerCase() !== given.source.toLowerCase()) return { ok: false, reason: 'differs', field: 'source' };
     for (const [name, value] of Object.entries(ping.fields)) {
       if (Object.hasOwn(given.fields, name) && String(given.fields[name]) !== String(value)) return { ok: false, reason: 'differs', field: name };
     }
-    // Used once: only the caller whose DEL removed it may use it.
-    return (await this.redis.del(key)) === 1 ? { ok: true, ping } : { ok: false, reason: 'unknown' };
+    return { ok: true, ping };
+  }
+
+  /** Takes the ping for its lead: true for the one caller whose DEL removed it (used once). */
+  async take(id: string): Promise<boolean> {
+    return (await this.redis.del(this.keys.supplierPing(id))) === 1;
   }
 }

@@ -100,7 +100,7 @@ export function pingRoutes(deps: PingRoutesDeps): Router {
       const lead = { id: pingId, supplier: supplier.id, createdAt: Date.now(), quality: 1, name: '', phone: '', phoneNational: '', geo: ping.geo, source: ping.source, fields: ping.fields };
       const destinations = new Map(deps.config.destinations.map((d) => [d.id, d]));
       try {
-        const auction = await runAuction({ destinations, destinationState: deps.destinationState, metrics: deps.metrics, config: deps.config, now: () => new Date() }, { ...route, auction: route.auction }, lead);
+        const auction = await runAuction({ destinations, destinationState: deps.destinationState, metrics: deps.metrics, config: deps.config, now: () => new Date() }, { ...route, auction: route.auction }, lead, { supplierPing: true });
         const top = auction.ranking[0];
         if (!top) {
           res.json({ status: 'no_bid' });
@@ -111,7 +111,7 @@ export function pingRoutes(deps: PingRoutesDeps): Router {
         // What the supplier is paid if the post sells: its fixed supplierPayout (none: 0).
         res.json({ status: 'bid', pingId, payout: supplier.supplierPayout ?? 0, expiresAt });
       } catch (err) {
-        deps.logger.warn({ err: (err as Error).message }, 'ping not answered: Redis unavailable');
+        deps.logger.warn({ err: (err as Error).name }, 'ping not answered (Redis unavailable?)');
         res.status(503).setHeader('Retry-After', '1').json({ status: 'rejected', reason: 'unavailable' });
       }
     },
