@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --duration 10 --connections 100 --only intake|e2e|ledger-outage --profile]`
+ * `npm run bench [-- --duration 10 --connections 100 --only intake|e2e|ledger-outage|auction --profile]`
  *
  * Intake: autocannon posts valid leads (distinct phones, an Idempotency-Key each) through
  * `--connections` connections for `--duration` seconds, first to a bare Express 5 app with
@@ -244,7 +244,9 @@ async function main(): Promise<void> {
       };
       await client.flushall();
     }
-    if (args.only === 'ledger-outage') {
+    if (args.only === 'auction') {
+      report.auction = await auctionBench(redis.url, client, work);
+    } else if (args.only === 'ledger-outage') {
       report.ledgerOutage = await ledgerOutage(redis.url, configFile, client);
     } else if (args.only === undefined || args.only === 'e2e') {
       process.stderr.write('\n== bare BullMQ + got worker (20,000 jobs, concurrency 50)\n');
@@ -430,6 +432,135 @@ async function bytesOf(client: Redis, pattern: string): Promise<number> {
   return total;
 }
 
+/** A child that prints one JSON line and exits 0. */
+function jsonChild<T>(file: string, env: Record<string, string>): Promise<T> {
+  return new Promise<T>((res, rej) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', file], { cwd: ROOT, env: { ...process.env, NODE_OPTIONS: '', ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout?.on('data', (c: Buffer) => (out += c.toString()));
+    child.once('exit', (code) => (code === 0 ? res(JSON.parse(out.trim()) as T) : rej(new Error(`${file} exited ${code}`))));
+  });
+}
+
+const AUCTION_DEADLINE_MS = 1000;
+
+function auctionYaml(biddersUrl: string): string {
+  const bidders = [0, 1, 2, 3, 4].map(
+    (b) => `  - { id: b${b}, url: "${biddersUrl}/b${b}/post", body: { name: "{{name}}", phone: "{{phone}}", price: "{{bid}}" }, concurrency: 100, timeoutMs: 5000, response: { accept: { status: [200], path: status, equals: sold } }, ping: { url: "${biddersUrl}/b${b}/ping", timeoutMs: 800, response: { bid: { path: price } } } }`,
+  );
+  return `
+dedupe: { window: 30d, scope: supplier, by: [phone] }
+suppliers:
+  - id: bench
+    apiKeys: ["${KEY}"]
+    rateLimit: { perSecond: 1000000, burst: 2000000, pingsPerSecond: 1000000 }
+    supplierPayout: 4
+destinations:
+${bidders.join('\n')}
+routes:
+  - id: auction
+    match: { source: [Facebook] }
+    strategy: auction
+    auction: { deadlineMs: ${AUCTION_DEADLINE_MS}, rank: bid }
+    destinations: [${[0, 1, 2, 3, 4].map((b) => `{ id: b${b} }`).join(', ')}]
+`;
+}
+
+/** Supplier pings at an even pace, as pacedLoad posts leads; their answer times. */
+async function pacedPings(url: string, rate: number, durationSeconds = args.duration): Promise<{ sent: number; p50Ms: number; p99Ms: number; bids: number; other: number }> {
+  process.stderr.write(`\n== supplier pings: ${rate}/s evenly paced, ${durationSeconds} s\n`);
+  const total = rate * durationSeconds;
+  const answerMs: number[] = [];
+  let bids = 0;
+  let other = 0;
+  const inFlight: Promise<void>[] = [];
+  const started = performance.now();
+  for (let i = 0; i < total; i++) {
+    const wait = started + (i * 1000) / rate - performance.now();
+    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+    const sentAt = performance.now();
+    inFlight.push(
+      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': KEY }, body: JSON.stringify({ geo: 'US', source: 'Facebook', zip: '94107' }) })
+        .then(async (res) => {
+          const answer = (await res.json()) as { status?: string };
+          answerMs.push(performance.now() - sentAt);
+          if (res.status === 200 && answer.status === 'bid') bids += 1;
+          else other += 1;
+        })
+        .catch(() => {
+          other += 1;
+        }),
+    );
+  }
+  await Promise.all(inFlight);
+  answerMs.sort((a, b) => a - b);
+  return { sent: total, p50Ms: Math.round(percentile(answerMs, 50)), p99Ms: Math.round(percentile(answerMs, 99)), bids, other };
+}
+
+/**
+ * Issue #15's auction targets: five bidders answering pings in 20-50 ms (mock-bidders.ts), an
+ * all-in-one (no ledger) with one auction route. Measures the auction path's HTTP requests per
+ * second (pings plus posts) against a bare got client doing the same five pings and one post with
+ * as many auctions in flight (bare-auction.ts), time to sale at half the rate sold, and supplier
+ * pings' answer times at that rate.
+ */
+async function auctionBench(redisUrl: string, client: Redis, work: string): Promise<Record<string, unknown>> {
+  const bidders = await startChild('scripts/bench/mock-bidders.ts', {});
+  const biddersUrl = `http://127.0.0.1:${bidders.port}`;
+  process.stderr.write('\n== bare got client: five pings and one post per auction, 50 auctions in flight\n');
+  const bare = await jsonChild<{ requestsPerSecond: number; auctionsPerSecond: number }>('scripts/bench/bare-auction.ts', { BIDDERS_URL: biddersUrl, CONCURRENCY: '50', DURATION: String(args.duration) });
+  const configFile = join(work, 'auction.yaml');
+  writeFileSync(configFile, auctionYaml(biddersUrl));
+  const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
+  const prefix = 'ba';
+  const aio = spawn(process.execPath, ['--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_OPTIONS: '', LEADROUTER_LEDGER: 'off', REDIS_URL: redisUrl, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: prefix, HOST: '127.0.0.1', INTAKE_PORT: String(intakePort), POSTBACK_PORT: String(postbackPort), WORKER_PORT: String(workerPort) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(aio);
+  try {
+    await waitReady(`http://127.0.0.1:${intakePort}/readyz`);
+    const metricsText = async (): Promise<string> => (await fetch(`http://127.0.0.1:${workerPort}/metrics`, { headers: metricsHeaders() })).text();
+    const total = (text: string, name: string): number => text.split('\n').filter((l) => l.startsWith(`${name}{`)).reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
+    const ids: string[] = [];
+    const before = await metricsText();
+    const started = performance.now();
+    const burst = await load('auction path: all-in-one pinging five bidders and posting to the best (throughput)', `http://127.0.0.1:${intakePort}/v1/leads`, { onId: (id) => ids.push(id) });
+    let sold = 0;
+    while (sold < ids.length && performance.now() - started < (args.duration + 120) * 1000) {
+      await new Promise((r) => setTimeout(r, 100));
+      sold = total(await metricsText(), 'leadrouter_leads_sold_total');
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const after = await metricsText();
+    const httpRequests = total(after, 'leadrouter_pings_total') - total(before, 'leadrouter_pings_total') + total(after, 'leadrouter_delivery_attempts_total') - total(before, 'leadrouter_delivery_attempts_total');
+    const requestsPerSecond = Math.round(httpRequests / seconds);
+    const soldPerSecond = Math.round(sold / seconds);
+    const half = Math.max(1, Math.round(soldPerSecond / 2));
+    const paced: string[] = [];
+    const soldBeforePaced = total(await metricsText(), 'leadrouter_leads_sold_total');
+    const pacedIntake = await pacedLoad(`auction path at half that rate (${half}/s): time to sale`, `http://127.0.0.1:${intakePort}/v1/leads`, half, (id) => paced.push(id));
+    const waitedFrom = performance.now();
+    while (total(await metricsText(), 'leadrouter_leads_sold_total') < soldBeforePaced + paced.length && performance.now() - waitedFrom < 60_000) await new Promise((r) => setTimeout(r, 100));
+    const times = (await saleTimesFromRedis(client, prefix, paced)).map((p) => p.ms).sort((a, b) => a - b);
+    const pings = await pacedPings(`http://127.0.0.1:${intakePort}/v1/pings`, half);
+    return {
+      deadlineMs: AUCTION_DEADLINE_MS,
+      bareGot: { requestsPerSecond: Math.round(bare.requestsPerSecond), auctionsPerSecond: Math.round(bare.auctionsPerSecond) },
+      leadrouter: { intake: burst, sold, soldPerSecond, requestsPerSecond },
+      ratioToBareGot: +(requestsPerSecond / bare.requestsPerSecond).toFixed(3),
+      halfRate: half,
+      halfRateIntake: pacedIntake,
+      timeToSaleMs: { p50: percentile(times, 50), p99: percentile(times, 99), samples: times.length, target: AUCTION_DEADLINE_MS + 100 },
+      supplierPings: { ...pings, target: AUCTION_DEADLINE_MS + 50 },
+    };
+  } finally {
+    await stopChild(aio);
+    await stopChild(bidders.child);
+  }
+}
+
 /** Creation and sale times of leads still whole in Redis (no ledger: nothing compacts them). */
 async function saleTimesFromRedis(client: Redis, prefix: string, ids: readonly string[]): Promise<Array<{ createdAt: number; ms: number }>> {
   const pipeline = client.pipeline();
@@ -492,6 +623,18 @@ function printReport(report: Record<string, unknown>): void {
     out.push(
       `ledger outage: ${o.outageSeconds} s of PostgreSQL down at ${o.rate} leads/s: ${o.accepted} accepted, lag ${o.lagAtEndOfOutageSeconds} s and ${o.backlogEntries} changes waiting at the end`,
       `  lag under 2 s ${o.lagUnderTwoSecondsAfter === null ? 'not within 180 s' : `${o.lagUnderTwoSecondsAfter} s`} after PostgreSQL came back; ${o.leadsInLedger} of ${o.accepted} leads in the ledger`,
+    );
+  }
+  const a = report.auction as
+    | { deadlineMs: number; bareGot: { requestsPerSecond: number }; leadrouter: { soldPerSecond: number; requestsPerSecond: number }; ratioToBareGot: number; halfRate: number; timeToSaleMs: { p50: number; p99: number; target: number }; supplierPings: { p50Ms: number; p99Ms: number; bids: number; other: number; target: number } }
+    | undefined;
+  if (a) {
+    out.push(
+      `auction (five bidders answering pings in 20-50 ms, deadline ${a.deadlineMs} ms):`,
+      `  bare got, 5 pings + 1 post  ${a.bareGot.requestsPerSecond} HTTP req/s`,
+      `  LeadRouter                  ${a.leadrouter.requestsPerSecond} HTTP req/s (${a.leadrouter.soldPerSecond} leads sold/s); ratio ${a.ratioToBareGot} (target 0.6)`,
+      `  time to sale at ${a.halfRate}/s       p50 ${a.timeToSaleMs.p50} ms, p99 ${a.timeToSaleMs.p99} ms (target p99 <= ${a.timeToSaleMs.target} ms)`,
+      `  supplier pings at ${a.halfRate}/s     p50 ${a.supplierPings.p50Ms} ms, p99 ${a.supplierPings.p99Ms} ms (target p99 <= ${a.supplierPings.target} ms); ${a.supplierPings.bids} bids, ${a.supplierPings.other} other`,
     );
   }
   process.stdout.write(`${out.join('\n')}\n`);
