@@ -46,13 +46,14 @@ for c, candidate in ipairs(args.candidates) do
   if ok and openUntil and not redis.call('SET', probeKey, '1', 'NX', 'PX', args.probeLockMs) then ok = false end
   if ok then
     if not held then
-      local reserved = {}
+      -- The hold names the periods only (cap-release.lua rebuilds the keys): a short value.
+      local periods = {}
       for i = 1, 3 do
         redis.call('INCR', capKeys[i])
         if capTtls[i] then redis.call('PEXPIRE', capKeys[i], capTtls[i]) end
-        table.insert(reserved, capKeys[i])
+        periods[i] = string.match(capKeys[i], ':([hd]:[^:]+)$') or string.match(capKeys[i], ':(t)$') or ''
       end
-      redis.call('HSET', leadKey, holdField, table.concat(reserved, '|'))
+      redis.call('HSET', leadKey, holdField, table.concat(periods, '|'))
     end
     chosen = 'd:' .. candidate.index
     break

@@ -144,6 +144,26 @@ describe('record-attempt and cap-release', () => {
     expect((await destinations.status('a', PERIODS)).today).toEqual({ sold: 0, rejected: 1 });
   });
 
+  test('a cap slot is held as its periods (a short value: the lead hash stays a listpack), and is given back in every period; a hold of the older form too', async () => {
+    const { keys, store, lifecycle, destinations } = setUp();
+    const l = lead();
+    await stored(store, l);
+    expect(await lifecycle.advance(l.id, 'start', [{ index: 0, destination: 'a', caps: { total: 5 }, periods: PERIODS }], 1000)).toBe('d:0');
+    expect(await redis.hget(keys.lead(l.id), 'cap:a')).toBe(`h:${PERIODS.hourly}|d:${PERIODS.daily}|t`);
+    // A hash over hash-max-listpack-value (64 bytes a value) would be a hashtable, at twice the memory.
+    expect(await redis.object('ENCODING', keys.lead(l.id))).toBe('listpack');
+    expect(await destinations.capUsed('a', PERIODS)).toEqual({ hourly: 1, daily: 1, total: 1 });
+    await lifecycle.releaseCap(l.id, 'a');
+    expect(await destinations.capUsed('a', PERIODS)).toEqual({ hourly: 0, daily: 0, total: 0 });
+    expect(await redis.hexists(keys.lead(l.id), 'cap:a')).toBe(0);
+
+    // Written by a worker of the release before (the keys themselves): still given back.
+    await redis.incr(keys.cap('b', 't'));
+    await redis.hset(keys.lead(l.id), 'cap:b', keys.cap('b', 't'));
+    await lifecycle.releaseCap(l.id, 'b');
+    expect((await destinations.capUsed('b', PERIODS)).total).toBe(0);
+  });
+
   test("'sold' sells a queued lead once, publishes it, and a second sale is refused with the status in force", async () => {
     const { keys, store, lifecycle, destinations } = setUp();
     const l = lead();
