@@ -136,7 +136,14 @@ async function load(title: string, url: string, options: { overallRate?: number;
  * second, so the leads would arrive in one burst a second, and time to sale would measure how long
  * that burst takes to drain rather than how long a lead takes.
  */
-async function pacedLoad(title: string, url: string, rate: number, onId: (id: string) => void, durationSeconds = args.duration): Promise<{ sent: number; p50Ms: number; p99Ms: number; non202: number }> {
+async function pacedLoad(
+  title: string,
+  url: string,
+  rate: number,
+  onId: (id: string) => void,
+  durationSeconds = args.duration,
+  request: { body: () => string; ok: (status: number, answer: { id?: string; status?: string }) => boolean } = { body: nextLead, ok: (status, answer) => status === 202 && answer.id !== undefined },
+): Promise<{ sent: number; p50Ms: number; p99Ms: number; non202: number }> {
   process.stderr.write(`\n== ${title}: ${rate} leads/s evenly paced, ${durationSeconds} s\n`);
   const total = rate * durationSeconds;
   const answerMs: number[] = [];
@@ -147,13 +154,13 @@ async function pacedLoad(title: string, url: string, rate: number, onId: (id: st
     const wait = started + (i * 1000) / rate - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     const sentAt = performance.now();
-    const body = nextLead();
+    const body = request.body();
     inFlight.push(
       fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': KEY, 'idempotency-key': `bench-${phoneCounter}` }, body })
         .then(async (res) => {
-          const answer = (await res.json()) as { id?: string };
+          const answer = (await res.json()) as { id?: string; status?: string };
           answerMs.push(performance.now() - sentAt);
-          if (res.status === 202 && answer.id) onId(answer.id);
+          if (request.ok(res.status, answer)) onId(answer.id ?? '');
           else non202 += 1;
         })
         .catch(() => {
@@ -466,37 +473,6 @@ routes:
 `;
 }
 
-/** Supplier pings at an even pace, as pacedLoad posts leads; their answer times. */
-async function pacedPings(url: string, rate: number, durationSeconds = args.duration): Promise<{ sent: number; p50Ms: number; p99Ms: number; bids: number; other: number }> {
-  process.stderr.write(`\n== supplier pings: ${rate}/s evenly paced, ${durationSeconds} s\n`);
-  const total = rate * durationSeconds;
-  const answerMs: number[] = [];
-  let bids = 0;
-  let other = 0;
-  const inFlight: Promise<void>[] = [];
-  const started = performance.now();
-  for (let i = 0; i < total; i++) {
-    const wait = started + (i * 1000) / rate - performance.now();
-    if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    const sentAt = performance.now();
-    inFlight.push(
-      fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', 'x-api-key': KEY }, body: JSON.stringify({ geo: 'US', source: 'Facebook', zip: '94107' }) })
-        .then(async (res) => {
-          const answer = (await res.json()) as { status?: string };
-          answerMs.push(performance.now() - sentAt);
-          if (res.status === 200 && answer.status === 'bid') bids += 1;
-          else other += 1;
-        })
-        .catch(() => {
-          other += 1;
-        }),
-    );
-  }
-  await Promise.all(inFlight);
-  answerMs.sort((a, b) => a - b);
-  return { sent: total, p50Ms: Math.round(percentile(answerMs, 50)), p99Ms: Math.round(percentile(answerMs, 99)), bids, other };
-}
-
 /**
  * Issue #15's auction targets: five bidders answering pings in 20-50 ms (mock-bidders.ts), an
  * all-in-one (no ledger) with one auction route. Measures the auction path's HTTP requests per
@@ -544,7 +520,12 @@ async function auctionBench(redisUrl: string, client: Redis, work: string): Prom
     const waitedFrom = performance.now();
     while (total(await metricsText(), 'leadrouter_leads_sold_total') < soldBeforePaced + paced.length && performance.now() - waitedFrom < 60_000) await new Promise((r) => setTimeout(r, 100));
     const times = (await saleTimesFromRedis(client, prefix, paced)).map((p) => p.ms).sort((a, b) => a - b);
-    const pings = await pacedPings(`http://127.0.0.1:${intakePort}/v1/pings`, half);
+    let bids = 0;
+    const pingAnswers = await pacedLoad(`supplier pings at ${half}/s`, `http://127.0.0.1:${intakePort}/v1/pings`, half, () => (bids += 1), args.duration, {
+      body: () => JSON.stringify({ geo: 'US', source: 'Facebook', zip: '94107' }),
+      ok: (status, answer) => status === 200 && answer.status === 'bid',
+    });
+    const pings = { sent: pingAnswers.sent, p50Ms: pingAnswers.p50Ms, p99Ms: pingAnswers.p99Ms, bids, other: pingAnswers.non202 };
     return {
       deadlineMs: AUCTION_DEADLINE_MS,
       bareGot: { requestsPerSecond: Math.round(bare.requestsPerSecond), auctionsPerSecond: Math.round(bare.auctionsPerSecond) },

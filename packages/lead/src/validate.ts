@@ -65,12 +65,9 @@ export function validateLead(body: unknown): LeadValidation {
     const value = typeof raw === 'string' ? raw.trim() : raw;
     const standard = (STANDARD_FIELDS as readonly string[]).includes(key);
     if (!standard) {
-      if (RESERVED_FIELDS.has(key)) {
-        errors.push({ field: key, message: 'is a reserved name and cannot be sent as a lead field' });
-        continue;
-      }
-      if (!EXTRA_NAME.test(key)) {
-        errors.push({ field: key.slice(0, 80), message: 'field names must match ^[A-Za-z0-9_.-]{1,64}$' });
+      const refused = extraNameProblem(key);
+      if (refused) {
+        errors.push(refused);
         continue;
       }
       extraCount++;
@@ -168,6 +165,13 @@ function sortErrors(errors: FieldError[]): FieldError[] {
   return [...errors].sort((a, b) => order(a.field) - order(b.field));
 }
 
+/** Why an extra field's name is refused (a reserved name, or not of the pattern), if it is. */
+function extraNameProblem(key: string): FieldError | undefined {
+  if (RESERVED_FIELDS.has(key)) return { field: key, message: 'is a reserved name and cannot be sent as a lead field' };
+  if (!EXTRA_NAME.test(key)) return { field: key.slice(0, 80), message: 'field names must match ^[A-Za-z0-9_.-]{1,64}$' };
+  return undefined;
+}
+
 /** A supplier's ping (contract §9): the lead's fields without its contact data. */
 export interface PingInput {
   geo: string;
@@ -206,12 +210,9 @@ export function validatePing(body: unknown): { ok: true; ping: PingInput } | { o
       else source = value;
       continue;
     }
-    if (RESERVED_FIELDS.has(key)) {
-      errors.push({ field: key, message: 'is a reserved name and cannot be sent as a lead field' });
-      continue;
-    }
-    if (!EXTRA_NAME.test(key)) {
-      errors.push({ field: key.slice(0, 80), message: 'field names must match ^[A-Za-z0-9_.-]{1,64}$' });
+    const refused = extraNameProblem(key);
+    if (refused) {
+      errors.push(refused);
       continue;
     }
     extraCount++;
