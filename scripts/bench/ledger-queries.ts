@@ -23,6 +23,7 @@ import { Writable } from 'node:stream';
 import { stringify } from 'csv-stringify';
 import { Kysely, PostgresDialect, type CompiledQuery } from 'kysely';
 import pg from 'pg';
+import type { SupplierPayoutTerms } from '@leadrouter/config';
 import { exportColumns, exportPage, migrateLedger, openLedger, reportRows, searchLeads, type LeadCursor, type LeadFilters, type Ledger, type LedgerDatabase } from '@leadrouter/ledger';
 import { contactDigest } from '@leadrouter/store';
 import { startPostgres, type OwnedPostgres } from '@leadrouter/testing';
@@ -81,7 +82,7 @@ const SUPPLIERS = Array.from({ length: 20 }, (_v, i) => `sup-${String(i + 1).pad
 const DESTINATIONS = Array.from({ length: 10 }, (_v, i) => `buyer-${String(i + 1).padStart(2, '0')}`);
 const ROUTES = Array.from({ length: 8 }, (_v, i) => `route-${i + 1}`);
 /** What each supplier is owed per sold lead (config `supplierPayout`), for the report's CASE. */
-const SUPPLIER_PAYOUTS: Record<string, number> = Object.fromEntries(SUPPLIERS.map((id, i) => [id, 4 + (i % 5)]));
+const SUPPLIER_PAYOUTS: Record<string, SupplierPayoutTerms> = Object.fromEntries(SUPPLIERS.map((id, i) => [id, { fixed: 4 + (i % 5) }]));
 
 const sqlArray = (values: readonly string[]): string => `ARRAY[${values.map((v) => `'${v}'`).join(',')}]::text[]`;
 

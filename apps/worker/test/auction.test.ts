@@ -217,6 +217,12 @@ describe('ping-post auctions', () => {
       expect((await ping(quiet, { geo: 'US', source: 'Google' })).body).toEqual({ status: 'no_bid' });
     });
 
+    test('a supplier paid a share is offered its share of the best bid', async () => {
+      const b = await bidder({ bid: 14 });
+      const sys = await auctionSystem({ b }, { supplier: 'supplierPayout: { share: 0.75 }' });
+      expect((await ping(sys, { geo: 'US', source: 'Google' })).body).toMatchObject({ status: 'bid', payout: 10.5 });
+    });
+
     test('pings are checked like leads (every problem named), need a supplier key, and have their own rate limit', async () => {
       const b = await bidder({ bid: 9 });
       const sys = await auctionSystem({ b }, { supplier: 'rateLimit: { perSecond: 1000, pingsPerSecond: 2 }' });

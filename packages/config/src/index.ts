@@ -20,3 +20,4 @@ export { isTimeZone } from './cross-check.js';
 export { readEnv, type ServiceEnv } from './env.js';
 export { defaultMaxConnections, HTTP_TIMEOUTS, type HttpLimits } from './http-limits.js';
 export { applyOverride, applyOverrides, CAP_PERIODS, configHash, type CapPeriod, type DestinationOverride, type DestinationOverrides } from './overrides.js';
+export { supplierOwed, supplierPayoutsOf, supplierPayoutTerms, type SupplierPayoutTerms } from './supplier-payout.js';

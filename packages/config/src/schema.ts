@@ -135,7 +135,13 @@ export const configSchema = {
           postbackUrl: { type: 'string', pattern: '^https?://' },
           postbackOn: { type: 'array', items: LEAD_STATUS, uniqueItems: true },
           postbackStatusMap: { type: 'object', propertyNames: LEAD_STATUS, additionalProperties: { type: 'string' } },
-          supplierPayout: { type: 'number', minimum: 0 },
+          // A fixed amount per sold lead, or a share of each sale's revenue (contract §9).
+          supplierPayout: {
+            anyOf: [
+              { type: 'number', minimum: 0 },
+              { type: 'object', additionalProperties: false, required: ['share'], properties: { share: { type: 'number', minimum: 0, maximum: 1 } } },
+            ],
+          },
         },
       },
     },

@@ -107,9 +107,9 @@ describe('example config (contract copy)', () => {
     const err = caught as ConfigError;
     expect(err.code).toBe('LR_ERR_CONFIG');
     expect(err.file).toBe(EXAMPLE_PATH);
-    // Line 63 of the example is buyer-b's `url:`.
+    // Line 67 of the example is buyer-b's `url:`.
     expect(err.message).toBe(
-      `invalid config ${EXAMPLE_PATH}:\n  destinations[1].url: environment variable BUYER_B_KEY is not set (line 63)`,
+      `invalid config ${EXAMPLE_PATH}:\n  destinations[1].url: environment variable BUYER_B_KEY is not set (line 67)`,
     );
   });
 });

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable, type SelectQueryBuilder } from 'kysely';
+import type { SupplierPayoutTerms } from '@leadrouter/config';
 import type { LeadsTable, LedgerDatabase } from './schema.js';
 
 /** Filters of `GET /v1/leads` and its CSV export (contract §10). Supplier-scoped callers set `supplier` to their own. */
@@ -114,7 +115,7 @@ export interface ReportRow {
  */
 export async function reportRows(
   db: Kysely<LedgerDatabase>,
-  options: { from: Date; to: Date; groupBy: readonly ReportDimension[]; timezone: string; supplier?: string; supplierPayouts: Readonly<Record<string, number>> },
+  options: { from: Date; to: Date; groupBy: readonly ReportDimension[]; timezone: string; supplier?: string; supplierPayouts: Readonly<Record<string, SupplierPayoutTerms>> },
 ): Promise<ReportRow[]> {
   const expressions: Record<ReportDimension, ReturnType<typeof sql<string>>> = {
     day: sql<string>`to_char(l.created_at AT TIME ZONE ${options.timezone}, 'YYYY-MM-DD')`,
@@ -133,8 +134,7 @@ export async function reportRows(
   const groupBy = dims.length > 0 ? sql`GROUP BY ${sql.join(positions)}` : sql``;
   const orderBy = dims.length > 0 ? sql`ORDER BY ${sql.join(positions)}` : sql``;
   const supplierFilter = options.supplier ? sql`AND l.supplier = ${options.supplier}` : sql``;
-  const owed = Object.entries(options.supplierPayouts);
-  const owedPerSale = owed.length > 0 ? sql`CASE l.supplier ${sql.join(owed.map(([id, amount]) => sql`WHEN ${id} THEN ${amount}::double precision`), sql` `)} ELSE 0 END` : sql`0`;
+  const { fixed, share } = owedExpressions(options.supplierPayouts, sql`l.supplier`);
   const fromLeads = async (from: Date, to: Date): Promise<Array<Record<string, unknown>>> => (await sql<Record<string, unknown>>`
     SELECT ${sql.join([
       ...selects,
@@ -144,7 +144,8 @@ export async function reportRows(
       sql`count(DISTINCT s.lead_id) FILTER (WHERE s.status = 'returned') AS returned`,
       sql`COALESCE(sum(s.revenue_booked), 0) AS revenue`,
       sql`COALESCE(sum(s.revenue_taken_back), 0) AS revenue_returned`,
-      sql`COALESCE(sum(${owedPerSale}) FILTER (WHERE s.lead_id IS NOT NULL AND s.status <> 'returned'), 0) AS supplier_payout`,
+      // A fixed amount per sale that stands; a share of each sale's net revenue (a return takes it back).
+      sql`COALESCE(sum(${fixed}) FILTER (WHERE s.lead_id IS NOT NULL AND s.status <> 'returned'), 0) + COALESCE(sum(${share} * (s.revenue_booked - s.revenue_taken_back)), 0) AS supplier_payout`,
     ])}
     FROM leads AS l LEFT JOIN sales AS s ON s.lead_id = l.id
     WHERE l.created_at >= ${from} AND l.created_at < ${to} ${supplierFilter}
@@ -182,6 +183,16 @@ export async function reportRows(
   return rows.sort((a, b) => key(a.group).localeCompare(key(b.group)));
 }
 
+/** Per supplier, as SQL: its fixed amount per standing sale, and its share of a sale's net revenue (0 for the other kind). */
+function owedExpressions(terms: Readonly<Record<string, SupplierPayoutTerms>>, supplier: ReturnType<typeof sql>) {
+  const entries = Object.entries(terms);
+  const caseOf = (pick: (t: SupplierPayoutTerms) => number) => {
+    const used = entries.filter(([, t]) => pick(t) !== 0);
+    return used.length > 0 ? sql`CASE ${supplier} ${sql.join(used.map(([id, t]) => sql`WHEN ${id} THEN ${pick(t)}::double precision`), sql` `)} ELSE 0 END` : sql`0`;
+  };
+  return { fixed: caseOf((t) => ('fixed' in t ? t.fixed : 0)), share: caseOf((t) => ('share' in t ? t.share : 0)) };
+}
+
 /** The dimensions `report_hourly` (migration 004) holds: a report by these alone may read it. */
 const ROLLUP_DIMENSIONS: ReadonlySet<ReportDimension> = new Set(['day', 'hour', 'supplier']);
 const HOUR_MS = 3_600_000;
@@ -196,7 +207,7 @@ const HOUR_MS = 3_600_000;
  */
 async function fromLeadsOrRollup(
   db: Kysely<LedgerDatabase>,
-  options: { from: Date; to: Date; groupBy: readonly ReportDimension[]; timezone: string; supplier?: string; supplierPayouts: Readonly<Record<string, number>> },
+  options: { from: Date; to: Date; groupBy: readonly ReportDimension[]; timezone: string; supplier?: string; supplierPayouts: Readonly<Record<string, SupplierPayoutTerms>> },
   fromLeads: (from: Date, to: Date) => Promise<Array<Record<string, unknown>>>,
 ): Promise<Array<Record<string, unknown>>> {
   const { from, to, groupBy: dims } = options;
@@ -233,7 +244,7 @@ async function fromLeadsOrRollup(
 /** The rollup's groups over [from, to), whole UTC hours, in the columns of reportRows' query of the leads. */
 async function fromRollup(
   db: Kysely<LedgerDatabase>,
-  options: { groupBy: readonly ReportDimension[]; timezone: string; supplier?: string; supplierPayouts: Readonly<Record<string, number>> },
+  options: { groupBy: readonly ReportDimension[]; timezone: string; supplier?: string; supplierPayouts: Readonly<Record<string, SupplierPayoutTerms>> },
   from: Date,
   to: Date,
 ): Promise<Array<Record<string, unknown>>> {
@@ -244,8 +255,7 @@ async function fromRollup(
   };
   const dims = options.groupBy;
   const positions = dims.map((_d, i) => sql.raw(String(i + 1)));
-  const owed = Object.entries(options.supplierPayouts);
-  const owedPerSale = owed.length > 0 ? sql`CASE r.supplier ${sql.join(owed.map(([id, amount]) => sql`WHEN ${id} THEN ${amount}::double precision`), sql` `)} ELSE 0 END` : sql`0`;
+  const { fixed, share } = owedExpressions(options.supplierPayouts, sql`r.supplier`);
   const result = await sql<Record<string, unknown>>`
     SELECT ${sql.join([
       ...dims.map((d) => {
@@ -259,7 +269,7 @@ async function fromRollup(
       sql`sum(r.returned) AS returned`,
       sql`sum(r.revenue_booked) AS revenue`,
       sql`sum(r.revenue_taken_back) AS revenue_returned`,
-      sql`sum(r.standing_sales * ${owedPerSale}) AS supplier_payout`,
+      sql`sum(r.standing_sales * ${fixed} + ${share} * (r.revenue_booked - r.revenue_taken_back)) AS supplier_payout`,
     ])}
     FROM report_hourly AS r
     WHERE r.hour >= ${from} AND r.hour < ${to} AND r.leads > 0 ${options.supplier ? sql`AND r.supplier = ${options.supplier}` : sql``}

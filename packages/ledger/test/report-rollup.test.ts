@@ -92,7 +92,8 @@ describe('the report rollup on PostgreSQL', () => {
       if (next() < 0.33) await applyChanges(ledger.db, batch);
       i += size;
     }
-    const options = { from: new Date(START + 30 * 60_000), to: new Date(START + 80 * HOUR + 17 * 60_000), timezone: 'UTC', supplierPayouts: { acme: 4, beta: 2.5 } };
+    const options = { from: new Date(START + 30 * 60_000), to: new Date(START + 80 * HOUR + 17 * 60_000), timezone: 'UTC', supplierPayouts: { acme: { fixed: 4 }, beta: { share: 0.4 } } };
+    // beta is paid a share: 0.4 of sales in quarters is whole cents, so the sums of rounded parts are exact.
     /** Both reports, compared; returns how many groups they have. */
     const compare = async (timezone = 'UTC'): Promise<number> => {
       const rolled = await reportRows(ledger.db, { ...options, timezone, groupBy: ['day', 'supplier'] });
@@ -102,6 +103,9 @@ describe('the report rollup on PostgreSQL', () => {
     };
     // Three days (and a bit) of three suppliers.
     expect(await compare()).toBeGreaterThanOrEqual(9);
+    // A share of each sale's net revenue: corrections and returns move it with the revenue.
+    const beta = (await reportRows(ledger.db, { ...options, groupBy: ['supplier'] })).find((r) => r.group.supplier === 'beta');
+    expect(beta?.supplierPayout).toBeCloseTo(0.4 * (beta?.netRevenue ?? NaN), 2);
     // In a timezone of whole hours (the rollup serves it) and in one of half hours (the join does),
     // each lead counts on its local day (reports.timezone), as the calendar there says.
     for (const timezone of ['America/New_York', 'Asia/Kolkata']) {

@@ -21,7 +21,7 @@ export interface LeadRestore {
 /** Whom a supplier notification goes to, and what its URL's macros name. */
 export interface NotificationTarget {
   supplier: string;
-  lead: { id: string; source: string; geo: string; click_id?: string };
+  lead: { id: string; source: string; geo: string; click_id?: string; payout?: number };
 }
 
 export interface CapLimits {
@@ -103,12 +103,12 @@ export class LeadLifecycle {
 
   /** What a supplier notification names of a lead (contract §6): read from its fields, or from its state once compacted. */
   async notificationTarget(id: string): Promise<NotificationTarget | undefined> {
-    const [[, fields], [, data]] = (await this.redis.pipeline().hmget(this.keys.lead(id), LEAD_HASH.supplier, LEAD_HASH.source, LEAD_HASH.geo, 'clickId').get(this.keys.leadData(id)).exec()) as [[unknown, Array<string | null>], [unknown, string | null]];
-    const [supplier, source, geo, clickId] = fields;
+    const [[, fields], [, data]] = (await this.redis.pipeline().hmget(this.keys.lead(id), LEAD_HASH.supplier, LEAD_HASH.source, LEAD_HASH.geo, 'clickId', LEAD_HASH.payout).get(this.keys.leadData(id)).exec()) as [[unknown, Array<string | null>], [unknown, string | null]];
+    const [supplier, source, geo, clickId, payout] = fields;
     if (!supplier) return undefined;
     const clickFromData = data ? (JSON.parse(data) as { click_id?: string }).click_id : undefined;
     const click = clickFromData ?? clickId ?? undefined;
-    return { supplier, lead: { id, source: source ?? '', geo: geo ?? '', ...(click ? { click_id: click } : {}) } };
+    return { supplier, lead: { id, source: source ?? '', geo: geo ?? '', ...(click ? { click_id: click } : {}), ...(payout ? { payout: Number(payout) } : {}) } };
   }
 
   /**

@@ -1,6 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { stringify } from 'csv-stringify';
-import type { ResolvedConfig } from '@leadrouter/config';
+import { supplierPayoutsOf, type ResolvedConfig } from '@leadrouter/config';
 import { decodeCursor, exportColumns, exportPage, REPORT_DIMENSIONS, reportRows, searchLeads, type LeadCursor, type LeadFilters, type Ledger, type LedgerLeadRow, type ReportDimension } from '@leadrouter/ledger';
 import { isCountryCode, LEAD_STATUSES, maskEmail, maskPhone, type FieldError } from '@leadrouter/lead';
 import type { Logger } from '@leadrouter/logging';
@@ -113,7 +113,7 @@ export function ledgerReadRoutes(deps: LedgerReadsDeps): Router {
       return undefined;
     }
     try {
-      const supplierPayouts = Object.fromEntries(deps.config.suppliers.filter((s) => s.supplierPayout !== undefined).map((s) => [s.id, s.supplierPayout as number]));
+      const supplierPayouts = supplierPayoutsOf(deps.config.suppliers);
       const rows = await reportRows(ledger.db, { from, to, groupBy, timezone: deps.config.reportsTimezone, supplierPayouts, ...(who.admin ? {} : { supplier: who.supplier }) });
       return {
         from: from.toISOString(),

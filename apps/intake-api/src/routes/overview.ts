@@ -1,5 +1,5 @@
 import { Router } from 'express';
-import type { ResolvedConfig } from '@leadrouter/config';
+import { supplierPayoutsOf, type ResolvedConfig } from '@leadrouter/config';
 import { reportRows, startOfLocalDay, type Ledger, type ReportRow } from '@leadrouter/ledger';
 import type { Logger } from '@leadrouter/logging';
 import { requireAdmin } from './admin.js';
@@ -39,7 +39,7 @@ export function overviewRoutes(deps: OverviewDeps): Router {
     try {
       const now = new Date();
       const timezone = deps.config.reportsTimezone;
-      const supplierPayouts = Object.fromEntries(deps.config.suppliers.filter((s) => s.supplierPayout !== undefined).map((s) => [s.id, s.supplierPayout as number]));
+      const supplierPayouts = supplierPayoutsOf(deps.config.suppliers);
       const period = async (from: Date) => {
         const [bySupplier, byDestination] = await Promise.all([
           reportRows(ledger.db, { from, to: now, groupBy: ['supplier'], timezone, supplierPayouts }),

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import type { ResolvedConfig, ResolvedSupplier } from '@leadrouter/config';
+import { supplierOwed, supplierPayoutTerms, type ResolvedConfig, type ResolvedSupplier } from '@leadrouter/config';
 import { newLeadId, validatePing } from '@leadrouter/lead';
 import type { Logger } from '@leadrouter/logging';
 import type { Metrics } from '@leadrouter/metrics';
@@ -108,8 +108,9 @@ export function pingRoutes(deps: PingRoutesDeps): Router {
         }
         const expiresAt = new Date(Date.now() + route.auction.bidTtlMs).toISOString();
         await deps.pings.hold({ supplier: supplier.id, geo: ping.geo, source: ping.source, fields: ping.fields, expiresAt, auction: { pingId, route: route.id, durationMs: auction.durationMs, bidders: auction.bidders, ranking: auction.ranking } }, route.auction.bidTtlMs);
-        // What the supplier is paid if the post sells: its fixed supplierPayout (none: 0).
-        res.json({ status: 'bid', pingId, payout: supplier.supplierPayout ?? 0, expiresAt });
+        // What the supplier is paid if the post sells (to the best bidder): its fixed amount, or its share of that bid; none: 0.
+        const terms = supplierPayoutTerms(supplier);
+        res.json({ status: 'bid', pingId, payout: terms ? supplierOwed(terms, top.bid) : 0, expiresAt });
       } catch (err) {
         deps.logger.warn({ err: (err as Error).name }, 'ping not answered (Redis unavailable?)');
         res.status(503).setHeader('Retry-After', '1').json({ status: 'rejected', reason: 'unavailable' });
