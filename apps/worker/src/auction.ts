@@ -15,7 +15,7 @@ export interface AuctionResult {
 
 /**
  * The ping phase of an auction route (contract §9): every eligible bidder (enabled, schedule,
- * accepts, circuit closed, caps with room: checked, not reserved) is pinged at once, each within
+ * accepts, circuit closed, caps with room: checked in one round trip, not reserved) is pinged at once, each within
  * its ping's timeoutMs and all within what is left of the route's deadlineMs (counted from the
  * start of the phase); what has not answered by then is a timeout. Returns each bidder's outcome and the ranking. Nothing of the lead's contact data is in
  * a ping (buildPingRequest).
@@ -31,15 +31,8 @@ export async function runAuction(deps: AuctionDeps, route: ResolvedRoute & { auc
     if (!destination?.ping || staticSkipReason(destination, lead, now, new Set()) !== undefined) continue;
     bidders.push(destination);
   }
-  const open = await Promise.all(
-    bidders.map(async (d) => {
-      if (await deps.destinationState.circuitIsOpen(d.id)) return false;
-      if (!d.caps) return true;
-      const used = await deps.destinationState.capUsed(d.id, capPeriods(d, now));
-      return (['hourly', 'daily', 'total'] as const).every((p) => d.caps?.[p] === undefined || used[p] < (d.caps[p] as number));
-    }),
-  );
-  const eligible = bidders.filter((_d, i) => open[i]);
+  const withRoom = await deps.destinationState.withRoom(bidders.map((d) => ({ id: d.id, caps: d.caps, periods: capPeriods(d, now) })));
+  const eligible = bidders.filter((d) => withRoom.has(d.id));
   const remaining = Math.max(1, Math.round(deadlineAt - performance.now()));
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => {

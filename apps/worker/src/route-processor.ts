@@ -53,8 +53,8 @@ export function createRouteProcessor(deps: WorkerDeps) {
         // pinged again), then a plan of the ranked bidders and the route's fallback (contract §9).
         const pinged = job.data.auction?.route === route.id ? job.data.auction : undefined;
         const auction = pinged ? { ...pinged, ranking: pinged.ranking.filter((b) => deps.destinations.has(b.destination)) } : await runAuction(deps, { ...route, auction: route.auction }, lead);
-        const rankOf = new Map(auction.ranking.map((b, i) => [b.destination, auction.ranking.length - i]));
-        const candidates = orderCandidates(route, { random: deps.random, rotation: 0, payouts, estimates: rankOf });
+        // The ranked bidders, then the route's direct-post fallback (orderCandidates adds it to the strategy's none).
+        const candidates = [...new Set([...auction.ranking.map((b) => b.destination), ...orderCandidates(route, { random: deps.random, rotation: 0, payouts })])];
         const bids = Object.fromEntries(auction.ranking.map((b) => [b.destination, { bid: b.bid, ...(b.reference ? { reference: b.reference } : {}) }]));
         const event = {
           at: deps.now().toISOString(),

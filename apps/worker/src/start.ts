@@ -132,9 +132,11 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   const applyTopology = (cfg: typeof running): void => {
     for (const d of cfg.destinations) {
       const queue = deliverQueue(d.id);
+      const existing = deliverWorkers.get(d.id);
+      // Written when it is new or changed, not on every override of some other field.
+      if (existing?.concurrency === d.concurrency) continue;
       // A destination's `concurrency` bounds its requests in flight across all worker processes.
       queue.setGlobalConcurrency(d.concurrency).catch((err: Error) => logger.warn({ destination: d.id, err: err.message }, 'could not set the global concurrency'));
-      const existing = deliverWorkers.get(d.id);
       if (existing) {
         existing.concurrency = d.concurrency;
         continue;

@@ -16,10 +16,14 @@ interface Bidder {
 }
 
 /** A bidder that bids `bid` (or hangs when `hang`), then accepts the post unless `rejectPost`. */
-async function bidder(o: { bid?: number; hang?: boolean; rejectPost?: boolean; reference?: string }): Promise<Bidder> {
+async function bidder(o: { bid?: number; hang?: boolean; failPing?: boolean; rejectPost?: boolean; reference?: string }): Promise<Bidder> {
   const s = await server((req: RecordedRequest, res: ServerResponse) => {
     if (req.url.startsWith('/ping')) {
       if (o.hang) return; // never answers: the auction's deadline decides
+      if (o.failPing) {
+        res.writeHead(500).end('down');
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(o.bid === undefined ? { status: 'pass' } : { status: 'ok', price: o.bid, ping_id: o.reference ?? 'ref-1' }));
       return;
     }
@@ -112,18 +116,24 @@ describe('ping-post auctions', () => {
     expect(lead.events.filter((e) => e.type === 'attempt').map((e) => [e.destination, e.outcome])).toEqual([['picky', 'rejected'], ['second', 'rejected'], ['direct', 'accepted']]);
   });
 
-  test('the floor keeps lower bids out; a hanging bidder is a timeout at the deadline, and the others still sell', async () => {
+  test('the floor keeps lower bids out; a hanging bidder is a timeout at the deadline, a failing one an error, and the others still sell', async () => {
     const under = await bidder({ bid: 3 });
     const hanging = await bidder({ hang: true });
+    const failing = await bidder({ failPing: true });
     const fair = await bidder({ bid: 5 });
-    const sys = await auctionSystem({ under, hanging, fair }, { floor: 5, deadlineMs: 500 });
+    const sys = await auctionSystem({ under, hanging, failing, fair }, { floor: 5, deadlineMs: 500 });
     const lead = await sys.final((await sys.post({ name: 'Ann Bee', phone: uniquePhone(), geo: 'US', source: 'Google' })).body.id as string);
     expect(lead).toMatchObject({ status: 'delivered', destination: 'fair', payout: 5 });
     const auction = auctionEvent(lead);
-    expect(auction.bidders.map((b) => [b.destination, b.outcome])).toEqual([['under', 'below_floor'], ['hanging', 'timeout'], ['fair', 'bid']]);
+    expect(auction.bidders.map((b) => [b.destination, b.outcome])).toEqual([['under', 'below_floor'], ['hanging', 'timeout'], ['failing', 'error'], ['fair', 'bid']]);
+    expect(auction.bidders[2]).toMatchObject({ error: 'HTTP 500' });
     expect(auction.ranking.map((r) => r.destination)).toEqual(['fair']);
-    expect(under.posts()).toHaveLength(0);
-    expect(hanging.posts()).toHaveLength(0);
+    expect([under.posts().length, hanging.posts().length, failing.posts().length]).toEqual([0, 0, 0]);
+    const metrics = await sys.metrics();
+    for (const [destination, outcome] of [['under', 'below_floor'], ['hanging', 'timeout'], ['failing', 'error'], ['fair', 'bid']]) {
+      expect(metrics).toContain(`leadrouter_pings_total{destination="${destination}",outcome="${outcome}"} 1`);
+      expect(metrics).toContain(`leadrouter_ping_duration_seconds_count{destination="${destination}"} 1`);
+    }
   });
 
   test('no bid at all: the route’s fallback, at its payout; without one, unsold', async () => {

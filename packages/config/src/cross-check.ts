@@ -77,7 +77,7 @@ function checkDestinations(config: Checkable, problems: ConfigProblem[]): void {
     if (destination === undefined) return;
     const base = `destinations[${i}]`;
     // `{{field}}` templates may stand in the URL; they are filled per lead, so check the shape only.
-    if (destination.url !== undefined && !isUrl(destination.url.replace(/\{\{[^}]*\}\}/g, 'x'))) {
+    if (destination.url !== undefined && !isTemplateUrl(destination.url)) {
       problems.push({ path: `${base}.url`, message: 'not a valid URL' });
     }
     const timezone = destination.schedule?.timezone;
@@ -86,25 +86,23 @@ function checkDestinations(config: Checkable, problems: ConfigProblem[]): void {
     }
     for (const side of ['accept', 'reject'] as const) {
       const rule = destination.response?.[side];
-      if (!rule) continue;
-      const tests = ['equals', 'in', 'matches'].filter((k) => k in rule);
-      // `in`, not `!== undefined`: a path the schema rejected is still written, so not "missing".
-      const hasPath = 'path' in rule;
-      if (hasPath && tests.length === 0) {
-        problems.push({ path: `${base}.response.${side}`, message: 'a path needs one of equals, in or matches' });
-      }
-      if (tests.length > 0 && !hasPath) {
-        problems.push({ path: `${base}.response.${side}`, message: `${tests.join(', ')} needs a path` });
-      }
-      if (tests.length > 1) {
-        problems.push({ path: `${base}.response.${side}`, message: 'use only one of equals, in or matches' });
-      }
-      const regexError = rule.matches === undefined ? undefined : re2Problem(rule.matches);
-      if (regexError !== undefined) {
-        problems.push({ path: `${base}.response.${side}.matches`, message: `not a valid RE2 regular expression (${regexError})` });
-      }
+      if (rule) checkResponseRule(rule, `${base}.response.${side}`, problems);
     }
   });
+}
+
+type ResponseRule = NonNullable<NonNullable<NonNullable<Checkable['destinations']>[number]>['response']>['accept'];
+
+/** A reply rule (a destination's accept or reject, a ping's accept): a path needs exactly one test, and a test its path; `matches` is RE2. */
+function checkResponseRule(rule: NonNullable<ResponseRule>, path: string, problems: ConfigProblem[]): void {
+  const tests = ['equals', 'in', 'matches'].filter((k) => k in rule);
+  // `in`, not `!== undefined`: a path the schema rejected is still written, so not "missing".
+  const hasPath = 'path' in rule;
+  if (hasPath && tests.length === 0) problems.push({ path, message: 'a path needs one of equals, in or matches' });
+  if (tests.length > 0 && !hasPath) problems.push({ path, message: `${tests.join(', ')} needs a path` });
+  if (tests.length > 1) problems.push({ path, message: 'use only one of equals, in or matches' });
+  const regexError = rule.matches === undefined ? undefined : re2Problem(rule.matches);
+  if (regexError !== undefined) problems.push({ path: `${path}.matches`, message: `not a valid RE2 regular expression (${regexError})` });
 }
 
 function checkRoutes(config: Checkable, problems: ConfigProblem[]): void {
@@ -152,7 +150,7 @@ function checkPings(config: Checkable, problems: ConfigProblem[]): void {
     const ping = destination?.ping;
     if (!ping) return;
     const base = `destinations[${i}].ping`;
-    if (ping.url !== undefined && !isUrl(ping.url.replace(/\{\{[^}]*\}\}/g, 'x'))) problems.push({ path: `${base}.url`, message: 'not a valid URL' });
+    if (ping.url !== undefined && !isTemplateUrl(ping.url)) problems.push({ path: `${base}.url`, message: 'not a valid URL' });
     const hidden = new Set([...CONTACT_FIELDS, ...(ping.omit ?? []).filter((f): f is string => f !== undefined)]);
     const templates: Array<[string, string | undefined]> = [
       [`${base}.url`, ping.url],
@@ -165,14 +163,7 @@ function checkPings(config: Checkable, problems: ConfigProblem[]): void {
       }
     }
     const rule = ping.response?.accept;
-    if (rule) {
-      const tests = ['equals', 'in', 'matches'].filter((k) => k in rule);
-      if ('path' in rule && tests.length === 0) problems.push({ path: `${base}.response.accept`, message: 'a path needs one of equals, in or matches' });
-      if (tests.length > 0 && !('path' in rule)) problems.push({ path: `${base}.response.accept`, message: `${tests.join(', ')} needs a path` });
-      if (tests.length > 1) problems.push({ path: `${base}.response.accept`, message: 'use only one of equals, in or matches' });
-      const regexError = rule.matches === undefined ? undefined : re2Problem(rule.matches);
-      if (regexError !== undefined) problems.push({ path: `${base}.response.accept.matches`, message: `not a valid RE2 regular expression (${regexError})` });
-    }
+    if (rule) checkResponseRule(rule, `${base}.response.accept`, problems);
   });
 }
 
@@ -203,6 +194,11 @@ function checkAuctions(config: Checkable, problems: ConfigProblem[]): void {
 function knownIds(items: WithIds | undefined): Set<string> | undefined {
   if (items === undefined) return undefined;
   return new Set(items.flatMap((item) => (item?.id === undefined ? [] : [item.id])));
+}
+
+/** A URL once its `{{field}}` templates are filled (per lead: only the shape can be checked here). */
+function isTemplateUrl(value: string): boolean {
+  return isUrl(value.replace(/\{\{[^}]*\}\}/g, 'x'));
 }
 
 function isUrl(value: string): boolean {

@@ -1,5 +1,5 @@
 import type { ResolvedAuction, ResolvedPing } from '@leadrouter/config';
-import { readPath, ruleHolds, type Reply } from './classify-reply.js';
+import { lazyJson, readPath, ruleHolds, type Reply } from './classify-reply.js';
 
 /** A bidder's answer to a ping, as the auction event shows it (contract §9). */
 export type PingOutcome = 'bid' | 'no_bid' | 'below_floor' | 'timeout' | 'error';
@@ -22,16 +22,7 @@ const MAX_BID = 1_000_000;
  * trusted beyond a finite number and a short reference of printable characters.
  */
 export function readPingReply(ping: ResolvedPing, reply: Reply): PingAnswer {
-  let parsed: { parsed: boolean; value?: unknown } | undefined;
-  const body = (): { parsed: boolean; value?: unknown } => {
-    if (parsed) return parsed;
-    try {
-      parsed = reply.truncated ? { parsed: false } : { parsed: true, value: JSON.parse(reply.body.toString('utf8')) as unknown };
-    } catch {
-      parsed = { parsed: false };
-    }
-    return parsed;
-  };
+  const body = lazyJson(reply);
   const accept = ping.response.accept;
   const covered = accept?.status ? accept.status.includes(reply.status) : reply.status >= 200 && reply.status < 300;
   if (!covered) return reply.status >= 400 && reply.status < 500 && reply.status !== 408 && reply.status !== 429 ? { outcome: 'no_bid' } : { outcome: 'error', error: `HTTP ${reply.status}` };

@@ -27,16 +27,7 @@ export type ReplyClass =
  */
 export function classifyReply(rules: ResponseRules | undefined, reply: Reply): ReplyClass {
   const { status } = reply;
-  let json: { parsed: boolean; value?: unknown } | undefined;
-  const body = (): { parsed: boolean; value?: unknown } => {
-    if (json) return json;
-    try {
-      json = reply.truncated ? { parsed: false } : { parsed: true, value: JSON.parse(reply.body.toString('utf8')) as unknown };
-    } catch {
-      json = { parsed: false };
-    }
-    return json;
-  };
+  const body = lazyJson(reply);
   const accept = rules?.accept;
   const reject = rules?.reject;
   const applies = (rule: Rule | undefined, fallback: (s: number) => boolean): boolean =>
@@ -56,6 +47,20 @@ export function classifyReply(rules: ResponseRules | undefined, reply: Reply): R
   }
   if (status >= 400 && status < 500 && status !== 408 && status !== 429) return { outcome: 'rejected', detail: `HTTP ${status}` };
   return { outcome: 'error', error: `HTTP ${status}` };
+}
+
+/** The reply's body as JSON, parsed on first use and once: `parsed: false` when it is cut at 64 KiB or is not JSON. */
+export function lazyJson(reply: Reply): () => { parsed: boolean; value?: unknown } {
+  let json: { parsed: boolean; value?: unknown } | undefined;
+  return () => {
+    if (json) return json;
+    try {
+      json = reply.truncated ? { parsed: false } : { parsed: true, value: JSON.parse(reply.body.toString('utf8')) as unknown };
+    } catch {
+      json = { parsed: false };
+    }
+    return json;
+  };
 }
 
 function is2xx(status: number): boolean {

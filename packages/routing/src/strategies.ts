@@ -59,16 +59,11 @@ const bestRevenue: Strategy = (entries, ctx) =>
     .map((e) => e.id);
 
 /**
- * An auction's order is its ranking (auction.ts, from the bids of its pings), which the worker
- * passes as `estimates`: bidders without a bid are out, and without any bids nobody is (a bidder
- * never gets the lead's contact data unasked).
+ * An auction's order is its ranking, from the bids of its pings (the worker's ping phase, which
+ * puts the ranked bidders first); from the config alone it offers no bidder anything: a bidder
+ * never gets the lead's contact data unasked.
  */
-const auction: Strategy = (entries, ctx) =>
-  entries
-    .map((e, i) => ({ id: e.id, i, value: ctx.estimates?.get(e.id) }))
-    .filter((e): e is { id: string; i: number; value: number } => e.value !== undefined)
-    .sort((a, b) => b.value - a.value || a.i - b.i)
-    .map((e) => e.id);
+const auction: Strategy = () => [];
 
 export const STRATEGIES: Readonly<Record<StrategyName, Strategy>> = {
   priority,

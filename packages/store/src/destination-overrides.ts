@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { CapPeriod, DestinationOverride } from '@leadrouter/config';
+import { CAP_PERIODS, type CapPeriod, type DestinationOverride } from '@leadrouter/config';
 import type { RedisKeys } from '@leadrouter/redis';
 import { ScriptRunner } from './script-runner.js';
 import { SCRIPTS } from './scripts.js';
@@ -64,7 +64,7 @@ function parseOverride(text: string): DestinationOverride | undefined {
     if (value.paused === true) override.paused = true;
     if (value.caps && typeof value.caps === 'object') {
       const caps: Partial<Record<CapPeriod, number | null>> = {};
-      for (const period of ['hourly', 'daily', 'total'] as const) {
+      for (const period of CAP_PERIODS) {
         const limit = (value.caps as Record<string, unknown>)[period];
         if (limit === null || (typeof limit === 'number' && Number.isInteger(limit) && limit >= 0)) caps[period] = limit;
       }

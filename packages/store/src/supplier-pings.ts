@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { ScalarValue } from '@leadrouter/lead';
+import { isLeadId, type ScalarValue } from '@leadrouter/lead';
 import type { PingedAuction, RedisKeys } from '@leadrouter/redis';
 
 /** A supplier ping's auction as held for its lead: whose, on what fields, and its bidders' answers. */
@@ -34,7 +34,7 @@ export class SupplierPings {
    * (never made, expired, used, or another supplier's), or a field given in both that differs.
    */
   async check(id: string, supplier: string, given: { geo: string; source: string; fields: Record<string, ScalarValue> }): Promise<PingClaim> {
-    if (!/^[0-9A-HJKMNP-TV-Z]{26}$/.test(id)) return { ok: false, reason: 'unknown' };
+    if (!isLeadId(id)) return { ok: false, reason: 'unknown' };
     const key = this.keys.supplierPing(id);
     const text = await this.redis.get(key);
     if (!text) return { ok: false, reason: 'unknown' };

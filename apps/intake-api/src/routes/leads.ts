@@ -1,11 +1,12 @@
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { loggableError } from '@leadrouter/logging';
 import type { Metrics } from '@leadrouter/metrics';
 import { sourceLabel } from '@leadrouter/metrics';
 import { isLeadId } from '@leadrouter/lead';
 import { acceptLead, invalid, type AcceptLeadDeps, type IntakeAnswer } from '../accept-lead.js';
 import { isAdminRequest, presentedKey, type SupplierDirectory } from '../auth.js';
-import { checkContentType, MAX_BODY_BYTES, parseBody } from '../body.js';
+import { MAX_BODY_BYTES, parseBody } from '../body.js';
+import { supplierGate } from '../supplier-gate.js';
 import { leadView } from '../lead-view.js';
 import { leadWithEvents, type Ledger } from '@leadrouter/ledger';
 import { readBodyLimited } from '@leadrouter/service';
@@ -32,27 +33,6 @@ function send(res: Response, answer: IntakeAnswer, headers: Record<string, strin
   res.status(answer.code).json(answer.body);
 }
 
-/** How long the rest of a refused body is read (and dropped) after the answer, before the socket is closed. */
-const REFUSED_BODY_DRAIN_MS = 1_000;
-
-/**
- * Answers a request refused before its body was read (401, 429, 415), at once: a client trickling
- * its body must not hold the connection until the last byte. The connection closes after the
- * answer; what the client is still sending is read and dropped for a moment, so that it reads the
- * answer rather than a reset, then the socket is closed whatever the client does.
- */
-function answerBeforeBody(req: Request, res: Response, answer: () => void): void {
-  const declared = Number(req.headers['content-length'] ?? NaN);
-  if (req.readableEnded || declared === 0) return answer();
-  res.setHeader('Connection', 'close');
-  answer();
-  const timer = setTimeout(() => req.socket.destroy(), REFUSED_BODY_DRAIN_MS);
-  timer.unref();
-  req.once('close', () => clearTimeout(timer));
-  req.on('error', () => req.socket.destroy());
-  req.resume();
-}
-
 function rejected(reason: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { status: 'rejected', reason, ...extra };
 }
@@ -70,28 +50,7 @@ export function leadRoutes(deps: LeadRoutesDeps): Router {
 
   router.post(
     '/v1/leads',
-    async (req: Request, res: Response, next: NextFunction) => {
-      const supplier = deps.suppliers.authenticate(presentedKey(req));
-      if (!supplier) {
-        countRejected('unknown', 'unauthorized');
-        return answerBeforeBody(req, res, () => send(res, { code: 401, body: rejected('unauthorized') }));
-      }
-      res.locals.supplier = supplier;
-      const decision = await deps.rateLimits.consume(supplier.id);
-      if (!decision.ok) {
-        countRejected(supplier.id, 'rate_limited');
-        return answerBeforeBody(req, res, () =>
-          send(res, { code: 429, body: rejected('rate_limited') }, { 'Retry-After': String(decision.retryAfterSeconds) }),
-        );
-      }
-      const type = checkContentType(req.headers['content-type']);
-      if (!type.ok) {
-        countRejected(supplier.id, 'unsupported_media_type');
-        return answerBeforeBody(req, res, () => send(res, { code: 415, body: rejected('unsupported_media_type', { message: type.message }) }));
-      }
-      res.locals.bodyKind = type.kind;
-      next();
-    },
+    supplierGate({ suppliers: deps.suppliers, consume: (id) => deps.rateLimits.consume(id), refused: countRejected }),
     rawBody,
     async (req: Request, res: Response) => {
       const supplier = res.locals.supplier as Parameters<typeof acceptLead>[1];

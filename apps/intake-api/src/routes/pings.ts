@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { Router, type NextFunction, type Request, type Response } from 'express';
+import { Router, type Request, type Response } from 'express';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { supplierOwed, supplierPayoutTerms, type ResolvedConfig, type ResolvedSupplier } from '@leadrouter/config';
 import { newLeadId, validatePing } from '@leadrouter/lead';
@@ -9,8 +9,10 @@ import { matchRoute } from '@leadrouter/routing';
 import { readBodyLimited } from '@leadrouter/service';
 import type { DestinationState, SupplierPings } from '@leadrouter/store';
 import { runAuction } from '@leadrouter/app-worker';
-import { presentedKey, type SupplierDirectory } from '../auth.js';
-import { checkContentType, MAX_BODY_BYTES, parseBody } from '../body.js';
+import type { SupplierDirectory } from '../auth.js';
+import { MAX_BODY_BYTES, parseBody } from '../body.js';
+import type { RateDecision } from '../rate-limit.js';
+import { supplierGate } from '../supplier-gate.js';
 
 export interface PingRoutesDeps {
   config: ResolvedConfig;
@@ -34,15 +36,15 @@ export class SupplierPingLimits {
     }
   }
 
-  /** Undefined when the ping may go; else how many seconds to wait. */
-  async refused(supplier: string): Promise<number | undefined> {
+  /** Whether the ping may go (a limiter that cannot reach Redis falls back to memory). */
+  async consume(supplier: string): Promise<RateDecision> {
     const limiter = this.limiters.get(supplier);
-    if (!limiter) return undefined;
+    if (!limiter) return { ok: true };
     try {
       await limiter.consume(supplier);
-      return undefined;
+      return { ok: true };
     } catch (err) {
-      if (err instanceof RateLimiterRes) return Math.max(1, Math.ceil(err.msBeforeNext / 1000));
+      if (err instanceof RateLimiterRes) return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(err.msBeforeNext / 1000)) };
       throw err;
     }
   }
@@ -57,29 +59,11 @@ export class SupplierPingLimits {
 export function pingRoutes(deps: PingRoutesDeps): Router {
   const router = Router();
   const rawBody = readBodyLimited(MAX_BODY_BYTES);
+  // The router is built per running config (start.ts rebuilds the app on a change): once, not per ping.
+  const destinations = new Map(deps.config.destinations.map((d) => [d.id, d]));
   router.post(
     '/v1/pings',
-    async (req: Request, res: Response, next: NextFunction) => {
-      const supplier = deps.suppliers.authenticate(presentedKey(req));
-      if (!supplier) {
-        res.status(401).json({ status: 'rejected', reason: 'unauthorized' });
-        return;
-      }
-      res.locals.supplier = supplier;
-      const wait = await deps.pingLimits.refused(supplier.id).catch(() => undefined);
-      if (wait !== undefined) {
-        res.setHeader('Retry-After', String(wait));
-        res.status(429).json({ status: 'rejected', reason: 'rate_limited' });
-        return;
-      }
-      const type = checkContentType(req.headers['content-type']);
-      if (!type.ok) {
-        res.status(415).json({ status: 'rejected', reason: 'unsupported_media_type', message: type.message });
-        return;
-      }
-      res.locals.bodyKind = type.kind;
-      next();
-    },
+    supplierGate({ suppliers: deps.suppliers, consume: (id) => deps.pingLimits.consume(id) }),
     rawBody,
     async (req: Request, res: Response) => {
       const supplier = res.locals.supplier as ResolvedSupplier;
@@ -98,7 +82,6 @@ export function pingRoutes(deps: PingRoutesDeps): Router {
         return;
       }
       const lead = { id: pingId, supplier: supplier.id, createdAt: Date.now(), quality: 1, name: '', phone: '', phoneNational: '', geo: ping.geo, source: ping.source, fields: ping.fields };
-      const destinations = new Map(deps.config.destinations.map((d) => [d.id, d]));
       try {
         const auction = await runAuction({ destinations, destinationState: deps.destinationState, metrics: deps.metrics, config: deps.config, now: () => new Date() }, { ...route, auction: route.auction }, lead, { supplierPing: true });
         const top = auction.ranking[0];
