@@ -155,6 +155,66 @@ describe('the lead ledger on PostgreSQL', () => {
     expect((await get(sys, '/v1/reports?groupBy=destination', KEY)).status).toBe(400);
   }, 60_000);
 
+  test('a shared lead (contract §9): a sale row per buyer with its own money, found by either buyer, reported per destination, read back the same from the ledger', async () => {
+    // A database of its own: its reports by destination hold this test's sales only.
+    const own = await freshDatabase();
+    open.push({ close: () => own.drop() });
+    const bidder = (bid: number) => server((req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(req.url.startsWith('/ping') ? JSON.stringify({ price: bid }) : '{}'));
+    const [a, b] = [await bidder(10), await bidder(6)];
+    const bidderYaml = (id: string, url: string): string => `
+  - id: ${id}
+    url: "${url}/post"
+    payout: 1
+    postback: { token: pb-${id} }
+    ping: { url: "${url}/ping", response: { bid: { path: price } } }`;
+    const sys = await system(
+      systemYaml(`
+destinations:${bidderYaml('a', a.url)}${bidderYaml('b', b.url)}
+routes:
+  - { id: auction, strategy: auction, auction: { mode: shared, maxSales: 2 }, destinations: [{ id: a }, { id: b }] }
+`, 'supplierPayout: { share: 0.5 }'),
+      { env: { ledger: true, databaseUrl: own.url } },
+    );
+    await withLedger(sys, own, open);
+    const ownLedger = await openLedger({ databaseUrl: own.url });
+    open.push(ownLedger);
+    const id = (await sys.post({ name: 'Sha Red', phone: uniquePhone(), geo: 'US', source: 'Shared' })).body.id as string;
+    await waitFor(async () => ((await sys.lead(id)) as unknown as { sales: unknown[] }).sales?.length === 2 || undefined, 15_000, 'two sales');
+    for (const [to, status, payout] of [['a', 'converted', '12'], ['b', 'returned', '']] as const) {
+      const params = new URLSearchParams({ lead_id: id, status, token: `pb-${to}`, ...(payout ? { payout } : {}) });
+      expect((await fetch(`${sys.postbackUrl}/v1/postbacks/${to}?${params}`)).status).toBe(200);
+    }
+    const want = (await sys.lead(id)).events.length;
+    await waitFor(async () => {
+      const row = await ownLedger.db.selectFrom('lead_events').select((eb) => eb.fn.countAll<string>().as('n')).where('lead_id', '=', id).executeTakeFirst();
+      return Number(row?.n) === want ? true : undefined;
+    }, 15_000, `lead ${id} in the ledger`);
+    const sales = await ownLedger.db.selectFrom('sales').select(['destination', 'payout', 'status', 'revenue_booked', 'revenue_taken_back']).where('lead_id', '=', id).orderBy('destination').execute();
+    expect(sales).toEqual([
+      { destination: 'a', payout: 12, status: 'converted', revenue_booked: 12, revenue_taken_back: 0 },
+      { destination: 'b', payout: 6, status: 'returned', revenue_booked: 6, revenue_taken_back: 6 },
+    ]);
+    // Found by either buyer; reported per destination, and once per lead by supplier.
+    for (const to of ['a', 'b']) expect(((await get(sys, `/v1/leads?destination=${to}&source=Shared`, ADMIN)).body.leads as Array<{ id: string }>).map((l) => l.id)).toEqual([id]);
+    const byDestination = (await get(sys, '/v1/reports?groupBy=destination', ADMIN)).body.rows as Array<Record<string, unknown>>;
+    expect(byDestination.find((r) => r.destination === 'a')).toMatchObject({ sold: 1, revenue: 12, revenueReturned: 0, netRevenue: 12, supplierPayout: 6 });
+    expect(byDestination.find((r) => r.destination === 'b')).toMatchObject({ sold: 1, returned: 1, revenue: 6, revenueReturned: 6, netRevenue: 0, supplierPayout: 0 });
+    const bySource = (await get(sys, '/v1/reports?groupBy=source', ADMIN)).body.rows as Array<Record<string, unknown>>;
+    expect(bySource.find((r) => r.source === 'Shared')).toMatchObject({ accepted: 1, sold: 1, revenue: 18, revenueReturned: 6, netRevenue: 12, supplierPayout: 6 });
+    // The admin view's sales[], the same once Redis has let the lead go.
+    const hot = await get(sys, `/v1/leads/${id}`, ADMIN);
+    expect(hot.body).toMatchObject({ status: 'delivered', destination: null });
+    expect([...(hot.body.sales as Array<{ destination: string }>)].sort((x, y) => x.destination.localeCompare(y.destination))).toEqual([
+      { destination: 'a', payout: 12, status: 'converted' },
+      { destination: 'b', payout: 6, status: 'returned' },
+    ]);
+    const redis = testRedisClient();
+    const keys = redisKeys(sys.env.prefix);
+    await redis.del(keys.lead(id), keys.leadData(id), keys.leadEvents(id));
+    redis.disconnect();
+    expect(await get(sys, `/v1/leads/${id}`, ADMIN)).toEqual(hot);
+  }, 60_000);
+
   test('60 s of PostgreSQL down under load: leads are taken and sold as ever; once it is back, the ledger catches up with every change of every lead', async () => {
     const pg: OwnedPostgres = await startPostgres();
     open.push({ close: () => pg.stop() });

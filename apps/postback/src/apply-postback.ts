@@ -85,7 +85,7 @@ export async function applyPostback(deps: ApplyPostbackDeps, input: PostbackInpu
     return { code: 400, body: { ok: false, reason: 'invalid', errors: checked.errors } };
   }
   const p = checked.params;
-  const key = notificationKey.postback(p.status, p.eventId, at);
+  const key = notificationKey.postback(p.status, p.eventId, at, destination.id);
   const outcome = await applyWaitingForSale(deps, destination, p, at, key, input.gone);
   if (outcome.result === 'not_found' || outcome.result === 'pending') {
     count('unknown', p.status, 'not_found');
@@ -100,7 +100,7 @@ export async function applyPostback(deps: ApplyPostbackDeps, input: PostbackInpu
   count(source, p.status, changed ? 'applied' : 'duplicate');
   if (changed) {
     bookRevenueChange(deps.metrics, destination.id, p, outcome);
-    await queueNotification(deps, p, outcome, key);
+    await queueNotification(deps, p, outcome, key, destination.id);
   }
   return { code: 200, body: { ok: true, leadId: p.leadId, status: outcome.status, changed } };
 }
@@ -142,9 +142,9 @@ function bookRevenueChange(metrics: Metrics, destination: string, p: PostbackPar
  * The apply step left the notification in the outbox; it leaves the outbox once queued. On a
  * failure here the workers' housekeeping queues it a little later (same job id).
  */
-async function queueNotification(deps: ApplyPostbackDeps, p: PostbackParams, outcome: PostbackOutcome, key: string): Promise<void> {
+async function queueNotification(deps: ApplyPostbackDeps, p: PostbackParams, outcome: PostbackOutcome, key: string, destination: string): Promise<void> {
   const queued = await deps.notifier
-    .notify(outcome.supplier, p.leadId, p.status, key)
+    .notify(outcome.supplier, p.leadId, p.status, key, destination)
     .then(() => true)
     .catch((err: Error) => {
       deps.logger.warn({ leadId: p.leadId, err: err.message }, 'could not queue the supplier notification: the outbox keeps it for the workers');

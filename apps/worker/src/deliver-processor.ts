@@ -1,5 +1,6 @@
 import type { Job } from 'bullmq';
 import { deliverJobRound, tryStep, type DeliverJobData } from '@leadrouter/redis';
+import { stillDelivering } from '@leadrouter/store';
 import type { WorkerDeps } from './deps.js';
 import { resumeCompactedLead, resumeEndedLead, resumeRecordedStep } from './resume-step.js';
 import { tryDestination } from './try-destination.js';
@@ -30,7 +31,8 @@ export function createDeliverProcessor(deps: WorkerDeps) {
     }
     const destinationId = plan.candidates[index] as string;
     const destination = deps.destinations.get(destinationId);
-    if (loaded.status !== 'queued') return resumeEndedLead(deps, loaded, destinationId, plan.round);
+    // Ended, or (a shared lead) sold to this destination already: a re-run after the sale.
+    if (!stillDelivering(loaded) || loaded.sales[destinationId] !== undefined) return resumeEndedLead(deps, loaded, destinationId, plan.round);
     const step = tryStep(index, attempt);
     const decided = loaded.decisions[step];
     if (decided !== undefined) return resumeRecordedStep(deps, loaded, { index, attempt, step, decided, destinationId });

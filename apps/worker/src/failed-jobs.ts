@@ -81,7 +81,7 @@ async function handleFailedJob(deps: WorkerDeps, queue: Queue<RouteJobData | Del
       await job.remove();
       return false;
     }
-    if (lead.status !== 'queued') return leaveForOperator('job failed for good after its lead ended (it may owe the supplier a notification): left failed; retry it from the queue board once the fault is found');
+    if (!lead.delivering) return leaveForOperator('job failed for good after its lead ended (it may owe the supplier a notification): left failed; retry it from the queue board once the fault is found');
     if ((job.finishedOn ?? now) > now - afterMs * 2 ** times) return false;
     if (times >= MAX_REVIVALS) return leaveForOperator('job failed for good again and again with its lead still queued: left failed; retry it from the queue board once the fault is found');
     // Another worker may have revived this job since it was listed, and it may have failed again.

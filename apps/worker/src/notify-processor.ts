@@ -16,9 +16,9 @@ export function createNotifyProcessor(deps: WorkerDeps) {
   return async (job: Job<NotifyJobData>): Promise<void> => {
     // The running config's (a reload may change a supplier's postbackUrl).
     const suppliers = deps.config.suppliers;
-    const { leadId, status } = job.data;
+    const { leadId, status, sale } = job.data;
     // Not the whole lead: a compacted one (contract §10) keeps in Redis only what this needs.
-    const target = await deps.lifecycle.notificationTarget(leadId);
+    const target = await deps.lifecycle.notificationTarget(leadId, sale);
     const supplier = target ? suppliers.find((s) => s.id === target.supplier) : undefined;
     if (!target || !supplier?.postbackUrl) return;
     const url = notificationUrl(supplier, target.lead, status);

@@ -18,7 +18,7 @@ export async function queueOwedNotifications(deps: WorkerDeps, afterMs = OWED_NO
   for (const { entry, ageMs, notification, supplier } of await deps.notificationOutbox.stale(afterMs, PER_ROUND)) {
     try {
       if (notification && supplier) {
-        await deps.notifier.notify(supplier, notification.leadId, notification.status, notification.key);
+        await deps.notifier.notify(supplier, notification.leadId, notification.status, notification.key, notification.sale);
         deps.logger.warn({ leadId: notification.leadId, status: notification.status }, 'queued a supplier notification that the postback service had left in its outbox');
         queued += 1;
       }

@@ -1,5 +1,5 @@
 import { notificationKey, parseDecision } from '@leadrouter/redis';
-import type { LeadForDelivery } from '@leadrouter/store';
+import { soldTo, type LeadForDelivery } from '@leadrouter/store';
 import { advance, queueDelivery } from './advance.js';
 import type { WorkerDeps } from './deps.js';
 
@@ -9,12 +9,13 @@ import type { WorkerDeps } from './deps.js';
  */
 export async function resumeEndedLead(deps: WorkerDeps, loaded: LeadForDelivery, destinationId: string, round: number): Promise<void> {
   const { lead } = loaded;
-  if (loaded.destination === destinationId) {
+  if (soldTo(loaded, destinationId)) {
     // The lead was sold to this destination (by this try, before a crash, or by another try of the
     // same destination): the cap slot is the sale's, also after postbacks moved the status on.
     // While it is still `delivered`, make sure the supplier hears of the sale (the job id makes a
-    // second notification impossible).
-    if (loaded.status === 'delivered') await deps.notifier.notify(lead.supplier, lead.id, 'delivered', notificationKey.delivered(round));
+    // second notification impossible). A shared lead's sale is heard of on its own.
+    const sale = loaded.sales[destinationId];
+    if (sale ? sale.status === 'delivered' : loaded.status === 'delivered') await notifySale(deps, loaded, destinationId, round);
     return;
   }
   // Sold elsewhere or ended meanwhile: give back what this step held.
@@ -30,7 +31,11 @@ export async function resumeEndedLead(deps: WorkerDeps, loaded: LeadForDelivery,
 export async function resumeCompactedLead(deps: WorkerDeps, leadId: string): Promise<boolean> {
   const ended = await deps.lifecycle.endedState(leadId);
   if (!ended) return false;
-  if (ended.status === 'delivered') await deps.notifier.notify(ended.supplier, leadId, 'delivered', notificationKey.delivered(ended.round));
+  const shared = Object.entries(ended.sales);
+  if (shared.length > 0) {
+    // A shared lead (contract §9): each of its sales is heard of on its own.
+    for (const [buyer, sale] of shared) if (sale.status === 'delivered') await deps.notifier.notify(ended.supplier, leadId, 'delivered', notificationKey.delivered(ended.round, buyer), buyer);
+  } else if (ended.status === 'delivered') await deps.notifier.notify(ended.supplier, leadId, 'delivered', notificationKey.delivered(ended.round));
   if (ended.status === 'unsold') await deps.notifier.notify(ended.supplier, leadId, 'unsold', notificationKey.unsold(ended.round));
   return true;
 }
@@ -54,4 +59,11 @@ export async function resumeRecordedStep(
   // 'next' (the try ended; where to is still to choose) or a choice already made: advance records
   // the first and returns the second.
   await advance(deps, loaded.lead, plan, at.index + 1, at.step, true);
+}
+
+/** The supplier hears of a sale once (the job id): of each sale, with its own payout, for a shared lead (contract §9). */
+export async function notifySale(deps: WorkerDeps, loaded: LeadForDelivery, destination: string, round: number): Promise<void> {
+  const shared = loaded.plan?.lanes !== undefined;
+  const key = notificationKey.delivered(round, shared ? destination : undefined);
+  await deps.notifier.notify(loaded.lead.supplier, loaded.lead.id, 'delivered', key, shared ? destination : undefined);
 }

@@ -1,7 +1,8 @@
 import type { Job } from 'bullmq';
 import { estimateRevenue, matchRoute, NO_EVIDENCE, orderCandidates, type RevenueEstimate } from '@leadrouter/routing';
-import { notificationKey, START_STEP, type RouteJobData } from '@leadrouter/redis';
-import { advance } from './advance.js';
+import { notificationKey, type RouteJobData } from '@leadrouter/redis';
+import { stillDelivering } from '@leadrouter/store';
+import { startDelivery } from './advance.js';
 import type { WorkerDeps } from './deps.js';
 import { finishUnsold } from './outcomes.js';
 import { resumeCompactedLead } from './resume-step.js';
@@ -27,7 +28,7 @@ export function createRouteProcessor(deps: WorkerDeps) {
       deps.logger.warn({ leadId }, 'route job for a lead that is not stored (expired?): skipped');
       return;
     }
-    if (loaded.status !== 'queued') {
+    if (!stillDelivering(loaded)) {
       // A re-run after the lead already ended unsold (a crash right after): the supplier must still
       // hear of it; the job id keeps it to one notification.
       if (loaded.status === 'unsold') await deps.notifier.notify(loaded.lead.supplier, leadId, 'unsold', notificationKey.unsold(loaded.round));
@@ -55,6 +56,8 @@ export function createRouteProcessor(deps: WorkerDeps) {
         const auction = pinged ? { ...pinged, ranking: pinged.ranking.filter((b) => deps.destinations.has(b.destination)) } : await runAuction(deps, { ...route, auction: route.auction }, lead);
         // The ranked bidders, then the route's direct-post fallback (orderCandidates adds it to the strategy's none).
         const candidates = [...new Set([...auction.ranking.map((b) => b.destination), ...orderCandidates(route, { random: deps.random, rotation: 0, payouts })])];
+        // Shared (contract §9): `maxSales` lanes, each its own chain down the ranking.
+        const lanes = route.auction.mode === 'shared' ? { lanes: route.auction.maxSales } : {};
         const bids = Object.fromEntries(auction.ranking.map((b) => [b.destination, { bid: b.bid, ...(b.reference ? { reference: b.reference } : {}) }]));
         const event = {
           at: deps.now().toISOString(),
@@ -64,13 +67,14 @@ export function createRouteProcessor(deps: WorkerDeps) {
           candidates,
           rank: route.auction.rank,
           floor: route.auction.floor,
+          ...(route.auction.mode === 'shared' ? { mode: 'shared', maxSales: route.auction.maxSales } : {}),
           durationMs: auction.durationMs,
           ...(pinged ? { pingId: pinged.pingId } : {}),
           bidders: auction.bidders.map((b) => ({ destination: b.destination, outcome: b.outcome, ...(b.bid === undefined ? {} : { bid: b.bid }), durationMs: b.durationMs, ...(b.error ? { error: b.error } : {}) })),
           ranking: auction.ranking.map(({ destination, bid, value }) => ({ destination, bid, value })),
         };
-        plan = (await deps.lifecycle.setPlan(leadId, { route: route.id, candidates, round: loaded.round, bids }, event)).plan;
-        await advance(deps, lead, plan, 0, START_STEP, loaded.attempts > 0 && loaded.round === 0);
+        plan = (await deps.lifecycle.setPlan(leadId, { route: route.id, candidates, round: loaded.round, bids, ...lanes }, event)).plan;
+        await startDelivery(deps, lead, plan, loaded.attempts > 0 && loaded.round === 0);
         return;
       }
       const rotation = route.strategy === 'round_robin' ? await deps.lifecycle.nextRotation(route.id) : 0;
@@ -92,7 +96,7 @@ export function createRouteProcessor(deps: WorkerDeps) {
       };
       plan = (await deps.lifecycle.setPlan(leadId, { route: route.id, candidates, round: loaded.round }, routed)).plan;
     }
-    await advance(deps, lead, plan, 0, START_STEP, loaded.attempts > 0 && loaded.round === 0);
+    await startDelivery(deps, lead, plan, loaded.attempts > 0 && loaded.round === 0);
   };
 }
 

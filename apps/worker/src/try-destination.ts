@@ -1,12 +1,12 @@
 import type { ResolvedDestination } from '@leadrouter/config';
 import type { Lead } from '@leadrouter/lead';
 import { buildRequest, capPeriods, classifyReply, decideAfterTry, parseRetryAfter, type AfterTry, type DeliveryRequest, type ReplyClass } from '@leadrouter/routing';
-import { notificationKey } from '@leadrouter/redis';
 import type { AttemptRecord, LeadForDelivery } from '@leadrouter/store';
 import { advance, queueDelivery } from './advance.js';
 import type { WorkerDeps } from './deps.js';
 import { countSale } from './outcomes.js';
 import { ownFailure, sendDelivery, type SendResult } from './send.js';
+import { notifySale } from './resume-step.js';
 
 type MetricOutcome = 'accepted' | 'rejected' | 'error' | 'timeout';
 
@@ -35,7 +35,7 @@ export async function tryDestination(deps: WorkerDeps, loaded: LeadForDelivery, 
     deps.random,
   );
   const now = deps.now();
-  const recorded = await deps.lifecycle.recordAttempt(attemptRecord(deps, { lead, destination, payout, route: plan.route, result, verdict, ownFault, decision, step: at.step, attempt: at.attempt, now }));
+  const recorded = await deps.lifecycle.recordAttempt(attemptRecord(deps, { lead, destination, payout, route: plan.route, result, verdict, ownFault, decision, step: at.step, attempt: at.attempt, now, shared: plan.lanes !== undefined }));
   if (recorded.circuit) {
     deps.metrics.circuitOpen.set({ destination: destination.id }, recorded.circuit === 'opened' ? 1 : 0);
     deps.logger.warn({ destination: destination.id }, `circuit ${recorded.circuit}`);
@@ -43,7 +43,7 @@ export async function tryDestination(deps: WorkerDeps, loaded: LeadForDelivery, 
   if (decision.action === 'sold') {
     if (recorded.result === 'ok') countSale(deps, lead, destination.id, plan.route, payout, now);
     // Also when a re-run of this try finds the lead already sold: the job id makes it one notification.
-    if (recorded.result === 'ok' || recorded.result === 'delivered') await deps.notifier.notify(lead.supplier, lead.id, 'delivered', notificationKey.delivered(plan.round));
+    if (recorded.result === 'ok' || recorded.result === 'delivered') await notifySale(deps, loaded, destination.id, plan.round);
     return;
   }
   if (decision.action === 'retry') {
@@ -75,7 +75,7 @@ function countTry(deps: WorkerDeps, destination: string, result: SendResult, ver
 /** What record-attempt.lua is told of one try: its event, the circuit verdict, the action, and what learning needs. */
 function attemptRecord(
   deps: WorkerDeps,
-  t: { lead: Lead; destination: ResolvedDestination; payout: number; route: string; result: SendResult; verdict: ReplyClass; ownFault: boolean; decision: AfterTry; step: string; attempt: number; now: Date },
+  t: { lead: Lead; destination: ResolvedDestination; payout: number; route: string; result: SendResult; verdict: ReplyClass; ownFault: boolean; decision: AfterTry; step: string; attempt: number; now: Date; shared: boolean },
 ): AttemptRecord {
   const { verdict, destination } = t;
   return {
@@ -103,5 +103,6 @@ function attemptRecord(
     geo: t.lead.geo,
     learningKeep: 1 - 1 / deps.config.learning.memory,
     priceKeep: 1 - 1 / deps.config.learning.priceMemory,
+    shared: t.shared,
   };
 }

@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, test } from '@jest/globals';
 import type { RecordedRequest, TestServer } from '@leadrouter/testing';
+import { waitFor } from '@leadrouter/testing';
 import { closedAfterEach, KEY, systemYaml, uniquePhone, type LeadBody, type TestSystem } from '@leadrouter/testing/system';
 
 /**
@@ -15,8 +16,8 @@ interface Bidder {
   posts: () => RecordedRequest[];
 }
 
-/** A bidder that bids `bid` (or hangs when `hang`), then accepts the post unless `rejectPost`. */
-async function bidder(o: { bid?: number; hang?: boolean; failPing?: boolean; rejectPost?: boolean; reference?: string }): Promise<Bidder> {
+/** A bidder that bids `bid` (or hangs when `hang`), then accepts the post unless `rejectPost`, answering it once `holdPost` resolves. */
+async function bidder(o: { bid?: number; hang?: boolean; failPing?: boolean; rejectPost?: boolean; reference?: string; holdPost?: () => Promise<void> }): Promise<Bidder> {
   const s = await server((req: RecordedRequest, res: ServerResponse) => {
     if (req.url.startsWith('/ping')) {
       if (o.hang) return; // never answers: the auction's deadline decides
@@ -27,7 +28,9 @@ async function bidder(o: { bid?: number; hang?: boolean; failPing?: boolean; rej
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(o.bid === undefined ? { status: 'pass' } : { status: 'ok', price: o.bid, ping_id: o.reference ?? 'ref-1' }));
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: o.rejectPost ? 'declined' : 'sold' }));
+    const answer = (): void => void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: o.rejectPost ? 'declined' : 'sold' }));
+    if (o.holdPost) void o.holdPost().then(answer);
+    else answer();
   });
   return { server: s, pings: () => s.requests.filter((r) => r.url.startsWith('/ping')), posts: () => s.requests.filter((r) => r.url.startsWith('/post')) };
 }
@@ -47,7 +50,10 @@ const bidderYaml = (id: string, b: Bidder, extra = ''): string => `
         reference: { path: ping_id }
     ${extra}`;
 
-async function auctionSystem(bidders: Record<string, Bidder>, o: { floor?: number; deadlineMs?: number; rank?: string; fallback?: string; workers?: number; caps?: Record<string, string>; supplier?: string; bidTtlMs?: number } = {}): Promise<TestSystem> {
+async function auctionSystem(
+  bidders: Record<string, Bidder>,
+  o: { floor?: number; deadlineMs?: number; rank?: string; fallback?: string; workers?: number; caps?: Record<string, string>; supplier?: string; bidTtlMs?: number; maxSales?: number } = {},
+): Promise<TestSystem> {
   const ids = Object.keys(bidders);
   const fallback = o.fallback ? `\n  - { id: direct, url: "${o.fallback}/", payout: 2 }` : '';
   return system(
@@ -56,7 +62,7 @@ destinations:${ids.map((id) => bidderYaml(id, bidders[id] as Bidder, o.caps?.[id
 routes:
   - id: auction
     strategy: auction
-    auction: { floor: ${o.floor ?? 0}, deadlineMs: ${o.deadlineMs ?? 3000}, rank: ${o.rank ?? 'bid'}, bidTtlMs: ${o.bidTtlMs ?? 60000} }
+    auction: { floor: ${o.floor ?? 0}, deadlineMs: ${o.deadlineMs ?? 3000}, rank: ${o.rank ?? 'bid'}, bidTtlMs: ${o.bidTtlMs ?? 60000}${o.maxSales ? `, mode: shared, maxSales: ${o.maxSales}` : ''} }
     destinations: [${ids.map((id) => `{ id: ${id} }`).join(', ')}]
     fallback: [${o.fallback ? 'direct' : ''}]
 `, o.supplier ?? ''),
@@ -158,6 +164,104 @@ describe('ping-post auctions', () => {
     expect(leads.filter((l) => l.destination === 'capped').every((l) => l.payout === 15)).toBe(true);
     expect(leads.filter((l) => l.destination === 'other').every((l) => l.payout === 5)).toBe(true);
   }, 120_000);
+
+  describe('shared leads (mode: shared, maxSales)', () => {
+    type Sale = { destination: string; payout: number; status: string };
+    /** The admin view once the lead has `count` sales and no try left running (all its lanes ended). */
+    const withSales = async (sys: TestSystem, id: string, count: number, tries: number): Promise<LeadBody & { sales: Sale[] }> =>
+      waitFor(async () => {
+        const lead = (await sys.lead(id)) as LeadBody & { sales: Sale[] };
+        return lead.sales?.length === count && lead.events.filter((e) => e.type === 'attempt').length === tries ? lead : undefined;
+      }, 20_000, `${count} sales and ${tries} tries of ${id}`);
+    const postback = async (sys: TestSystem, destination: string, params: Record<string, string>) => {
+      const res = await fetch(`${sys.postbackUrl}/v1/postbacks/${destination}?${new URLSearchParams({ ...params, token: `pb-${destination}` })}`);
+      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    };
+    const pb = (id: string): string => `postback: { token: "pb-${id}" }`;
+
+    test('posted to the maxSales best bidders at once, then down the ranking past a rejection: each sale its own payout, the lead delivered once', async () => {
+      // `top` answers its post only once `second` has had its own: a post made after top's answer would never come.
+      let secondPosted!: () => void;
+      const secondArrived = new Promise<void>((resolve) => (secondPosted = resolve));
+      const top = await bidder({ bid: 10, holdPost: () => secondArrived });
+      const second = await bidder({ bid: 8, rejectPost: true, holdPost: async () => secondPosted() });
+      const third = await bidder({ bid: 6 });
+      const last = await bidder({ bid: 4 });
+      const sys = await auctionSystem({ top, second, third, last }, { maxSales: 2, caps: { top: pb('top'), second: pb('second'), third: pb('third'), last: pb('last') } });
+      const res = await sys.post({ name: 'Ann Bee', phone: uniquePhone(), geo: 'US', source: 'Google' }, '?wait=10');
+      // ?wait answers at the first sale.
+      expect(res.body).toMatchObject({ status: 'accepted', result: 'delivered' });
+      const lead = await withSales(sys, res.body.id as string, 2, 3);
+      expect(lead.status).toBe('delivered');
+      expect([...lead.sales].sort((a, b) => a.destination.localeCompare(b.destination))).toEqual([{ destination: 'third', payout: 6, status: 'delivered' }, { destination: 'top', payout: 10, status: 'delivered' }]);
+      // Each bidder pinged once; posts to top and second, then third after second's no; last never.
+      expect([top, second, third, last].map((b) => [b.pings().length, b.posts().length])).toEqual([[1, 1], [1, 1], [1, 1], [1, 0]]);
+      expect(JSON.parse(third.posts()[0]!.body)).toMatchObject({ price: 6 });
+      expect(lead.events.filter((e) => e.type === 'delivered').map((e) => [e.destination, e.payout]).sort()).toEqual([['third', 6], ['top', 10]]);
+      expect(auctionEvent(lead)).toMatchObject({ mode: 'shared', maxSales: 2 });
+      const metrics = await sys.metrics();
+      expect(metrics).toContain('leadrouter_revenue_total{destination="top",supplier="acme"} 10');
+      expect(metrics).toContain('leadrouter_revenue_total{destination="third",supplier="acme"} 6');
+      // The supplier sees no sales, buyers or bids, and that the lead was shared neither.
+      const own = JSON.stringify(await (await fetch(`http://127.0.0.1:${sys.intake.port}/v1/leads/${lead.id}`, { headers: { 'x-api-key': KEY } })).json());
+      for (const secret of ['"sales"', '"top"', '"third"', 'maxSales', 'shared']) expect(own).not.toContain(secret);
+
+      // A postback applies to its own destination's sale: top converts, third returns, second (no sale) is not found.
+      expect(await postback(sys, 'top', { lead_id: lead.id, status: 'converted', payout: '12' })).toMatchObject({ status: 200, body: { ok: true, status: 'converted', changed: true } });
+      expect(await postback(sys, 'third', { lead_id: lead.id, status: 'returned' })).toMatchObject({ status: 200, body: { ok: true, status: 'returned', changed: true } });
+      expect(await postback(sys, 'third', { lead_id: lead.id, status: 'accepted' })).toMatchObject({ status: 409, body: { reason: 'invalid_transition' } });
+      expect(await postback(sys, 'second', { lead_id: lead.id, status: 'accepted' })).toMatchObject({ status: 404 });
+      const after = (await sys.lead(lead.id)) as LeadBody & { sales: Sale[] };
+      expect(after.status).toBe('delivered');
+      expect(Object.fromEntries(after.sales.map((s) => [s.destination, [s.status, s.payout]]))).toEqual({ top: ['converted', 12], third: ['returned', 6] });
+      // The postback service books the corrections: top's 2 up, third's 6 back.
+      const booked = await (await fetch(`${sys.postbackUrl}/metrics`)).text();
+      expect(booked).toContain('leadrouter_revenue_total{destination="top",supplier="acme"} 2');
+      expect(booked).toContain('leadrouter_revenue_returned_total{destination="third",supplier="acme"} 6');
+    });
+
+    test('fewer buyers than maxSales take it: sold to those who do; nobody does: unsold, once', async () => {
+      const yes = await bidder({ bid: 9 });
+      const no1 = await bidder({ bid: 8, rejectPost: true });
+      const no2 = await bidder({ bid: 7, rejectPost: true });
+      const sys = await auctionSystem({ yes, no1, no2 }, { maxSales: 3 });
+      const sold = await withSales(sys, (await sys.post({ name: 'Ann Bee', phone: uniquePhone(), geo: 'US', source: 'Google' })).body.id as string, 1, 3);
+      expect(sold).toMatchObject({ status: 'delivered', sales: [{ destination: 'yes', payout: 9, status: 'delivered' }] });
+
+      const none1 = await bidder({ bid: 8, rejectPost: true });
+      const none2 = await bidder({ bid: 7, rejectPost: true });
+      const nobody = await auctionSystem({ none1, none2 }, { maxSales: 2 });
+      const unsold = await nobody.final((await nobody.post({ name: 'Ann Bee', phone: uniquePhone(), geo: 'US', source: 'Google' })).body.id as string);
+      expect(unsold).toMatchObject({ status: 'unsold', reason: 'all_rejected', sales: [] });
+      expect(unsold.events.filter((e) => e.type === 'unsold')).toHaveLength(1);
+      expect([none1.posts().length, none2.posts().length]).toEqual([1, 1]);
+    });
+
+    test('the supplier hears of each sale with its own payout (a share of each bid)', async () => {
+      const heard = await server((_req, res) => res.writeHead(200).end('ok'));
+      const a = await bidder({ bid: 10 });
+      const b = await bidder({ bid: 6 });
+      const sys = await auctionSystem({ a, b }, { maxSales: 2, supplier: `supplierPayout: { share: 0.5 }\npostbackUrl: "${heard.url}/n?s={status}&p={payout}"` });
+      await withSales(sys, (await sys.post({ name: 'Ann Bee', phone: uniquePhone(), geo: 'US', source: 'Google' })).body.id as string, 2, 2);
+      const urls = await waitFor(() => (heard.requests.length >= 2 ? heard.requests.map((r) => r.url).sort() : undefined), 10_000, 'two notifications');
+      expect(urls).toEqual(['/n?s=delivered&p=3', '/n?s=delivered&p=5']);
+    });
+
+    test('caps stay exact with 20 workers selling shared leads: the capped bidder sells its cap, each lead at most once to each buyer', async () => {
+      const capped = await bidder({ bid: 15 });
+      const other = await bidder({ bid: 5 });
+      const third = await bidder({ bid: 3 });
+      const sys = await auctionSystem({ capped, other, third }, { workers: 20, maxSales: 2, caps: { capped: 'caps: { daily: 7 }' } });
+      const ids = await Promise.all(Array.from({ length: 30 }, async () => (await sys.post({ name: 'Ann Bee', phone: uniquePhone(), geo: 'US', source: 'Google' })).body.id as string));
+      const leads = await Promise.all(ids.map((id) => withSales(sys, id, 2, 2)));
+      const sales = leads.flatMap((l) => l.sales.map((s) => s.destination));
+      expect(sales.filter((d) => d === 'capped')).toHaveLength(7);
+      expect(capped.posts()).toHaveLength(7);
+      expect(leads.every((l) => new Set(l.sales.map((s) => s.destination)).size === 2)).toBe(true);
+      expect(sales.filter((d) => d === 'other')).toHaveLength(30);
+      expect(sales.filter((d) => d === 'third')).toHaveLength(23);
+    }, 120_000);
+  });
 
   describe('supplier pings (POST /v1/pings, then the lead with its ping_id)', () => {
     const ping = async (sys: TestSystem, body: Record<string, unknown>, key = KEY) => {

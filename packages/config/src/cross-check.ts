@@ -178,6 +178,13 @@ function checkAuctions(config: Checkable, problems: ConfigProblem[]): void {
       problems.push({ path: `routes[${r}].auction`, message: `auction is only used by strategy "auction" (this route's strategy is "${strategy}")` });
     }
     if (strategy !== 'auction') return;
+    const auction = route.auction;
+    if (auction?.mode === 'shared' && auction.maxSales === undefined) {
+      problems.push({ path: `routes[${r}].auction.maxSales`, message: 'a shared auction needs maxSales (2 or more): how many buyers may buy each lead' });
+    }
+    if (auction?.maxSales !== undefined && auction.mode !== 'shared') {
+      problems.push({ path: `routes[${r}].auction.maxSales`, message: 'maxSales is for mode "shared": an exclusive auction sells each lead once' });
+    }
     (route.destinations ?? []).forEach((entry, d) => {
       const id = entry?.id;
       if (id === undefined || known === undefined || !known.has(id) || bidders.has(id)) return;

@@ -64,7 +64,9 @@ export interface ResolvedAuction {
   floor: number;
   deadlineMs: number;
   rank: 'bid' | 'expected';
-  mode: 'exclusive';
+  mode: 'exclusive' | 'shared';
+  /** Sales of one lead at most: 1 for `exclusive`, `maxSales` for `shared`. */
+  maxSales: number;
   bidTtlMs: number;
 }
 
@@ -179,7 +181,7 @@ export function resolveRoute(r: RouteConfig): ResolvedRoute {
     strategy,
     fallback: r.fallback ?? [],
     ...(strategy === 'auction'
-      ? { auction: { floor: auction?.floor ?? 0, deadlineMs: auction?.deadlineMs ?? 1000, rank: auction?.rank ?? 'bid', mode: auction?.mode ?? 'exclusive', bidTtlMs: auction?.bidTtlMs ?? 60000 } }
+      ? { auction: { floor: auction?.floor ?? 0, deadlineMs: auction?.deadlineMs ?? 1000, rank: auction?.rank ?? 'bid', mode: auction?.mode ?? 'exclusive', maxSales: auction?.mode === 'shared' ? (auction.maxSales ?? 2) : 1, bidTtlMs: auction?.bidTtlMs ?? 60000 } }
       : {}),
   };
 }

@@ -256,7 +256,7 @@ export const configSchema = {
             },
           },
           strategy: { type: 'string', enum: ['priority', 'weighted', 'round_robin', 'best_revenue', 'auction'] },
-          // Contract §9. `mode: shared` (several sales of one lead) is not built yet: only exclusive.
+          // Contract §9. `maxSales` belongs to `mode: shared` (cross-check.ts says so with the path).
           auction: {
             type: 'object',
             additionalProperties: false,
@@ -264,7 +264,8 @@ export const configSchema = {
               floor: { type: 'number', minimum: 0 },
               deadlineMs: { type: 'integer', minimum: 1, maximum: 60000 },
               rank: { type: 'string', enum: ['bid', 'expected'] },
-              mode: { type: 'string', enum: ['exclusive'] },
+              mode: { type: 'string', enum: ['exclusive', 'shared'] },
+              maxSales: { type: 'integer', minimum: 2, maximum: 20 },
               bidTtlMs: { type: 'integer', minimum: 1000, maximum: 86400000 },
             },
           },

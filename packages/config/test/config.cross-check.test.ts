@@ -348,7 +348,8 @@ routes:
 
   test('a bidder, an auction route with its defaults, and a direct-post fallback are valid', () => {
     const config = parseConfigText(auctionYaml(ok), {});
-    expect(config.routes[0]?.auction).toEqual({ floor: 0, deadlineMs: 1000, rank: 'bid', mode: 'exclusive', bidTtlMs: 60000 });
+    expect(config.routes[0]?.auction).toEqual({ floor: 0, deadlineMs: 1000, rank: 'bid', mode: 'exclusive', maxSales: 1, bidTtlMs: 60000 });
+    expect(parseConfigText(auctionYaml(ok, 'strategy: auction, auction: { mode: shared, maxSales: 3 }'), {}).routes[0]?.auction).toMatchObject({ mode: 'shared', maxSales: 3 });
     expect(config.destinations[0]?.ping).toEqual({ url: 'https://bidder.example/ping', method: 'POST', format: 'json', headers: {}, timeoutMs: 1000, omit: [], response: { bid: { path: 'price' } } });
   });
 
@@ -362,7 +363,7 @@ routes:
     ]);
   });
 
-  test('an auction route lists bidders only; `auction` on another strategy; shared mode is not built yet; a ping needs its bid path', () => {
+  test('an auction route lists bidders only; `auction` on another strategy; shared mode needs maxSales (2 or more), and only it has one; a ping needs its bid path', () => {
     const yaml = `
 suppliers: [{ id: acme, apiKeys: [k1] }]
 destinations:
@@ -371,15 +372,20 @@ destinations:
 routes:
   - { id: a, strategy: auction, destinations: [{ id: direct }], fallback: [nobid] }
   - { id: b, strategy: priority, auction: { floor: 1 }, destinations: [{ id: direct }] }
-  - { id: c, strategy: auction, auction: { mode: shared }, destinations: [{ id: direct }] }
+  - { id: c, strategy: auction, auction: { mode: shared }, destinations: [{ id: nobid }] }
+  - { id: d, strategy: auction, auction: { maxSales: 2 }, destinations: [{ id: nobid }] }
+  - { id: e, strategy: auction, auction: { mode: shared, maxSales: 1 }, destinations: [{ id: nobid }] }
 `;
     expect(problemLines(() => parseConfigText(yaml, {}))).toEqual([
       'destinations[1].ping.response.bid: is required',
-      'routes[2].auction.mode: must be one of "exclusive"',
+      'routes[4].auction.maxSales: must be >= 2',
+      // The schema refused its value, so the check sees none: both say what to write.
       'routes[0].destinations[0].id: destination "direct" has no ping: an auction\'s destinations are bidders (a direct post belongs in fallback)',
       'routes[0].fallback[0]: destination "nobid" is a bidder: an auction\'s fallback is for direct posts',
       'routes[1].auction: auction is only used by strategy "auction" (this route\'s strategy is "priority")',
-      'routes[2].destinations[0].id: destination "direct" has no ping: an auction\'s destinations are bidders (a direct post belongs in fallback)',
+      'routes[2].auction.maxSales: a shared auction needs maxSales (2 or more): how many buyers may buy each lead',
+      'routes[3].auction.maxSales: maxSales is for mode "shared": an exclusive auction sells each lead once',
+      'routes[4].auction.maxSales: a shared auction needs maxSales (2 or more): how many buyers may buy each lead',
     ]);
   });
 });

@@ -60,16 +60,17 @@ describe('example config (contract copy)', () => {
       ['north-america-social', 'weighted'],
       ['acme-solar', 'round_robin'],
       ['auto-insurance-us', 'auction'],
+      ['home-services-us', 'auction'],
       ['everything-else', 'best_revenue'],
     ]);
     expect(config.routes[0]?.destinations).toEqual([
       { id: 'buyer-a', weight: 70 },
       { id: 'buyer-b', weight: 30 },
     ]);
-    expect([...config.routedSources.keys()].sort()).toEqual(['facebook', 'google', 'tiktok']);
+    expect([...config.routedSources.keys()].sort()).toEqual(['bing', 'facebook', 'google', 'tiktok']);
     // The bidder's ping and the auction, with their defaults filled (contract §9).
     expect(config.destinations[3]?.ping).toMatchObject({ url: 'https://insurer-x.example/ping', method: 'POST', format: 'json', timeoutMs: 800, omit: ['street'], response: { bid: { path: 'price' }, reference: { path: 'ping_id' } } });
-    expect(config.routes[2]?.auction).toEqual({ floor: 5, deadlineMs: 900, rank: 'expected', mode: 'exclusive', bidTtlMs: 60000 });
+    expect(config.routes[2]?.auction).toEqual({ floor: 5, deadlineMs: 900, rank: 'expected', mode: 'exclusive', maxSales: 1, bidTtlMs: 60000 });
     expect(config.routes[0]?.auction).toBeUndefined();
   });
 

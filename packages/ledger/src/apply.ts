@@ -21,7 +21,9 @@ interface StoredLeadData {
  * 3. each lead touched takes the state of its highest-seq event, whichever batch brought it (a
  *    compacted lead's state names only what its Redis hash still has: the rest stays as it was);
  * 4. a lead with a destination has its sale row, following the lead's payout and status, with the
- *    money its changes booked and took back summed (so a repeat cannot count twice);
+ *    money its changes booked and took back summed (so a repeat cannot count twice); each sale of
+ *    a shared lead (contract §9: changes naming `saleDestination`) has its own row, following its
+ *    latest change, with the money of its own changes;
  * 5. steps 3 and 4 run again in a second transaction once the first has committed (see below).
  *
  * Returns the leads of the batch whose whole history is now in the ledger (events 1..seq, none
@@ -135,6 +137,19 @@ async function settleLeads(tx: Transaction<LedgerDatabase>, leadIds: readonly st
     WHERE l.id = ANY(${leadIds}) AND l.destination IS NOT NULL
     ON CONFLICT (lead_id, destination) DO UPDATE SET
       payout = excluded.payout, status = excluded.status,
+      revenue_booked = excluded.revenue_booked, revenue_taken_back = excluded.revenue_taken_back`.execute(tx);
+  await sql`
+    INSERT INTO sales (lead_id, destination, payout, status, sold_at, revenue_booked, revenue_taken_back)
+    SELECT DISTINCT ON (e.lead_id, e.state->>'saleDestination')
+      e.lead_id, e.state->>'saleDestination', COALESCE(NULLIF(e.state->>'salePayout', '')::double precision, 0), e.state->>'saleStatus', m.sold_at, m.booked, m.taken_back
+    FROM lead_events AS e JOIN (
+      SELECT lead_id, state->>'saleDestination' AS destination, min(at) AS sold_at, sum(booked) AS booked, sum(taken_back) AS taken_back FROM lead_events
+      WHERE lead_id = ANY(${leadIds}) AND state ? 'saleDestination' GROUP BY 1, 2
+    ) AS m ON m.lead_id = e.lead_id AND m.destination = e.state->>'saleDestination'
+    WHERE e.lead_id = ANY(${leadIds}) AND e.state ? 'saleDestination'
+    ORDER BY e.lead_id, e.state->>'saleDestination', e.seq DESC
+    ON CONFLICT (lead_id, destination) DO UPDATE SET
+      payout = excluded.payout, status = excluded.status, sold_at = excluded.sold_at,
       revenue_booked = excluded.revenue_booked, revenue_taken_back = excluded.revenue_taken_back`.execute(tx);
   await sql`SELECT report_refresh(${leadIds}::text[])`.execute(tx);
 }

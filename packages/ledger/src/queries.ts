@@ -43,7 +43,11 @@ export function filtered<O>(query: SelectQueryBuilder<LedgerDatabase, 'leads', O
   if (f.source) q = q.where(sql<string>`lower(source)`, '=', f.source.toLowerCase());
   if (f.geo) q = q.where('geo', '=', f.geo.toUpperCase());
   if (f.supplier) q = q.where('supplier', '=', f.supplier);
-  if (f.destination) q = q.where('destination', '=', f.destination);
+  // A shared lead's buyers (contract §9) are its sales: its own `destination` is empty.
+  if (f.destination) {
+    const d = f.destination;
+    q = q.where((eb) => eb.or([eb('destination', '=', d), eb.and([eb('destination', 'is', null), eb.exists(eb.selectFrom('sales').select(sql`1`.as('one')).whereRef('sales.lead_id', '=', 'leads.id').where('sales.destination', '=', d))])]));
+  }
   if (f.route) q = q.where('route', '=', f.route);
   if (f.phoneDigest) q = q.where('phone_digest', '=', f.phoneDigest);
   if (f.emailDigest) q = q.where('email_digest', '=', f.emailDigest);

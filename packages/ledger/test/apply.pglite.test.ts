@@ -69,6 +69,36 @@ describe('applyChanges on PGlite', () => {
     expect(await read('L2')).toEqual(expected);
   });
 
+  test('a shared lead: a sale row per buyer, each with its own status, payout and money, whatever order its changes come in', async () => {
+    const id = 'LS1';
+    const [received] = changes(id);
+    const soldAt = String(Date.parse('2026-11-30T12:00:02Z'));
+    const sale = (seq: number, type: string, destination: string, status: string, payout: string, money: { booked: number; takenBack: number }): LedgerChange => ({
+      entryId: `${seq}-0`,
+      leadId: id,
+      seq,
+      event: { at: `2026-11-30T12:00:0${seq}.000Z`, type, destination },
+      state: state('delivered', { route: 'auction', soldAt, saleDestination: destination, saleStatus: status, salePayout: payout }),
+      money,
+    });
+    const all: LedgerChange[] = [
+      received as LedgerChange,
+      sale(2, 'delivered', 'a', 'delivered', '10', { booked: 10, takenBack: 0 }),
+      sale(3, 'delivered', 'b', 'delivered', '6', { booked: 6, takenBack: 0 }),
+      sale(4, 'postback', 'a', 'converted', '12', { booked: 2, takenBack: 0 }),
+      sale(5, 'postback', 'b', 'returned', '6', { booked: 0, takenBack: 6 }),
+    ];
+    await applyChanges(ledger.db, [all[4], all[2]] as LedgerChange[]);
+    await applyChanges(ledger.db, [all[0], all[3], all[1], all[4]] as LedgerChange[]);
+    const sales = await ledger.db.selectFrom('sales').select(['destination', 'payout', 'status', 'revenue_booked', 'revenue_taken_back']).where('lead_id', '=', id).orderBy('destination').execute();
+    expect(sales).toEqual([
+      { destination: 'a', payout: 12, status: 'converted', revenue_booked: 12, revenue_taken_back: 0 },
+      { destination: 'b', payout: 6, status: 'returned', revenue_booked: 6, revenue_taken_back: 6 },
+    ]);
+    // The lead is delivered, with no one destination of its own: its buyers are its sales.
+    expect(await ledger.db.selectFrom('leads').select(['status', 'destination', 'payout']).where('id', '=', id).executeTakeFirst()).toEqual({ status: 'delivered', destination: null, payout: null });
+  });
+
   test('an older change never overwrites a newer state', async () => {
     const all = changes('L3');
     await applyChanges(ledger.db, all);

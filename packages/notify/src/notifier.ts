@@ -38,13 +38,14 @@ export class Notifier {
     }
   }
 
-  async notify(supplierId: string, leadId: string, status: string, key: string): Promise<void> {
+  /** `sale`: the buyer of the sale of a shared lead the notification is about (its payout is the one named). */
+  async notify(supplierId: string, leadId: string, status: string, key: string, sale?: string): Promise<void> {
     const supplier = this.suppliers.get(supplierId);
     const queue = this.queues.get(supplierId);
     if (!supplier || !queue || !wantsNotification(supplier, status)) return;
     await queue.add(
       'notify',
-      { leadId, status },
+      { leadId, status, ...(sale === undefined ? {} : { sale }) },
       {
         // The key may hold a buyer's event id (any text); BullMQ refuses ':' in a job id.
         jobId: `${leadId}.${encodeUrlValue(key)}`,

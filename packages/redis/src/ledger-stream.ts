@@ -40,6 +40,10 @@ export interface LedgerLeadState {
   route?: string;
   soldAt?: string;
   round?: string;
+  /** A change of one sale of a shared lead (contract §9): that sale's buyer, status and payout after it. */
+  saleDestination?: string;
+  saleStatus?: string;
+  salePayout?: string;
 }
 
 export interface LedgerLeadRecord {

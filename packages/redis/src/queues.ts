@@ -26,12 +26,12 @@ export function routeJobRound(jobId: string | undefined): number {
  * sends it once.
  */
 export const notificationKey = {
-  /** The sale of a routing round. */
-  delivered: (round: number): string => `delivered.${round}`,
+  /** The sale of a routing round; each sale of a shared lead (contract §9) is its own. */
+  delivered: (round: number, sharedSaleTo?: string): string => (sharedSaleTo === undefined ? `delivered.${round}` : `delivered.${round}.${sharedSaleTo}`),
   /** The unsold end of a routing round. */
   unsold: (round: number): string => `unsold.${round}`,
   /** A postback's status change: by its event id, else by when it arrived. */
-  postback: (status: string, eventId: string | undefined, receivedAt: string): string => `pb.${status}.${eventId ?? receivedAt}`,
+  postback: (status: string, eventId: string | undefined, receivedAt: string, destination: string): string => `pb.${destination}.${status}.${eventId ?? receivedAt}`,
 } as const;
 
 /** A delivery job's id: lead, routing round, candidate index, try. */
@@ -120,4 +120,6 @@ export interface NotifyJobData {
   leadId: string;
   /** Our status that changed (`delivered`, `unsold`, `converted`, ...), before postbackStatusMap. */
   status: string;
+  /** For a sale of a shared lead (contract §9): its buyer, whose payout the notification names. */
+  sale?: string;
 }

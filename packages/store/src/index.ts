@@ -1,5 +1,5 @@
 export { LeadStore, IDEMPOTENCY_TTL_MS, contactDigest, type LeadEvent, type LeadRecord, type CompactedLead, type ReserveRequest, type ReserveResult, type StoredAnswer } from './lead-store.js';
-export { readStoredLead, type StoredLead, type DeliveryPlan } from './lead-record.js';
+export { readStoredLead, soldTo, stillDelivering, type StoredLead, type DeliveryPlan } from './lead-record.js';
 export { LeadLifecycle, type LeadForDelivery, type LeadRestore, type NotificationTarget, type CapLimits, type AdvanceCandidate, type AttemptAction, type AttemptRecord } from './lead-lifecycle.js';
 export { DestinationState, type CapUse, type CircuitState } from './destination-state.js';
 export { Sweeps } from './sweeps.js';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { FINAL_STATUSES } from '@leadrouter/lead';
-import { LEAD_HASH as F, type RedisKeys } from '@leadrouter/redis';
+import { LEAD_HASH as F, SALE_FIELD_PREFIX, type RedisKeys } from '@leadrouter/redis';
 import { ScriptRunner } from './script-runner.js';
 import { SCRIPTS } from './scripts.js';
 
@@ -14,7 +14,8 @@ import { SCRIPTS } from './scripts.js';
 export const COMPACTED_FIELDS: readonly string[] = [F.supplier, F.status, F.source, F.geo, F.destination, F.payout, F.reason, F.round, 'seq', 'clickId', 'learnt', 'refusedPostbacks'];
 /** Kept of an unsold lead only: a redelivery's learning reads its answer count. */
 export const COMPACTED_UNSOLD_FIELDS: readonly string[] = ['answered'];
-const COMPACTED_PREFIXES: readonly string[] = ['learnMoved'];
+/** Learning marks (a shared lead's are per buyer: `learnt:<destination>`) and a shared lead's sales. */
+const COMPACTED_PREFIXES: readonly string[] = ['learnMoved', 'learnt', SALE_FIELD_PREFIX];
 
 /** A lead whose events 1..seq the ledger has stored, and its status there. */
 export interface LedgerHeldLead {

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Lead } from '@leadrouter/lead';
-import { LEAD_HASH, STEP_FIELD_PREFIX, stepField, type RedisKeys } from '@leadrouter/redis';
+import { LEAD_HASH, STEP_FIELD_PREFIX, readSales, saleField, stepField, type RedisKeys } from '@leadrouter/redis';
 import { readStoredLead, type DeliveryPlan, type StoredLead } from './lead-record.js';
 import type { LeadEvent } from './lead-store.js';
 import { ScriptRunner } from './script-runner.js';
@@ -64,6 +64,8 @@ export interface AttemptRecord {
   geo: string;
   learningKeep: number;
   priceKeep: number;
+  /** The lead is shared (contract §9): a sale is one of its sales, and learning marks are per buyer. Default: exclusive. */
+  shared?: boolean;
 }
 
 const HOUR_MS = 3_600_000;
@@ -102,9 +104,16 @@ export class LeadLifecycle {
   }
 
   /** What a supplier notification names of a lead (contract §6): read from its fields, or from its state once compacted. */
-  async notificationTarget(id: string): Promise<NotificationTarget | undefined> {
-    const [[, fields], [, data]] = (await this.redis.pipeline().hmget(this.keys.lead(id), LEAD_HASH.supplier, LEAD_HASH.source, LEAD_HASH.geo, 'clickId', LEAD_HASH.payout).get(this.keys.leadData(id)).exec()) as [[unknown, Array<string | null>], [unknown, string | null]];
-    const [supplier, source, geo, clickId, payout] = fields;
+  async notificationTarget(id: string, sale?: string): Promise<NotificationTarget | undefined> {
+    // A sale of a shared lead (contract §9) has its own payout (`sale:<buyer>` = `<status>|<payout>`);
+    // an exclusive lead's one sale is the lead's payout, whichever buyer is named.
+    const [[, fields], [, data]] = (await this.redis
+      .pipeline()
+      .hmget(this.keys.lead(id), LEAD_HASH.supplier, LEAD_HASH.source, LEAD_HASH.geo, 'clickId', LEAD_HASH.payout, saleField(sale ?? ''))
+      .get(this.keys.leadData(id))
+      .exec()) as [[unknown, Array<string | null>], [unknown, string | null]];
+    const [supplier, source, geo, clickId, leadPayout, sold] = fields;
+    const payout = sale !== undefined && sold ? sold.slice(sold.indexOf('|') + 1) : leadPayout;
     if (!supplier) return undefined;
     const clickFromData = data ? (JSON.parse(data) as { click_id?: string }).click_id : undefined;
     const click = clickFromData ?? clickId ?? undefined;
@@ -115,15 +124,18 @@ export class LeadLifecycle {
    * A lead's state when its fields are gone but its state hash is not (compacted after the ledger
    * stored it): what a job re-run after a crash needs to finish its duty to the supplier.
    */
-  async endedState(id: string): Promise<{ status: string; supplier: string; round: number } | undefined> {
-    const [status, supplier, round] = await this.redis.hmget(this.keys.lead(id), LEAD_HASH.status, LEAD_HASH.supplier, LEAD_HASH.round);
-    return status && supplier ? { status, supplier, round: Number(round ?? 0) } : undefined;
+  async endedState(id: string): Promise<{ status: string; supplier: string; round: number; sales: Record<string, { status: string; payout: number }> } | undefined> {
+    // The whole hash: a compacted one is a dozen fields, and a shared lead's sales are among them.
+    const hash = await this.redis.hgetall(this.keys.lead(id));
+    const status = hash[LEAD_HASH.status];
+    const supplier = hash[LEAD_HASH.supplier];
+    return status && supplier ? { status, supplier, round: Number(hash[LEAD_HASH.round] ?? 0), sales: readSales(hash) } : undefined;
   }
 
-  /** The lead's status (null when it does not exist or has expired) and routing round. */
-  async statusAndRound(id: string): Promise<{ status: string | null; round: number }> {
-    const [status, round] = await this.redis.hmget(this.keys.lead(id), LEAD_HASH.status, LEAD_HASH.round);
-    return { status: status ?? null, round: Number(round ?? 0) };
+  /** The lead's status (null when it does not exist or has expired), routing round, and whether tries of it may still run (see stillDelivering). */
+  async statusAndRound(id: string): Promise<{ status: string | null; round: number; delivering: boolean }> {
+    const [status, round, lanes] = await this.redis.hmget(this.keys.lead(id), LEAD_HASH.status, LEAD_HASH.round, LEAD_HASH.lanes);
+    return { status: status ?? null, round: Number(round ?? 0), delivering: status === 'queued' || (status === 'delivered' && Number(lanes ?? 0) > 0) };
   }
 
   /** The routing round of a lead (0 until an admin redelivers it). */
@@ -138,12 +150,13 @@ export class LeadLifecycle {
       leadId: id,
       plan: json,
       routedEvent: JSON.stringify(routedEvent),
+      lanes: plan.lanes ?? 0,
     });
     return inForce === json ? { plan, created: true } : { plan: JSON.parse(inForce) as DeliveryPlan, created: false };
   }
 
   /** The decision after `step` (`start`, `2.0`), as stored (see `parseDecision`); advance.lua. */
-  async advance(leadId: string, step: string, candidates: readonly AdvanceCandidate[], probeLockMs: number): Promise<string> {
+  async advance(leadId: string, step: string, candidates: readonly AdvanceCandidate[], probeLockMs: number, shared = false): Promise<string> {
     const keys = [this.keys.lead(leadId)];
     for (const c of candidates) {
       keys.push(
@@ -165,6 +178,7 @@ export class LeadLifecycle {
         destination: c.destination,
         caps: { hourly: c.caps?.hourly ?? -1, daily: c.caps?.daily ?? -1, total: c.caps?.total ?? -1 },
       })),
+      shared,
     });
   }
 
@@ -203,6 +217,7 @@ export class LeadLifecycle {
         // The destination is for operators' tools listening on the channel; `?wait` never shows it.
         finalMessage: JSON.stringify({ id: r.leadId, status: 'delivered', payout: r.payout, destination: r.destination }),
         dayCountersTtlMs: DAY_COUNTERS_TTL_MS,
+        shared: r.shared ?? false,
       },
     );
     return { circuit: change === 1 ? 'opened' : change === -1 ? 'closed' : undefined, result };

@@ -1,5 +1,5 @@
 import type { Lead, LeadStatus } from '@leadrouter/lead';
-import { LEAD_HASH as F, stepOfField } from '@leadrouter/redis';
+import { LEAD_HASH as F, readSales, stepOfField } from '@leadrouter/redis';
 
 /** A route's ordered candidates, fixed once per lead so a re-run never takes a different path. */
 export interface DeliveryPlan {
@@ -9,6 +9,11 @@ export interface DeliveryPlan {
   round: number;
   /** An auction's winning bids by bidder (contract §9): the sale's revenue, and `{{bid}}`, `{{ping_reference}}` in the post. */
   bids?: Record<string, { bid: number; reference?: string }>;
+  /**
+   * A shared auction's lanes (contract §9, `maxSales`): that many tries run at once, each down the
+   * ranking from the best candidate no other lane took, each lane ending in one sale or none.
+   */
+  lanes?: number;
 }
 
 /** A lead as read back from Redis: its fields (data key) and its state (hash). */
@@ -24,6 +29,10 @@ export interface StoredLead {
   round: number;
   /** Decisions recorded after each step of the delivery chain (`start`, `2.0`, ...), as stored: see `parseDecision`. */
   decisions: Record<string, string>;
+  /** A shared lead's sales by buyer (an exclusive lead's one sale is `destination` and `payout`). */
+  sales: Record<string, { status: string; payout: number }>;
+  /** A shared lead's lanes still delivering (0 for an exclusive lead). */
+  openLanes: number;
 }
 
 type LeadInputJson = Omit<Lead, 'id' | 'supplier' | 'createdAt' | 'quality' | 'phoneNational'>;
@@ -44,6 +53,8 @@ export function readStoredLead(id: string, hash: Record<string, string> | undefi
     attempts: Number(hash[F.attempts] ?? 0),
     round: Number(hash[F.round] ?? 0),
     decisions: {},
+    sales: readSales(hash),
+    openLanes: Number(hash[F.lanes] ?? 0),
   };
   for (const [field, value] of Object.entries(hash)) {
     const step = stepOfField(field);
@@ -58,4 +69,17 @@ export function readStoredLead(id: string, hash: Record<string, string> | undefi
     stored.plan = { ...plan, round: plan.round ?? 0 };
   }
   return stored;
+}
+
+/**
+ * Whether tries of the lead may still run: it is `queued`, or it is a shared lead already sold once
+ * whose other lanes still run (it is `delivered` from its first sale on, contract §9).
+ */
+export function stillDelivering(stored: StoredLead): boolean {
+  return stored.status === 'queued' || (stored.status === 'delivered' && stored.openLanes > 0);
+}
+
+/** Whether the lead was sold to this destination (its one sale, or one of a shared lead's). */
+export function soldTo(stored: StoredLead, destination: string): boolean {
+  return stored.destination === destination || stored.sales[destination] !== undefined;
 }

@@ -7,19 +7,21 @@ export interface OwedNotification {
   status: string;
   /** Makes the notification's job id, so queueing it twice sends it once. */
   key: string;
+  /** For a sale of a shared lead: its buyer. */
+  sale?: string;
 }
 
 /** The outbox member of a notification: JSON, since an event id may hold any character. */
 export function notificationEntry(n: OwedNotification): string {
-  return JSON.stringify([n.leadId, n.status, n.key]);
+  return JSON.stringify(n.sale === undefined ? [n.leadId, n.status, n.key] : [n.leadId, n.status, n.key, n.sale]);
 }
 
 function parseEntry(entry: string): OwedNotification | undefined {
   try {
     const parsed = JSON.parse(entry) as unknown;
-    if (Array.isArray(parsed) && parsed.length === 3 && parsed.every((part) => typeof part === 'string')) {
-      const [leadId, status, key] = parsed as [string, string, string];
-      return { leadId, status, key };
+    if (Array.isArray(parsed) && (parsed.length === 3 || parsed.length === 4) && parsed.every((part) => typeof part === 'string')) {
+      const [leadId, status, key, sale] = parsed as [string, string, string, string?];
+      return { leadId, status, key, ...(sale === undefined ? {} : { sale }) };
     }
   } catch {
     // Not one of ours: dropped by the caller.

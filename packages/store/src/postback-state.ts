@@ -55,7 +55,8 @@ export class PostbackState {
     /** The supplier notification's key (its job id within the lead): the same for a repeat. */
     notificationKey: string,
   ): Promise<PostbackOutcome> {
-    const outboxEntry = notificationEntry({ leadId, status, key: notificationKey });
+    // Named with its buyer: for a shared lead (contract §9) the notification is of that sale.
+    const outboxEntry = notificationEntry({ leadId, status, key: notificationKey, sale: destination });
     const [result, inForce, oldPayout, newPayout, source, supplier] = await this.scripts.run<PostbackReply>(
       SCRIPTS.postback,
       [this.keys.lead(leadId), this.keys.leadEvents(leadId), this.keys.leadPostbackIds(leadId), this.keys.learned(destination), this.keys.notifyOutbox(), this.keys.ledgerStreamOf(leadId)],

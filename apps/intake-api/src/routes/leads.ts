@@ -180,6 +180,8 @@ async function ledgerRecord(ledger: Ledger, id: string, throughSeq?: number): Pr
     attempts: 0,
     round: 0,
     decisions: {},
+    sales: {},
+    openLanes: 0,
     events: found.events as LeadEvent[],
   };
 }

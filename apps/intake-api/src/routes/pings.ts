@@ -91,9 +91,13 @@ export function pingRoutes(deps: PingRoutesDeps): Router {
         }
         const expiresAt = new Date(Date.now() + route.auction.bidTtlMs).toISOString();
         await deps.pings.hold({ supplier: supplier.id, geo: ping.geo, source: ping.source, fields: ping.fields, expiresAt, auction: { pingId, route: route.id, durationMs: auction.durationMs, bidders: auction.bidders, ranking: auction.ranking } }, route.auction.bidTtlMs);
-        // What the supplier is paid if the post sells (to the best bidder): its fixed amount, or its share of that bid; none: 0.
+        // What the supplier is paid if the post sells as ranked: to the best bidder, or for a shared
+        // route to its `maxSales` best (each sale paid): its fixed amount per sale, or its share of
+        // each bid; none: 0.
         const terms = supplierPayoutTerms(supplier);
-        res.json({ status: 'bid', pingId, payout: terms ? supplierOwed(terms, top.bid) : 0, expiresAt });
+        const sold = auction.ranking.slice(0, route.auction.maxSales);
+        const payout = terms ? Math.round(sold.reduce((sum, b) => sum + supplierOwed(terms, b.bid), 0) * 100) / 100 : 0;
+        res.json({ status: 'bid', pingId, payout, expiresAt });
       } catch (err) {
         deps.logger.warn({ err: (err as Error).name }, 'ping not answered (Redis unavailable?)');
         res.status(503).setHeader('Retry-After', '1').json({ status: 'rejected', reason: 'unavailable' });

@@ -9,15 +9,21 @@
   lead can never go down two paths. A step marked 'next' (by RECORD_ATTEMPT: the try ended and the
   chain moves on) still has its choice to make.
 
+  A shared lead (contract §9, `shared`: its hash has `lanes`) runs several such chains (lanes) at
+  once over one plan. A lane takes only a candidate no lane has taken (no step of the lead records
+  it), so each buyer gets the lead once and each lane sells at most once: at most `maxSales` sales.
+  A lane that finds none left ends: `lanes` counts down, and the lead ends 'unsold' only when its
+  last lane ends with no sale; otherwise the lane's step records 'ended'.
+
   KEYS[1] the lead's state hash
   then 5 keys per candidate, in the order of ARGV's candidates:
     circuit hash, circuit probe lock, hourly, daily and total cap counters
 
   ARGV[1] JSON:
     stepField (the lead-hash field of the step: `next:<step>`), nowMs, probeLockMs, hourTtlMs,
-    dayTtlMs, candidates: [{index, destination, caps: {hourly, daily, total} (-1 = none)}]
+    dayTtlMs, candidates: [{index, destination, caps: {hourly, daily, total} (-1 = none)}], shared
 
-  Returns 'd:<index>' (the candidate chosen) or 'unsold'.
+  Returns 'd:<index>' (the candidate chosen), 'unsold', or 'ended' (a shared lead's lane, not the lead).
 ]]
 --- @include "includes/circuit"
 local leadKey = KEYS[1]
@@ -25,6 +31,18 @@ local args = cjson.decode(ARGV[1])
 
 local previous = redis.call('HGET', leadKey, args.stepField)
 if previous and previous ~= 'next' then return previous end
+
+-- A shared lead's candidates taken by a lane (any step's recorded choice): no other lane's.
+local taken = {}
+if args.shared then
+  local hash = redis.call('HGETALL', leadKey)
+  for i = 1, #hash, 2 do
+    if string.sub(hash[i], 1, 5) == 'next:' then
+      local index = string.match(hash[i + 1], '^d:(%d+)$')
+      if index then taken[tonumber(index)] = true end
+    end
+  end
+end
 
 local chosen = 'unsold'
 for c, candidate in ipairs(args.candidates) do
@@ -36,7 +54,7 @@ for c, candidate in ipairs(args.candidates) do
   local holdField = 'cap:' .. candidate.destination
   local held = redis.call('HEXISTS', leadKey, holdField) == 1
   local open, openUntil = circuitOpenAt(circuitKey, args.nowMs)
-  local ok = not open
+  local ok = not open and not taken[candidate.index]
   if ok and not held then
     for i = 1, 3 do
       if capLimits[i] >= 0 and (tonumber(redis.call('GET', capKeys[i])) or 0) >= capLimits[i] then ok = false end
@@ -58,6 +76,10 @@ for c, candidate in ipairs(args.candidates) do
     chosen = 'd:' .. candidate.index
     break
   end
+end
+if chosen == 'unsold' and args.shared then
+  local left = redis.call('HINCRBY', leadKey, 'lanes', -1)
+  if left > 0 or redis.call('HEXISTS', leadKey, 'soldAt') == 1 then chosen = 'ended' end
 end
 redis.call('HSET', leadKey, args.stepField, chosen)
 return chosen

@@ -38,6 +38,8 @@ for _, s in ipairs(args.finalStatuses) do
   if s == status then final = true end
 end
 if not final then return 'not_final' end
+-- A shared lead is `delivered` from its first sale while its other lanes may still deliver.
+if (tonumber(redis.call('HGET', leadKey, 'lanes')) or 0) > 0 then return 'not_final' end
 
 local data = redis.call('GET', dataKey)
 if data then
@@ -51,8 +53,9 @@ end
 -- hold is its sale's slot and stays taken.
 local buyer = redis.call('HGET', leadKey, 'destination')
 for _, field in ipairs(redis.call('HKEYS', leadKey)) do
-  if string.sub(field, 1, 4) == 'cap:' and field ~= 'cap:' .. (buyer or '') then
-    releaseCapSlot(leadKey, string.sub(field, 5))
+  local destination = string.sub(field, 5)
+  if string.sub(field, 1, 4) == 'cap:' and destination ~= buyer and redis.call('HEXISTS', leadKey, 'sale:' .. destination) == 0 then
+    releaseCapSlot(leadKey, destination)
   end
 end
 local keep = {}

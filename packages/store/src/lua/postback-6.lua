@@ -19,6 +19,10 @@
     transitions ({from: [to, ...]}: the allowed changes, from packages/lead),
     lostStatuses ([status, ...]: a sale that reaches one is lost to learning)
 
+  A shared lead (contract §9) has a sale per buyer (`sale:<destination>` = `<status>|<payout>`): the
+  postback applies to the sale of its destination, with that sale's status and payout, and the
+  lead's own status (`delivered` from its first sale) stays.
+
   Returns {result, status in force, old payout, new payout, lead source, lead supplier}, result one of
   'not_found', 'pending' (the lead is still queued with this destination in its plan: not sold yet),
   'duplicate', 'invalid_transition', 'applied'.
@@ -32,11 +36,18 @@ local args = cjson.decode(ARGV[1])
 
 local status = redis.call('HGET', leadKey, 'status')
 if not status then return {'not_found', '', '', '', '', ''} end
-if redis.call('HGET', leadKey, 'destination') ~= args.destination then
-  -- Still queued and this destination is in its plan: the sale this postback is about may be a
-  -- moment from being recorded.
+local saleField = 'sale:' .. args.destination
+local sale = redis.call('HGET', leadKey, saleField)
+local payout = redis.call('HGET', leadKey, 'payout') or '0'
+if sale then
+  local bar = string.find(sale, '|', 1, true)
+  status, payout = string.sub(sale, 1, bar - 1), string.sub(sale, bar + 1)
+elseif redis.call('HGET', leadKey, 'destination') ~= args.destination then
+  -- Still being delivered (queued, or a shared lead's lanes still running) and this destination is
+  -- in its plan: the sale this postback is about may be a moment from being recorded.
   local plan = redis.call('HGET', leadKey, 'plan')
-  if status == 'queued' and plan then
+  local delivering = status == 'queued' or (status == 'delivered' and (tonumber(redis.call('HGET', leadKey, 'lanes')) or 0) > 0)
+  if delivering and plan then
     local ok, decoded = pcall(cjson.decode, plan)
     if ok and type(decoded) == 'table' and type(decoded.candidates) == 'table' then
       for _, candidate in ipairs(decoded.candidates) do
@@ -46,7 +57,6 @@ if redis.call('HGET', leadKey, 'destination') ~= args.destination then
   end
   return {'not_found', '', '', '', '', ''}
 end
-local payout = redis.call('HGET', leadKey, 'payout') or '0'
 local source = redis.call('HGET', leadKey, 'source') or ''
 local supplier = redis.call('HGET', leadKey, 'supplier') or ''
 local function eventFor(result)
@@ -71,13 +81,17 @@ for _, s in ipairs(args.lostStatuses) do lost[s] = true end
 -- A payout sent with `returned` is ignored: the return takes back the payout on record.
 local newPayout = payout
 if args.payout ~= '' and new ~= 'returned' then newPayout = args.payout end
-redis.call('HSET', leadKey, 'status', new, 'payout', newPayout)
+if sale then
+  redis.call('HSET', leadKey, saleField, new .. '|' .. newPayout)
+else
+  redis.call('HSET', leadKey, 'status', new, 'payout', newPayout)
+end
 if args.eventId ~= '' then
   redis.call('SADD', seenKey, args.eventId)
   redis.call('PEXPIRE', seenKey, args.retentionMs)
 end
 local geo = redis.call('HGET', leadKey, 'geo') or ''
-learnFromPostback(leadKey, learntKey, geo, status, new, tonumber(payout), tonumber(newPayout), args.priceKeep, lost)
+learnFromPostback(leadKey, learntKey, geo, status, new, tonumber(payout), tonumber(newPayout), args.priceKeep, lost, sale and (':' .. args.destination) or '')
 local seq = pushEvent(leadKey, eventsKey, eventFor('applied'))
 -- What the revenue counters book for this change (apply-postback.ts, bookRevenueChange), for the ledger.
 local money = {}
@@ -89,7 +103,7 @@ elseif after > before then
 elseif after < before then
   money.takenBack = tostring(before - after)
 end
-appendToLedger(ledgerKey, leadKey, args.leadId, seq, eventFor('applied'), nil, money)
+appendToLedger(ledgerKey, leadKey, args.leadId, seq, eventFor('applied'), nil, money, sale and {destination = args.destination, status = new, payout = newPayout} or nil)
 local now = redis.call('TIME')
 redis.call('ZADD', outboxKey, tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000), args.outboxEntry)
 return {'applied', new, payout, newPayout, source, supplier}

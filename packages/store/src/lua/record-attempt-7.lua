@@ -3,7 +3,10 @@
   event, the destination's circuit, what best_revenue learns from an answer, the destination's
   counts of the day (admin view), and then by `action`:
     'sold'  the lead becomes `delivered` if it is still `queued` (so it is sold at most once), with
-            its `delivered` event and a message on the final channel;
+            its `delivered` event and a message on the final channel; a shared lead (`shared`,
+            contract §9) gets the sale `sale:<destination>` = `delivered|<payout>` unless it has it
+            (so each buyer buys it once), its lane ends, and it becomes `delivered` at its first
+            sale (`soldAt`), the one the final channel hears of;
     'retry' the decision to retry this destination is recorded for the step (first writer wins);
     'next'  the step is marked 'next' (tried: the chain moves on) before the lead's cap slot at this
             destination is given back, so a re-run of this try after a crash resumes the chain and
@@ -22,7 +25,7 @@
     circuitCooldownMs, action ('sold', 'retry', 'next'), destination, payout (text), route,
     stepField (`next:<step>`), outcome (the try's: 'accepted', 'rejected', 'error'), geo,
     learningKeep, priceKeep, deliveredEvent (JSON text), finalChannel, finalMessage (JSON text),
-    dayCountersTtlMs
+    dayCountersTtlMs, shared
 
   Returns {circuit change (1 opened, -1 closed, 0), result}: for 'sold' 'ok' or the status that
   prevented the sale; for 'retry' the decision in force; for 'next' 'released'.
@@ -38,14 +41,37 @@ local args = cjson.decode(ARGV[1])
 local attemptSeq = pushEvent(leadKey, eventsKey, args.attemptEvent)
 redis.call('HINCRBY', leadKey, 'attempts', 1)
 local change = updateCircuit(circuitKey, probeKey, args.circuit, args.nowMs, args.circuitThreshold, args.circuitCooldownMs)
+-- A shared lead's buyers each answer their own post: each learns from its own (learn.lua's marks per buyer).
+local marks = args.shared and (':' .. args.destination) or ''
 if args.outcome == 'accepted' or args.outcome == 'rejected' then
-  learnFromAnswer(leadKey, learntKey, args.geo, args.outcome == 'accepted', args.learningKeep, tonumber(args.payout), args.priceKeep)
+  learnFromAnswer(leadKey, learntKey, args.geo, args.outcome == 'accepted', args.learningKeep, tonumber(args.payout), args.priceKeep, marks)
 end
 if args.outcome == 'rejected' then
   redis.call('HINCRBY', dayKey, 'rejected', 1)
   redis.call('PEXPIRE', dayKey, args.dayCountersTtlMs)
 end
 
+if args.action == 'sold' and args.shared then
+  local status = redis.call('HGET', leadKey, 'status')
+  local saleField = 'sale:' .. args.destination
+  local open = (tonumber(redis.call('HGET', leadKey, 'lanes')) or 0) > 0
+  if redis.call('HEXISTS', leadKey, saleField) == 1 or not open or (status ~= 'queued' and status ~= 'delivered') then
+    appendToLedger(ledgerKey, leadKey, args.leadId, attemptSeq, args.attemptEvent)
+    if redis.call('HEXISTS', leadKey, saleField) == 1 then return {change, 'delivered'} end
+    return {change, status or 'missing'}
+  end
+  redis.call('HSET', leadKey, saleField, 'delivered|' .. args.payout)
+  redis.call('HINCRBY', leadKey, 'lanes', -1)
+  local first = redis.call('HEXISTS', leadKey, 'soldAt') == 0
+  if first then redis.call('HSET', leadKey, 'status', 'delivered', 'soldAt', args.nowMs, 'route', args.route) end
+  redis.call('HINCRBY', dayKey, 'sold', 1)
+  redis.call('PEXPIRE', dayKey, args.dayCountersTtlMs)
+  local deliveredSeq = pushEvent(leadKey, eventsKey, args.deliveredEvent)
+  appendToLedger(ledgerKey, leadKey, args.leadId, attemptSeq, args.attemptEvent)
+  appendToLedger(ledgerKey, leadKey, args.leadId, deliveredSeq, args.deliveredEvent, nil, {booked = args.payout}, {destination = args.destination, status = 'delivered', payout = args.payout})
+  if first then redis.call('PUBLISH', args.finalChannel, args.finalMessage) end
+  return {change, 'ok'}
+end
 if args.action == 'sold' then
   local status = redis.call('HGET', leadKey, 'status')
   if status ~= 'queued' then

@@ -1,5 +1,6 @@
 --[[
-  Records a postback refused as invalid on the lead, when the lead is the destination's, up to the
+  Records a postback refused as invalid on the lead, when the lead is the destination's (its one
+  sale, or one of a shared lead's sales), up to the
   bound on refused postbacks per lead (shared with POSTBACK's repeats and disallowed changes).
 
   KEYS[1] the lead's state hash
@@ -16,6 +17,6 @@
 local leadKey, eventsKey, ledgerKey = KEYS[1], KEYS[2], KEYS[3]
 local args = cjson.decode(ARGV[1])
 
-if redis.call('HGET', leadKey, 'destination') ~= args.destination then return false end
+if redis.call('HGET', leadKey, 'destination') ~= args.destination and redis.call('HEXISTS', leadKey, 'sale:' .. args.destination) == 0 then return false end
 recordRefusedPostback(leadKey, eventsKey, ledgerKey, args.leadId, args.event, args.refusedBound)
 return redis.call('HGET', leadKey, 'source') or ''

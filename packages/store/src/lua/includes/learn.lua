@@ -21,12 +21,13 @@ end
   a lead other buyers turned down is not a fair sample of a destination. A first answer that sold
   marks the lead `learnt`, so its postbacks can correct it. The learnt price follows every sale (an
   average fading by `priceKeep` per sale). `answered` survives an admin redelivery on purpose: a
-  replayed lead was shopped already.
+  replayed lead was shopped already. `marks` suffixes the lead's marks: '' for an exclusive lead,
+  ':<destination>' for a shared one, whose buyers each answer a post of their own (contract §9).
 ]]
-local function learnFromAnswer(leadKey, learntKey, geo, success, keep, payout, priceKeep)
-  if redis.call('HINCRBY', leadKey, 'answered', 1) == 1 then
+local function learnFromAnswer(leadKey, learntKey, geo, success, keep, payout, priceKeep, marks)
+  if redis.call('HINCRBY', leadKey, 'answered' .. marks, 1) == 1 then
     addObservation(learntKey, geo, success, keep)
-    if success then redis.call('HSET', leadKey, 'learnt', '1') end
+    if success then redis.call('HSET', leadKey, 'learnt' .. marks, '1') end
   end
   if success then
     local price = tonumber(redis.call('HGET', learntKey, 'price'))
@@ -43,14 +44,14 @@ end
   back that much, not more. A payout correction moves the learnt price as that sale's share of it
   would have; a payout change that comes with a loss is not a price.
 ]]
-local function learnFromPostback(leadKey, learntKey, geo, before, after, oldPayout, newPayout, priceKeep, lostStatuses)
+local function learnFromPostback(leadKey, learntKey, geo, before, after, oldPayout, newPayout, priceKeep, lostStatuses, marks)
   local shift = 0
   if lostStatuses[after] and not lostStatuses[before] then shift = 1 elseif lostStatuses[before] and not lostStatuses[after] then shift = -1 end
-  if shift ~= 0 and redis.call('HGET', leadKey, 'learnt') == '1' then
+  if shift ~= 0 and redis.call('HGET', leadKey, 'learnt' .. marks) == '1' then
     for i, prefix in ipairs({'', 'g:' .. geo .. ':'}) do
       local a = tonumber(redis.call('HGET', learntKey, prefix .. 'a')) or 1
       local b = tonumber(redis.call('HGET', learntKey, prefix .. 'b')) or 1
-      local movedField = 'learnMoved' .. i
+      local movedField = 'learnMoved' .. i .. marks
       local moved
       if shift > 0 then
         moved = math.min(1, a - 1)

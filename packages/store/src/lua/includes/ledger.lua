@@ -7,8 +7,10 @@
   book it: a sale and an upward correction are booked, a return or a downward correction taken
   back, so the ledger's reports agree with those counters in each figure, not only in the net.
   `streamKey` is '' when the install runs no ledger (no DATABASE_URL): nothing is appended.
+  A change of one sale of a shared lead (contract §9: its sale, a postback to it) names that sale
+  in the state (`sale`: {destination, status, payout}): the ledger keeps a row per sale from them.
 ]]
-local function appendToLedger(streamKey, leadKey, leadId, seq, eventJson, recordJson, money)
+local function appendToLedger(streamKey, leadKey, leadId, seq, eventJson, recordJson, money, sale)
   if streamKey == '' then return end
   local s = redis.call('HMGET', leadKey, 'status', 'destination', 'payout', 'reason', 'route', 'soldAt', 'round', 'compacted')
   local state
@@ -26,6 +28,11 @@ local function appendToLedger(streamKey, leadKey, leadId, seq, eventJson, record
       status = s[1] or '', destination = s[2] or '', payout = s[3] or '', reason = s[4] or '',
       route = s[5] or '', soldAt = s[6] or '', round = s[7] or '',
     })
+  end
+  if sale then
+    local decoded = cjson.decode(state)
+    decoded.saleDestination, decoded.saleStatus, decoded.salePayout = sale.destination, sale.status, sale.payout
+    state = cjson.encode(decoded)
   end
   local entry = {'lead', leadId, 'seq', seq, 'event', eventJson, 'state', state}
   if recordJson then
