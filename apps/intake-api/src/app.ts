@@ -1,3 +1,4 @@
+import type { PingCircuits } from '@leadrouter/store';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Ledger } from '@leadrouter/ledger';
 import type { Logger } from '@leadrouter/logging';
@@ -27,6 +28,8 @@ export interface IntakeAppDeps extends LeadRoutesDeps {
   /** Sign-in attempts per address, across every intake process. */
   loginAttempts: LoginLimiter;
   pingLimits: SupplierPingLimits;
+  /** Bidders' circuits, fed by supplier pings as by the workers' (contract §9). */
+  pingCircuits: PingCircuits;
 }
 
 /** The intake's Express app, without listening: main.ts (or a test) decides where it runs. */
@@ -44,7 +47,7 @@ export function createIntakeApp(deps: IntakeAppDeps): Express {
   // Before the lead routes: `/v1/leads/export.csv` is not a lead id.
   app.use(ledgerReadRoutes({ config: deps.config, suppliers: deps.suppliers, adminApiKey: deps.adminApiKey, ledger: deps.ledger, logger: deps.logger }));
   app.use(leadRoutes(deps));
-  app.use(pingRoutes({ config: deps.config, suppliers: deps.suppliers, pings: deps.pings, pingLimits: deps.pingLimits, destinationState: deps.admin.destinationState, metrics: deps.metrics, logger: deps.logger }));
+  app.use(pingRoutes({ config: deps.config, suppliers: deps.suppliers, pings: deps.pings, pingLimits: deps.pingLimits, destinationState: deps.admin.destinationState, pingCircuits: deps.pingCircuits, metrics: deps.metrics, logger: deps.logger }));
   app.use(adminRoutes({ ...deps.admin, config: deps.config, adminApiKey: deps.adminApiKey }));
   app.use(liveOpsRoutes({ live: deps.live, adminApiKey: deps.adminApiKey, ledger: deps.ledger, logger: deps.logger }));
   app.use(overviewRoutes({ config: deps.config, adminApiKey: deps.adminApiKey, ledger: deps.ledger, logger: deps.logger }));

@@ -6,7 +6,7 @@ import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
 import { createRedis, deliverQueueName, notifyQueueName, waitForRedis, QUEUES, QUEUE_OPTIONS, redisKeys, type RouteJobData } from '@leadrouter/redis';
 import { boundPort, closeServer, listen, LiveConfig, redisReadiness } from '@leadrouter/service';
-import { DestinationState, LeadLifecycle, LeadStore, SupplierPings, Sweeps } from '@leadrouter/store';
+import { DestinationState, LeadLifecycle, LeadStore, PingCircuits, SupplierPings, Sweeps } from '@leadrouter/store';
 import { migrateLedger, openLedgerPool, type Ledger } from '@leadrouter/ledger';
 import { createIntakeApp } from './app.js';
 import { SupplierDirectory } from './auth.js';
@@ -95,6 +95,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
       rateLimits: new SupplierRateLimits(redis, keys.rateLimitPrefix(), running.suppliers),
       pingLimits: new SupplierPingLimits(redis, keys.rateLimitPrefix(), running.suppliers),
       pings,
+      pingCircuits: new PingCircuits(redis, keys),
       waiter,
       adminApiKey: env.adminApiKey,
       metricsToken: env.metricsToken,

@@ -1,11 +1,15 @@
 import type { ResolvedRoute } from '@leadrouter/config';
 import type { Lead } from '@leadrouter/lead';
 import { buildPingRequest, capPeriods, NO_EVIDENCE, posteriorFor, rankBids, readPingReply, staticSkipReason, type BidderResult, type PingAnswer, type RankedBid } from '@leadrouter/routing';
+import type { PingVerdict } from '@leadrouter/store';
 import type { WorkerDeps } from './deps.js';
 import { sendDelivery } from './send.js';
 
 /** What an auction needs: the worker's, or the intake's for a supplier's ping (contract §9). */
-export type AuctionDeps = Pick<WorkerDeps, 'destinations' | 'destinationState' | 'metrics' | 'config' | 'now'>;
+export type AuctionDeps = Pick<WorkerDeps, 'destinations' | 'destinationState' | 'pingCircuits' | 'metrics' | 'config' | 'now' | 'logger'>;
+
+/** A half-open bidder's probe lock outlives its ping by this much (a worker that dies mid-ping lets it go in time). */
+const PROBE_LOCK_MARGIN_MS = 5_000;
 
 export interface AuctionResult {
   bidders: BidderResult[];
@@ -19,6 +23,9 @@ export interface AuctionResult {
  * its ping's timeoutMs and all within what is left of the route's deadlineMs (counted from the
  * start of the phase); what has not answered by then is a timeout. Returns each bidder's outcome and the ranking. Nothing of the lead's contact data is in
  * a ping (buildPingRequest).
+ *
+ * Pings feed the bidder's circuit (ping-circuits.ts): errors and timeouts count as failures, so a
+ * dead bidder stops being pinged; past its cooldown one auction probes it.
  */
 export async function runAuction(deps: AuctionDeps, route: ResolvedRoute & { auction: NonNullable<ResolvedRoute['auction']> }, lead: Lead, options: { supplierPing?: boolean } = {}): Promise<AuctionResult> {
   const started = performance.now();
@@ -32,7 +39,10 @@ export async function runAuction(deps: AuctionDeps, route: ResolvedRoute & { auc
     bidders.push(destination);
   }
   const withRoom = await deps.destinationState.withRoom(bidders.map((d) => ({ id: d.id, caps: d.caps, periods: capPeriods(d, now) })));
-  const eligible = bidders.filter((d) => withRoom.has(d.id));
+  const halfOpen = bidders.filter((d) => withRoom.get(d.id) === 'half-open').map((d) => d.id);
+  // Rare (a bidder past its cooldown): only then a second round trip, for the probe lock.
+  const probing = halfOpen.length > 0 ? await deps.pingCircuits.claimProbes(halfOpen, route.auction.deadlineMs + PROBE_LOCK_MARGIN_MS) : new Set<string>();
+  const eligible = bidders.filter((d) => withRoom.get(d.id) === 'closed' || probing.has(d.id));
   const remaining = Math.max(1, Math.round(deadlineAt - performance.now()));
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => {
@@ -44,24 +54,33 @@ export async function runAuction(deps: AuctionDeps, route: ResolvedRoute & { auc
     eligible.map(async (d) => {
       const ping = d.ping as NonNullable<typeof d.ping>;
       const sent = performance.now();
+      // A ping that never reached the bidder (ours to fix) tells nothing of its health.
+      let ours = false;
       const attempt = (async (): Promise<PingAnswer | 'timeout'> => {
         let request;
         try {
           request = buildPingRequest(ping, lead, { withoutQuality: options.supplierPing === true });
         } catch (err) {
+          ours = true;
           return { outcome: 'error', error: `ping could not be built: ${(err as Error).message}` };
         }
         const result = await sendDelivery(request, Math.min(ping.timeoutMs, remaining));
-        if (result.kind === 'failure') return result.timeout ? 'timeout' : { outcome: 'error', error: result.error };
+        if (result.kind === 'failure') {
+          ours = result.ownFault;
+          return result.timeout ? 'timeout' : { outcome: 'error', error: result.error };
+        }
         return readPingReply(ping, result.reply);
       })();
       // The loser of the race is left to finish (bounded by its timeout); it cannot throw.
       const answer = await Promise.race([attempt.catch((err: Error): PingAnswer => ({ outcome: 'error', error: err.message })), late]);
       const durationMs = Math.round(performance.now() - sent);
-      return { destination: d.id, answer: answer === 'late' ? ('timeout' as const) : answer, durationMs };
+      const failed = answer === 'late' || answer === 'timeout' || answer.outcome === 'error';
+      const verdict: PingVerdict = ours ? 'untouched' : failed ? 'fail' : 'ok';
+      return { destination: d.id, answer: answer === 'late' ? ('timeout' as const) : answer, durationMs, verdict, circuit: d.circuit };
     }),
   );
   clearTimeout(timer);
+  const recorded = deps.pingCircuits.record(answers.map((a) => ({ destination: a.destination, verdict: a.verdict, threshold: a.circuit.failures, cooldownMs: a.circuit.cooldownMs })));
   const acceptance = new Map<string, number>();
   if (learning) {
     const learnt = await learning;
@@ -70,6 +89,12 @@ export async function runAuction(deps: AuctionDeps, route: ResolvedRoute & { auc
       acceptance.set(d.id, posterior.a / (posterior.a + posterior.b));
     }
   }
+  (await recorded).forEach((change, i) => {
+    const destination = answers[i]?.destination as string;
+    if (change === undefined) return;
+    deps.metrics.circuitOpen.set({ destination }, change === 'opened' ? 1 : 0);
+    deps.logger.warn({ destination }, `circuit ${change} by its pings`);
+  });
   const { bidders: results, ranking } = rankBids(answers, route.auction, acceptance);
   for (const r of results) {
     deps.metrics.pings.inc({ destination: r.destination, outcome: r.outcome });

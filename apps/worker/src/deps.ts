@@ -4,7 +4,7 @@ import type { Logger } from '@leadrouter/logging';
 import type { Metrics } from '@leadrouter/metrics';
 import type { Notifier } from '@leadrouter/notify';
 import type { DeliverJobData } from '@leadrouter/redis';
-import type { DestinationState, LeadLifecycle, NotificationOutbox, Sweeps } from '@leadrouter/store';
+import type { DestinationState, LeadLifecycle, NotificationOutbox, PingCircuits, Sweeps } from '@leadrouter/store';
 
 /** Everything the route and deliver processors need; passed in, so tests can build their own. */
 export interface WorkerDeps {
@@ -14,6 +14,8 @@ export interface WorkerDeps {
   lifecycle: LeadLifecycle;
   /** Circuits, caps and learnt figures of the destinations, as Redis holds them. */
   destinationState: DestinationState;
+  /** Bidders' circuits as their pings (contract §9) move them. */
+  pingCircuits: PingCircuits;
   /** Housekeeping's reads: the intake's outbox, the unsold index, Redis memory. */
   sweeps: Sweeps;
   deliverQueues: ReadonlyMap<string, Queue<DeliverJobData>>;

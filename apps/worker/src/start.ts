@@ -7,7 +7,7 @@ import { createMetrics, type Metrics } from '@leadrouter/metrics';
 import { createRedis, deliverQueueName, notifyQueueName, QUEUES, QUEUE_OPTIONS, type NotifyJobData, redisKeys, type DeliverJobData, type RouteJobData } from '@leadrouter/redis';
 import { boundPort, closeServer, healthRoutes, httpMetrics, listen, LiveConfig, redisReadiness } from '@leadrouter/service';
 import { Notifier, type NotifierOptions } from '@leadrouter/notify';
-import { DestinationState, LeadLifecycle, NotificationOutbox, Sweeps } from '@leadrouter/store';
+import { DestinationState, LeadLifecycle, NotificationOutbox, PingCircuits, Sweeps } from '@leadrouter/store';
 import { demoBuyerRoutes } from './demo-buyer.js';
 import { createDeliverProcessor } from './deliver-processor.js';
 import type { WorkerDeps } from './deps.js';
@@ -79,6 +79,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     destinations: new Map<string, ResolvedDestination>(running.destinations.map((d) => [d.id, d])),
     lifecycle: new LeadLifecycle(stateRedis, keys, clock),
     destinationState: new DestinationState(stateRedis, keys, clock),
+    pingCircuits: new PingCircuits(stateRedis, keys, clock),
     sweeps: new Sweeps(stateRedis, keys, clock),
     deliverQueues,
     metrics,

@@ -16,7 +16,7 @@ interface Bidder {
   posts: () => RecordedRequest[];
 }
 
-/** A bidder that bids `bid` (or hangs when `hang`), then accepts the post unless `rejectPost`, answering it once `holdPost` resolves. */
+/** A bidder that bids `bid` (or hangs when `hang`), then accepts the post unless `rejectPost`, answering it once `holdPost` resolves. `failPing` may be changed while it runs. */
 async function bidder(o: { bid?: number; hang?: boolean; failPing?: boolean; rejectPost?: boolean; reference?: string; holdPost?: () => Promise<void> }): Promise<Bidder> {
   const s = await server((req: RecordedRequest, res: ServerResponse) => {
     if (req.url.startsWith('/ping')) {
@@ -140,6 +140,27 @@ describe('ping-post auctions', () => {
       expect(metrics).toContain(`leadrouter_pings_total{destination="${destination}",outcome="${outcome}"} 1`);
       expect(metrics).toContain(`leadrouter_ping_duration_seconds_count{destination="${destination}"} 1`);
     }
+  });
+
+  test('a bidder whose pings keep failing opens its circuit: it is not pinged again until its cooldown ends, then one ping probes it, and an answer closes it', async () => {
+    const flaky = { bid: 7, failPing: true };
+    const dead = await bidder(flaky);
+    const alive = await bidder({ bid: 3 });
+    const sys = await auctionSystem({ dead, alive }, { caps: { dead: 'circuit: { failures: 3, cooldownMs: 1500 }' } });
+    const sell = async (): Promise<LeadBody> => sys.final((await sys.post({ name: 'Ann Bee', phone: uniquePhone(), geo: 'US', source: 'Google' })).body.id as string);
+    for (let i = 0; i < 5; i++) expect(await sell()).toMatchObject({ destination: 'alive' });
+    // Three failures opened it: leads 4 and 5 were not pinged to it.
+    expect(dead.pings()).toHaveLength(3);
+    expect(await sys.metrics()).toContain('leadrouter_destination_circuit_open{destination="dead"} 1');
+    const skipped = auctionEvent(await sell());
+    expect(skipped.bidders.map((b) => b.destination)).toEqual(['alive']);
+    // Past the cooldown it is probed by one ping; it answers now, so it is back and wins.
+    flaky.failPing = false;
+    await new Promise((r) => setTimeout(r, 1600));
+    expect(await sell()).toMatchObject({ destination: 'dead', payout: 7 });
+    expect(dead.pings()).toHaveLength(4);
+    expect(await sys.metrics()).toContain('leadrouter_destination_circuit_open{destination="dead"} 0');
+    expect(await sell()).toMatchObject({ destination: 'dead' });
   });
 
   test('no bid at all: the route’s fallback, at its payout; without one, unsold', async () => {

@@ -6,7 +6,7 @@ import { parseConfigText, type ResolvedDestination } from '@leadrouter/config';
 import { createMetrics } from '@leadrouter/metrics';
 import { Notifier } from '@leadrouter/notify';
 import { createRedis, deliverQueueName, QUEUE_OPTIONS, redisKeys, type DeliverJobData } from '@leadrouter/redis';
-import { DestinationState, LeadLifecycle, NotificationOutbox, Sweeps } from '@leadrouter/store';
+import { DestinationState, LeadLifecycle, NotificationOutbox, PingCircuits, Sweeps } from '@leadrouter/store';
 import { captureLogger, startTestServer, testEnv, type TestServer } from '@leadrouter/testing';
 import { startIntake } from '@leadrouter/app-intake-api';
 import { createDeliverProcessor } from '../src/deliver-processor.js';
@@ -80,6 +80,7 @@ routes:
       destinations,
       lifecycle: crashingState,
       destinationState: new DestinationState(redis, keys),
+      pingCircuits: new PingCircuits(redis, keys),
       sweeps: new Sweeps(redis, keys),
       deliverQueues,
       metrics: createMetrics(),

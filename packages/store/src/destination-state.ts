@@ -58,24 +58,24 @@ export class DestinationState {
 
   /**
    * Which of these destinations may be offered a lead now, as far as shared state goes: circuit
-   * not open, and room in every capped period. Read only (nothing is reserved), for all of them in
+   * not open (closed, or half-open: past its cooldown, for one probe), and room in every capped period. Read only (nothing is reserved), for all of them in
    * one round trip: an auction's bidders before they are pinged (contract §9).
    */
-  async withRoom(destinations: ReadonlyArray<{ id: string; caps?: Partial<Record<keyof CapUse, number>> | undefined; periods: { hourly: string; daily: string } }>): Promise<Set<string>> {
-    if (destinations.length === 0) return new Set();
+  async withRoom(destinations: ReadonlyArray<{ id: string; caps?: Partial<Record<keyof CapUse, number>> | undefined; periods: { hourly: string; daily: string } }>): Promise<Map<string, 'closed' | 'half-open'>> {
+    if (destinations.length === 0) return new Map();
     const pipeline = this.redis.pipeline();
     for (const d of destinations) pipeline.hget(this.keys.circuit(d.id), 'openUntil').mget(...this.capKeys(d.id, d.periods));
     const results = (await pipeline.exec()) ?? [];
     const now = this.now();
-    const open = new Set<string>();
+    const eligible = new Map<string, 'closed' | 'half-open'>();
     destinations.forEach((d, i) => {
       const openUntil = results[2 * i]?.[1] as string | null | undefined;
       if (openUntil && Number(openUntil) > now) return;
       const [h, day, t] = ((results[2 * i + 1]?.[1] as (string | null)[] | undefined) ?? []).map((v) => Number(v ?? 0));
       const used: CapUse = { hourly: h ?? 0, daily: day ?? 0, total: t ?? 0 };
-      if ((['hourly', 'daily', 'total'] as const).every((p) => d.caps?.[p] === undefined || used[p] < (d.caps[p] as number))) open.add(d.id);
+      if ((['hourly', 'daily', 'total'] as const).every((p) => d.caps?.[p] === undefined || used[p] < (d.caps[p] as number))) eligible.set(d.id, openUntil ? 'half-open' : 'closed');
     });
-    return open;
+    return eligible;
   }
 
   /** Learnt figures of destinations (best_revenue, as learn.lua keeps them), overall and for one geo; a flat prior where nothing is known. */

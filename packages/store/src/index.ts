@@ -11,3 +11,4 @@ export { ScriptRunner } from './script-runner.js';
 export { SCRIPTS } from './scripts.js';
 export { DestinationOverridesStore, AUDIT_MAX_BACKLOG, type OverrideChange } from './destination-overrides.js';
 export { SupplierPings, type HeldPing, type PingClaim } from './supplier-pings.js';
+export { PingCircuits, type PingCircuitOutcome, type PingVerdict } from './ping-circuits.js';

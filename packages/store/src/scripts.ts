@@ -17,4 +17,5 @@ export const SCRIPTS = {
   postback: loadLuaScript('postback-6'),
   recordRefusedPostback: loadLuaScript('record-refused-postback-3'),
   setOverride: loadLuaScript('set-override-2'),
+  recordPings: loadLuaScript('record-pings'),
 } as const;

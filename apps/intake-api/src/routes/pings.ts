@@ -7,7 +7,7 @@ import type { Logger } from '@leadrouter/logging';
 import type { Metrics } from '@leadrouter/metrics';
 import { matchRoute } from '@leadrouter/routing';
 import { readBodyLimited } from '@leadrouter/service';
-import type { DestinationState, SupplierPings } from '@leadrouter/store';
+import type { DestinationState, PingCircuits, SupplierPings } from '@leadrouter/store';
 import { runAuction } from '@leadrouter/app-worker';
 import type { SupplierDirectory } from '../auth.js';
 import { MAX_BODY_BYTES, parseBody } from '../body.js';
@@ -20,6 +20,7 @@ export interface PingRoutesDeps {
   pings: SupplierPings;
   pingLimits: SupplierPingLimits;
   destinationState: DestinationState;
+  pingCircuits: PingCircuits;
   metrics: Metrics;
   logger: Logger;
 }
@@ -83,7 +84,7 @@ export function pingRoutes(deps: PingRoutesDeps): Router {
       }
       const lead = { id: pingId, supplier: supplier.id, createdAt: Date.now(), quality: 1, name: '', phone: '', phoneNational: '', geo: ping.geo, source: ping.source, fields: ping.fields };
       try {
-        const auction = await runAuction({ destinations, destinationState: deps.destinationState, metrics: deps.metrics, config: deps.config, now: () => new Date() }, { ...route, auction: route.auction }, lead, { supplierPing: true });
+        const auction = await runAuction({ destinations, destinationState: deps.destinationState, pingCircuits: deps.pingCircuits, metrics: deps.metrics, config: deps.config, now: () => new Date(), logger: deps.logger }, { ...route, auction: route.auction }, lead, { supplierPing: true });
         const top = auction.ranking[0];
         if (!top) {
           res.json({ status: 'no_bid' });
