@@ -29,9 +29,12 @@ export async function advance(deps: WorkerDeps, lead: Lead, plan: DeliveryPlan, 
     probeLockMs = Math.max(probeLockMs, destination.timeoutMs + 5_000);
   }
   const decision = parseDecision(await deps.lifecycle.advance(lead.id, step, candidates, probeLockMs, shared));
-  if (decision.kind === 'ended') return;
+  // The lane ended (in a sale, or with none left while others run): nothing more to do for it.
+  if (decision.kind === 'ended' || decision.kind === 'sold') return;
   if (decision.kind === 'unsold') {
-    await finishUnsold(deps, lead, attempted ? 'all_rejected' : 'no_eligible_destination', plan.route, plan.round);
+    // A shared lead's last lane may end before another lane's tries are known here: ask Redis.
+    const tried = attempted || (shared && (await deps.lifecycle.attemptsMade(lead.id)) > 0);
+    await finishUnsold(deps, lead, tried ? 'all_rejected' : 'no_eligible_destination', plan.route, plan.round);
     return;
   }
   // advance.lua records a candidate or 'unsold' (a 'retry' recorded for this step is followed before

@@ -52,6 +52,7 @@ export async function resumeRecordedStep(
   const plan = loaded.plan;
   if (!plan) return;
   const decision = parseDecision(at.decided);
+  if (decision.kind === 'sold') return;
   if (decision.kind === 'retry') {
     await queueDelivery(deps, loaded.lead.id, at.destinationId, { leadId: loaded.lead.id, index: at.index, attempt: at.attempt + 1 }, 0, plan.round);
     return;

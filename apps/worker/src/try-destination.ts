@@ -44,8 +44,12 @@ export async function tryDestination(deps: WorkerDeps, loaded: LeadForDelivery, 
     if (recorded.result === 'ok') countSale(deps, lead, destination.id, plan.route, payout, now);
     // Also when a re-run of this try finds the lead already sold: the job id makes it one notification.
     if (recorded.result === 'ok' || recorded.result === 'delivered') await notifySale(deps, loaded, destination.id, plan.round);
+    // A shared lead whose lanes all ended, or whose lane moved on meanwhile: this slot is no sale's.
+    else if (recorded.result === 'closed') await deps.lifecycle.releaseCap(lead.id, destination.id);
     return;
   }
+  // Another run of this try sold the (shared) lead here: the lane ended in that sale.
+  if (recorded.result === 'sold') return;
   if (decision.action === 'retry') {
     if (recorded.result === 'retry') {
       await queueDelivery(deps, lead.id, destination.id, { leadId: lead.id, index: at.index, attempt: at.attempt + 1 }, decision.delayMs, plan.round);

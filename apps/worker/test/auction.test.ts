@@ -228,8 +228,10 @@ describe('ping-post auctions', () => {
       for (const secret of ['"sales"', '"top"', '"third"', 'maxSales', 'shared']) expect(own).not.toContain(secret);
 
       // A postback applies to its own destination's sale: top converts, third returns, second (no sale) is not found.
-      expect(await postback(sys, 'top', { lead_id: lead.id, status: 'converted', payout: '12' })).toMatchObject({ status: 200, body: { ok: true, status: 'converted', changed: true } });
-      expect(await postback(sys, 'third', { lead_id: lead.id, status: 'returned' })).toMatchObject({ status: 200, body: { ok: true, status: 'returned', changed: true } });
+      // Each buyer's event ids are its own: both number theirs from 1.
+      expect(await postback(sys, 'top', { lead_id: lead.id, status: 'converted', payout: '12', event_id: '1' })).toMatchObject({ status: 200, body: { ok: true, status: 'converted', changed: true } });
+      expect(await postback(sys, 'third', { lead_id: lead.id, status: 'returned', event_id: '1' })).toMatchObject({ status: 200, body: { ok: true, status: 'returned', changed: true } });
+      expect(await postback(sys, 'top', { lead_id: lead.id, status: 'returned', event_id: '1' })).toMatchObject({ status: 200, body: { changed: false } });
       expect(await postback(sys, 'third', { lead_id: lead.id, status: 'accepted' })).toMatchObject({ status: 409, body: { reason: 'invalid_transition' } });
       expect(await postback(sys, 'second', { lead_id: lead.id, status: 'accepted' })).toMatchObject({ status: 404 });
       const after = (await sys.lead(lead.id)) as LeadBody & { sales: Sale[] };

@@ -83,9 +83,10 @@ export function stepOfField(field: string): string | undefined {
  * - `retry`: try the same candidate again;
  * - `next`: the try ended and the chain moves on; where to is still to be chosen;
  * - `ended`: a lane of a shared lead found no candidate left while other lanes run or sold: that
- *   lane stops, and the lead is not final because of it.
+ *   lane stops, and the lead is not final because of it;
+ * - `sold`: the try sold a shared lead (its lane ended in that sale).
  */
-export type StepDecision = { kind: 'candidate'; index: number } | { kind: 'unsold' } | { kind: 'retry' } | { kind: 'next' } | { kind: 'ended' };
+export type StepDecision = { kind: 'candidate'; index: number } | { kind: 'unsold' } | { kind: 'retry' } | { kind: 'next' } | { kind: 'ended' } | { kind: 'sold' };
 
 const CANDIDATE_PREFIX = 'd:';
 
@@ -94,6 +95,6 @@ export function parseDecision(code: string): StepDecision {
     const index = Number(code.slice(CANDIDATE_PREFIX.length));
     if (Number.isInteger(index) && index >= 0) return { kind: 'candidate', index };
   }
-  if (code === 'unsold' || code === 'retry' || code === 'next' || code === 'ended') return { kind: code };
+  if (code === 'unsold' || code === 'retry' || code === 'next' || code === 'ended' || code === 'sold') return { kind: code };
   throw new Error(`unknown step decision "${code}"`);
 }

@@ -14,8 +14,11 @@ import { SCRIPTS } from './scripts.js';
 export const COMPACTED_FIELDS: readonly string[] = [F.supplier, F.status, F.source, F.geo, F.destination, F.payout, F.reason, F.round, 'seq', 'clickId', 'learnt', 'refusedPostbacks'];
 /** Kept of an unsold lead only: a redelivery's learning reads its answer count. */
 export const COMPACTED_UNSOLD_FIELDS: readonly string[] = ['answered'];
-/** Learning marks (a shared lead's are per buyer: `learnt:<destination>`) and a shared lead's sales. */
-const COMPACTED_PREFIXES: readonly string[] = ['learnMoved', 'learnt', SALE_FIELD_PREFIX];
+/**
+ * Learning marks (a shared lead's are per buyer: `learnt:<destination>`, and its answer counts
+ * `answered:<destination>`, which a redelivery's learning reads) and a shared lead's sales.
+ */
+const COMPACTED_PREFIXES: readonly string[] = ['learnMoved', 'learnt', 'answered:', SALE_FIELD_PREFIX];
 
 /** A lead whose events 1..seq the ledger has stored, and its status there. */
 export interface LedgerHeldLead {
@@ -27,6 +30,8 @@ export interface LedgerHeldLead {
 /** How long a final lead stays whole after the ledger has it, by default (LEDGER_COMPACT_AFTER_MS). */
 export const DEFAULT_COMPACT_AFTER_MS = 300_000;
 const DUE_BATCH = 500;
+/** A shared lead still delivering on other lanes is looked at again this much later, at least. */
+const DELIVERING_RETRY_MS = 5_000;
 
 /**
  * Drops from Redis what the ledger now holds of final leads (contract §10): their fields and
@@ -57,7 +62,7 @@ export class LeadCompaction {
       return;
     }
     const due = this.now() + this.afterMs;
-    await this.redis.zadd(this.keys.compactionDue(), ...finals.flatMap((h) => [due, `${h.leadId}:${h.seq}:${h.status}`]));
+    await this.redis.zadd(this.keys.compactionDue(), ...finals.flatMap((h) => [due, member(h)]));
   }
 
   /** Compacts the scheduled leads whose time has come, a batch at a time; returns how many were compacted. */
@@ -69,14 +74,21 @@ export class LeadCompaction {
       const [leadId, seq, status] = m.split(':');
       return leadId && seq && status ? [{ leadId, seq: Number(seq), status }] : [];
     });
-    const compacted = await this.compact(held);
-    // Whatever the answer (compacted, or changed since: its newer change schedules it again).
-    await this.redis.zrem(key, ...members);
+    const { compacted, delivering } = await this.compactOrPostpone(held);
+    // Whatever the answer (compacted, or changed since: its newer change schedules it again), but a
+    // shared lead still delivering, whose entry compactOrPostpone moved on in time.
+    const postponed = new Set(delivering.map(member));
+    const done = members.filter((m) => !postponed.has(m));
+    if (done.length > 0) await this.redis.zrem(key, ...done);
     return compacted;
   }
 
   /** Compacts each final lead of `held` that has not changed since; returns how many were compacted. */
   async compact(held: readonly LedgerHeldLead[]): Promise<number> {
+    return (await this.compactOrPostpone(held)).compacted;
+  }
+
+  private async compactOrPostpone(held: readonly LedgerHeldLead[]): Promise<{ compacted: number; delivering: LedgerHeldLead[] }> {
     const finals = held.filter((h) => FINAL_STATUSES.has(h.status as never));
     const finalStatuses = [...FINAL_STATUSES];
     // One auto-pipelined round trip for the batch: each call is its own atomic step.
@@ -91,6 +103,18 @@ export class LeadCompaction {
         }),
       ),
     );
-    return results.filter((r) => r === 'compacted').length;
+    // A shared lead whose other lanes still run (contract §9): its last lane may end with no change
+    // the ledger hears of, so nothing would schedule it again. It is looked at again later.
+    const delivering = finals.filter((_h, i) => results[i] === 'delivering');
+    if (delivering.length > 0) {
+      const due = this.now() + Math.max(this.afterMs, DELIVERING_RETRY_MS);
+      await this.redis.zadd(this.keys.compactionDue(), ...delivering.flatMap((h) => [due, member(h)]));
+    }
+    return { compacted: results.filter((r) => r === 'compacted').length, delivering };
   }
+}
+
+/** A lead's entry in the compaction schedule. */
+function member(h: LedgerHeldLead): string {
+  return `${h.leadId}:${h.seq}:${h.status}`;
 }

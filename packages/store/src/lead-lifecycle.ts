@@ -138,6 +138,11 @@ export class LeadLifecycle {
     return { status: status ?? null, round: Number(round ?? 0), delivering: status === 'queued' || (status === 'delivered' && Number(lanes ?? 0) > 0) };
   }
 
+  /** HTTP tries of the lead so far, at any destination. */
+  async attemptsMade(leadId: string): Promise<number> {
+    return Number((await this.redis.hget(this.keys.lead(leadId), LEAD_HASH.attempts)) ?? 0);
+  }
+
   /** The routing round of a lead (0 until an admin redelivers it). */
   async round(leadId: string): Promise<number> {
     return Number((await this.redis.hget(this.keys.lead(leadId), LEAD_HASH.round)) ?? 0);

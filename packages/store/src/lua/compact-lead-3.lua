@@ -23,7 +23,8 @@
     keepPrefixes ([prefix]: fields kept by the start of their name), keepIfUnsold ([field]: what
     only a redelivery reads)
 
-  Returns 'compacted', 'missing', 'newer' (a change since seq) or 'not_final'.
+  Returns 'compacted', 'missing', 'newer' (a change since seq), 'not_final', or 'delivering' (a
+  shared lead, `delivered`, whose other lanes still run).
 ]]
 --- @include "includes/cap-release"
 local leadKey, dataKey, eventsKey = KEYS[1], KEYS[2], KEYS[3]
@@ -39,7 +40,8 @@ for _, s in ipairs(args.finalStatuses) do
 end
 if not final then return 'not_final' end
 -- A shared lead is `delivered` from its first sale while its other lanes may still deliver.
-if (tonumber(redis.call('HGET', leadKey, 'lanes')) or 0) > 0 then return 'not_final' end
+-- Its last lane may end without a change the ledger hears of: the caller schedules it again.
+if (tonumber(redis.call('HGET', leadKey, 'lanes')) or 0) > 0 then return 'delivering' end
 
 local data = redis.call('GET', dataKey)
 if data then

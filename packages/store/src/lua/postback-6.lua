@@ -67,7 +67,9 @@ local function refused(result)
   return {result, status, payout, payout, source, supplier}
 end
 
-if args.eventId ~= '' and redis.call('SISMEMBER', seenKey, args.eventId) == 1 then return refused('duplicate') end
+-- Event ids are each buyer's own: a shared lead's buyers may well number theirs alike.
+local seenId = sale and (args.destination .. '|' .. args.eventId) or args.eventId
+if args.eventId ~= '' and redis.call('SISMEMBER', seenKey, seenId) == 1 then return refused('duplicate') end
 local new = args.status
 if new == status then return refused('duplicate') end
 local allowed = false
@@ -87,7 +89,7 @@ else
   redis.call('HSET', leadKey, 'status', new, 'payout', newPayout)
 end
 if args.eventId ~= '' then
-  redis.call('SADD', seenKey, args.eventId)
+  redis.call('SADD', seenKey, seenId)
   redis.call('PEXPIRE', seenKey, args.retentionMs)
 end
 local geo = redis.call('HGET', leadKey, 'geo') or ''

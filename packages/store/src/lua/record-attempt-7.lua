@@ -28,7 +28,9 @@
     dayCountersTtlMs, shared
 
   Returns {circuit change (1 opened, -1 closed, 0), result}: for 'sold' 'ok' or the status that
-  prevented the sale; for 'retry' the decision in force; for 'next' 'released'.
+  prevented the sale (a shared lead: 'delivered' when this buyer has its sale, else 'closed');
+  for 'retry' the decision in force; for 'next' 'released', or 'sold' when another run of this
+  try sold a shared lead here.
 ]]
 --- @include "includes/circuit"
 --- @include "includes/learn"
@@ -55,12 +57,16 @@ if args.action == 'sold' and args.shared then
   local status = redis.call('HGET', leadKey, 'status')
   local saleField = 'sale:' .. args.destination
   local open = (tonumber(redis.call('HGET', leadKey, 'lanes')) or 0) > 0
-  if redis.call('HEXISTS', leadKey, saleField) == 1 or not open or (status ~= 'queued' and status ~= 'delivered') then
+  -- 'next' on this step: another run of this very try (a job run twice at once) took a no and moved
+  -- the lane on, giving back its slot; this lane cannot also sell.
+  local movedOn = redis.call('HGET', leadKey, args.stepField) == 'next'
+  if redis.call('HEXISTS', leadKey, saleField) == 1 or not open or movedOn or (status ~= 'queued' and status ~= 'delivered') then
     appendToLedger(ledgerKey, leadKey, args.leadId, attemptSeq, args.attemptEvent)
     if redis.call('HEXISTS', leadKey, saleField) == 1 then return {change, 'delivered'} end
-    return {change, status or 'missing'}
+    return {change, 'closed'}
   end
-  redis.call('HSET', leadKey, saleField, 'delivered|' .. args.payout)
+  -- The step records its sale: a run of the same try that takes a no afterwards keeps the slot.
+  redis.call('HSET', leadKey, saleField, 'delivered|' .. args.payout, args.stepField, 'sold')
   redis.call('HINCRBY', leadKey, 'lanes', -1)
   local first = redis.call('HEXISTS', leadKey, 'soldAt') == 0
   if first then redis.call('HSET', leadKey, 'status', 'delivered', 'soldAt', args.nowMs, 'route', args.route) end
@@ -94,7 +100,11 @@ if args.action == 'retry' then
   redis.call('HSET', leadKey, args.stepField, 'retry')
   return {change, 'retry'}
 end
-redis.call('HSETNX', leadKey, args.stepField, 'next')
+if redis.call('HSETNX', leadKey, args.stepField, 'next') == 0 and redis.call('HGET', leadKey, args.stepField) == 'sold' then
+  -- Another run of this try sold the lead here (shared leads): the slot is that sale's.
+  appendToLedger(ledgerKey, leadKey, args.leadId, attemptSeq, args.attemptEvent)
+  return {change, 'sold'}
+end
 releaseCapSlot(leadKey, args.destination)
 appendToLedger(ledgerKey, leadKey, args.leadId, attemptSeq, args.attemptEvent)
 return {change, 'released'}

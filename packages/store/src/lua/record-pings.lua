@@ -2,10 +2,11 @@
   The circuit verdicts of one auction's pings (contract §9), in one round trip: a bidder whose
   pings keep failing opens its circuit as a failing post does (includes/circuit.lua), so new
   auctions stop pinging it until its cooldown ends; then one auction's ping probes it (the probe
-  lock, taken by claim-ping-probes.lua), and an answer closes it again. A bidder is posted to only
+  lock, which PingCircuits.claimProbes takes), and an answer closes it again. A bidder is posted to only
   after its ping, so one circuit serves both.
 
-  2 keys per bidder, in the order of ARGV's bidders: its circuit hash, its circuit probe lock
+  KEYS[1] the first bidder's circuit hash, KEYS[2] its circuit probe lock; then the same 2 keys
+  for each further bidder, in the order of ARGV's bidders
 
   ARGV[1] JSON: nowMs, bidders: [{destination, verdict ('ok', 'fail', 'untouched'), threshold, cooldownMs}]
 

@@ -218,6 +218,9 @@ function LeadTimeline({ id }) {
         <dt>Geo</dt><dd>${lead.geo}</dd>
         <dt>Destination</dt><dd>${lead.destination ?? '–'}</dd>
         <dt>Payout</dt><dd>${lead.payout === undefined || lead.payout === null ? '–' : money.format(lead.payout)}</dd>
+        ${(lead.sales ?? []).length > 1 || (!lead.destination && (lead.sales ?? []).length > 0)
+          ? html`<dt>Sales</dt><dd><ul class="sales" aria-label="Sales">${lead.sales.map((s) => html`<li>${s.destination}: ${money.format(s.payout)} (${s.status})</li>`)}</ul></dd>`
+          : ''}
       </dl>
       ${lead.status === 'unsold' && html`<button type="button" onClick=${redeliver}>Redeliver</button>`}
       <p role="status">${notice ?? ''}</p>
