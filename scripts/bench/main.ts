@@ -227,6 +227,10 @@ async function main(): Promise<void> {
       const bare = await startChild('scripts/bench/bare-express.ts', {});
       const bareResult = await load('bare Express 5 + express.json() answering 202', `http://127.0.0.1:${bare.port}/v1/leads`);
       await stopChild(bare.child);
+      const naive = await startChild('scripts/bench/naive-peer.ts', { REDIS_URL: redis.url });
+      const naiveResult = await load('naive peer: Express + express.json() + ajv on the lead schema + one BullMQ add', `http://127.0.0.1:${naive.port}/v1/leads`);
+      await stopChild(naive.child);
+      await client.flushall();
       const port = await freePort();
       const intakeEnv = { REDIS_URL: redis.url, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: 'bi', INTAKE_PORT: String(port), HOST: '127.0.0.1' };
       const profileArgs = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench-results')}`] : [];
@@ -243,8 +247,10 @@ async function main(): Promise<void> {
       await stopChild(intake);
       report.intake = {
         bareExpress: bareResult,
+        naivePeer: naiveResult,
         leadrouter: intakeResult,
         ratio: +(intakeResult.requestsPerSecond / bareResult.requestsPerSecond).toFixed(3),
+        ratioToNaivePeer: +(intakeResult.requestsPerSecond / naiveResult.requestsPerSecond).toFixed(3),
         // Redis shares this machine's two cores with the intake and the load generator.
         redisCpuSecondsPerSecond: +(redisCpu / args.duration).toFixed(2),
         redisMicrosecondsPerLead: Math.round((redisCpu * 1e6) / Math.max(1, intakeResult.total)),
@@ -575,7 +581,7 @@ function printReport(report: Record<string, unknown>): void {
     ledgerOutage?: unknown;
     machine: { cores: number; cpu?: string };
     versions: Record<string, string>;
-    intake?: { bareExpress: LoadResult; leadrouter: LoadResult; ratio: number; redisCpuSecondsPerSecond: number; redisMicrosecondsPerLead: number };
+    intake?: { bareExpress: LoadResult; naivePeer: LoadResult; leadrouter: LoadResult; ratio: number; ratioToNaivePeer: number; redisCpuSecondsPerSecond: number; redisMicrosecondsPerLead: number };
     e2e?: E2eReport;
     e2eWithoutLedger?: E2eReport;
     ledgerOnToOff?: number;
@@ -583,7 +589,7 @@ function printReport(report: Record<string, unknown>): void {
   const out: string[] = [`\nmachine: ${r.machine.cores} cores, ${r.machine.cpu ?? '?'}; ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`];
   if (r.intake) {
     const row = (name: string, x: LoadResult): string => `  ${name.padEnd(22)} ${String(x.requestsPerSecond).padStart(7)} req/s   p50 ${x.p50Ms} ms   p99 ${x.p99Ms} ms   non-2xx ${x.non2xx}   errors ${x.errors}`;
-    out.push('intake:', row('bare Express 5', r.intake.bareExpress), row('LeadRouter intake', r.intake.leadrouter), `  ratio to bare Express: ${r.intake.ratio}`, `  redis-server CPU: ${r.intake.redisCpuSecondsPerSecond} core, ${r.intake.redisMicrosecondsPerLead} us per lead`);
+    out.push('intake:', row('bare Express 5', r.intake.bareExpress), row('naive peer', r.intake.naivePeer), row('LeadRouter intake', r.intake.leadrouter), `  ratio to bare Express: ${r.intake.ratio}; to the naive peer: ${r.intake.ratioToNaivePeer} (target 1.0)`, `  redis-server CPU: ${r.intake.redisCpuSecondsPerSecond} core, ${r.intake.redisMicrosecondsPerLead} us per lead`);
   }
   for (const e of [r.e2eWithoutLedger, r.e2e]) {
     if (!e) continue;

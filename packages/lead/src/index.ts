@@ -1,5 +1,5 @@
 export * from './lead.js';
-export { validateLead, validatePing, CONTACT_FIELDS, MAX_EXTRA_FIELDS, RESERVED_FIELDS, STANDARD_FIELDS, type LeadValidation, type PingInput } from './validate.js';
+export { validateLead, validatePing, leadSchema, CONTACT_FIELDS, MAX_EXTRA_FIELDS, RESERVED_FIELDS, STANDARD_FIELDS, type LeadValidation, type PingInput } from './validate.js';
 export { checkPhone, type PhoneCheck } from './phone.js';
 export { qualityScore, QUALITY_WEIGHTS, type QualitySignals } from './quality.js';
 export { maskEmail, maskPhone } from './mask.js';

@@ -16,7 +16,8 @@ export const STANDARD_FIELDS = ['name', 'phone', 'geo', 'source', 'email', 'clic
 export const RESERVED_FIELDS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 const EXTRA_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
-const leadSchema = {
+/** The JSON Schema of a lead's shape (ajv), before the checks it cannot say (phone, geo code, extra names). */
+export const leadSchema = {
   type: 'object',
   required: ['name', 'phone', 'geo', 'source'],
   properties: {
