@@ -1,3 +1,4 @@
+import type { SupplierRateLimits } from './rate-limit.js';
 import type { PingCircuits } from '@leadrouter/store';
 import express, { type ErrorRequestHandler, type Express } from 'express';
 import type { Ledger } from '@leadrouter/ledger';
@@ -8,7 +9,7 @@ import { consoleSessionMiddleware } from './console/session-middleware.js';
 import type { ConsoleSessions } from './console/sessions.js';
 import { liveOpsRoutes } from './routes/live-ops.js';
 import { overviewRoutes } from './routes/overview.js';
-import { pingRoutes, type SupplierPingLimits } from './routes/pings.js';
+import { pingRoutes } from './routes/pings.js';
 import { adminRoutes, type AdminRoutesDeps } from './routes/admin.js';
 import { ledgerReadRoutes } from './routes/ledger-reads.js';
 import { leadRoutes, type LeadRoutesDeps } from './routes/leads.js';
@@ -27,7 +28,7 @@ export interface IntakeAppDeps extends LeadRoutesDeps {
   sessions: ConsoleSessions;
   /** Sign-in attempts per address, across every intake process. */
   loginAttempts: LoginLimiter;
-  pingLimits: SupplierPingLimits;
+  pingLimits: SupplierRateLimits;
   /** Bidders' circuits, fed by supplier pings as by the workers' (contract §9). */
   pingCircuits: PingCircuits;
 }

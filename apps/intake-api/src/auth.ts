@@ -42,8 +42,13 @@ export class SupplierDirectory {
 
 /** Constant-time check of the admin key; false when no ADMIN_API_KEY is configured. */
 export function isAdminKey(key: string | undefined, adminKey: string | undefined): boolean {
-  if (key === undefined || adminKey === undefined) return false;
-  return timingSafeEqual(digest(key), digest(adminKey));
+  return secretMatches(key, adminKey);
+}
+
+/** Constant-time comparison of a presented secret (a key, a console session's cross-site token) with the expected one; false when either is missing. */
+export function secretMatches(presented: string | undefined, expected: string | undefined): boolean {
+  if (presented === undefined || expected === undefined) return false;
+  return timingSafeEqual(digest(presented), digest(expected));
 }
 
 /**

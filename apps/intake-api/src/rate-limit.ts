@@ -16,7 +16,7 @@ export const BURST_REFILL_SECONDS = 10;
 export class SupplierRateLimits {
   private readonly limiters = new Map<string, { consume(key: string): Promise<RateLimiterRes> }>();
 
-  constructor(redis: Redis, keyPrefix: string, suppliers: readonly ResolvedSupplier[]) {
+  constructor(redis: Redis, keyPrefix: string, suppliers: ReadonlyArray<{ id: string; rateLimit?: Pick<NonNullable<ResolvedSupplier['rateLimit']>, 'perSecond' | 'burst'> | undefined }>) {
     for (const supplier of suppliers) {
       const limit = supplier.rateLimit;
       if (!limit) continue;

@@ -11,7 +11,7 @@ import { migrateLedger, openLedgerPool, type Ledger } from '@leadrouter/ledger';
 import { createIntakeApp } from './app.js';
 import { SupplierDirectory } from './auth.js';
 import { ConsoleSessions } from './console/sessions.js';
-import { SupplierPingLimits } from './routes/pings.js';
+import { supplierPingLimits } from './routes/pings.js';
 import { consoleLoginLimiter } from './console/routes.js';
 import { OutcomeWaiter } from './outcome-waiter.js';
 import { SupplierRateLimits } from './rate-limit.js';
@@ -93,7 +93,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
       metrics,
       suppliers: new SupplierDirectory(running.suppliers),
       rateLimits: new SupplierRateLimits(redis, keys.rateLimitPrefix(), running.suppliers),
-      pingLimits: new SupplierPingLimits(redis, keys.rateLimitPrefix(), running.suppliers),
+      pingLimits: supplierPingLimits(redis, keys.rateLimitPrefix(), running.suppliers),
       pings,
       pingCircuits: new PingCircuits(redis, keys),
       waiter,

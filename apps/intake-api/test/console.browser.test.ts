@@ -58,6 +58,8 @@ describe('the operator console in Chromium', () => {
   let context: BrowserContext;
   let page: Page;
   let base: string;
+  /** Every URL the console page asked for, over the whole suite (contract §11: it loads nothing from the internet). */
+  const requested: string[] = [];
 
   const api = async <T = Record<string, unknown>>(path: string, init: RequestInit = {}): Promise<T> => {
     const res = await fetch(`${base}${path}`, { ...init, headers: { 'x-api-key': ADMIN, ...(init.headers ?? {}) } });
@@ -117,6 +119,7 @@ describe('the operator console in Chromium', () => {
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
     page = await context.newPage();
+    page.on('request', (request) => requested.push(request.url()));
   }, 120_000);
 
   afterAll(async () => {
@@ -316,6 +319,15 @@ describe('the operator console in Chromium', () => {
     } finally {
       await attack.close();
     }
+  }, 60_000);
+
+  test('it loads nothing from the internet: every request of every view went to the intake, and its CSP allows nothing from elsewhere', async () => {
+    // The views above ran on this page: sign-in, overview, lead, destinations, report, download.
+    expect(requested.length).toBeGreaterThan(20);
+    expect(requested.filter((url) => !url.startsWith(`${base}/`))).toEqual([]);
+    const csp = (await fetch(`${base}/console/`)).headers.get('content-security-policy') ?? '';
+    expect(csp).toContain("default-src 'none'");
+    expect(csp.split(';').every((directive) => !/https?:|\*/.test(directive))).toBe(true);
   }, 60_000);
 });
 

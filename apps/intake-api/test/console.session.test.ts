@@ -1,7 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import type { Request } from 'express';
 import { sameOrigin } from '../src/console/session-middleware.js';
-import { csrfMatches, sessionCookie, sessionCookieHeader } from '../src/console/sessions.js';
+import { secretMatches } from '../src/auth.js';
+import { sessionCookie, sessionCookieHeader } from '../src/console/sessions.js';
 import { spreadsheetSafe } from '../src/routes/ledger-reads.js';
 
 const request = (headers: Record<string, string>): Request => ({ headers }) as unknown as Request;
@@ -16,11 +17,11 @@ describe('the console session’s pieces', () => {
     expect(sameOrigin(request({ origin: 'http://127.0.0.1:3000' }))).toBe(false);
   });
 
-  test('csrfMatches only the exact token', () => {
-    expect(csrfMatches('abc', 'abc')).toBe(true);
-    expect(csrfMatches('abd', 'abc')).toBe(false);
-    expect(csrfMatches('', 'abc')).toBe(false);
-    expect(csrfMatches(undefined, 'abc')).toBe(false);
+  test('a cross-site token matches only the exact token (secretMatches)', () => {
+    expect(secretMatches('abc', 'abc')).toBe(true);
+    expect(secretMatches('abd', 'abc')).toBe(false);
+    expect(secretMatches('', 'abc')).toBe(false);
+    expect(secretMatches(undefined, 'abc')).toBe(false);
   });
 
   test('the cookie: read from a Cookie header among others; set HttpOnly, SameSite=Strict, Secure only over TLS', () => {

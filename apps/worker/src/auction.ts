@@ -42,7 +42,7 @@ export async function runAuction(deps: AuctionDeps, route: ResolvedRoute & { auc
   const halfOpen = bidders.filter((d) => withRoom.get(d.id) === 'half-open').map((d) => d.id);
   // Rare (a bidder past its cooldown): only then a second round trip, for the probe lock.
   const probing = halfOpen.length > 0 ? await deps.pingCircuits.claimProbes(halfOpen, route.auction.deadlineMs + PROBE_LOCK_MARGIN_MS) : new Set<string>();
-  const eligible = bidders.filter((d) => withRoom.get(d.id) === 'closed' || probing.has(d.id));
+  const eligible = bidders.filter((d) => withRoom.get(d.id) === 'closed' || withRoom.get(d.id) === 'failing' || probing.has(d.id));
   const remaining = Math.max(1, Math.round(deadlineAt - performance.now()));
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<'late'>((resolve) => {
@@ -80,7 +80,11 @@ export async function runAuction(deps: AuctionDeps, route: ResolvedRoute & { auc
     }),
   );
   clearTimeout(timer);
-  const recorded = deps.pingCircuits.record(answers.map((a) => ({ destination: a.destination, verdict: a.verdict, threshold: a.circuit.failures, cooldownMs: a.circuit.cooldownMs })));
+  // Only verdicts that change a circuit go to Redis: a failure, an answer from a bidder with failures
+  // counted or on probe, a probe that never left (its lock let go). Healthy bidders answering, the
+  // common case, cost no round trip.
+  const changing = answers.filter((a) => a.verdict === 'fail' || (withRoom.get(a.destination) !== 'closed' && (a.verdict === 'ok' || withRoom.get(a.destination) === 'half-open')));
+  const recorded = deps.pingCircuits.record(changing.map((a) => ({ destination: a.destination, verdict: a.verdict, threshold: a.circuit.failures, cooldownMs: a.circuit.cooldownMs })));
   const acceptance = new Map<string, number>();
   if (learning) {
     const learnt = await learning;
@@ -90,7 +94,7 @@ export async function runAuction(deps: AuctionDeps, route: ResolvedRoute & { auc
     }
   }
   (await recorded).forEach((change, i) => {
-    const destination = answers[i]?.destination as string;
+    const destination = changing[i]?.destination as string;
     if (change === undefined) return;
     deps.metrics.circuitOpen.set({ destination }, change === 'opened' ? 1 : 0);
     deps.logger.warn({ destination }, `circuit ${change} by its pings`);

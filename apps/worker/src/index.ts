@@ -1,2 +1,1 @@
 export { startWorker, type WorkerHandle, type StartWorkerOptions } from './start.js';
-export { runAuction, type AuctionDeps, type AuctionResult } from './auction.js';

@@ -34,8 +34,8 @@ export async function resumeCompactedLead(deps: WorkerDeps, leadId: string): Pro
   const shared = Object.entries(ended.sales);
   if (shared.length > 0) {
     // A shared lead (contract §9): each of its sales is heard of on its own.
-    for (const [buyer, sale] of shared) if (sale.status === 'delivered') await deps.notifier.notify(ended.supplier, leadId, 'delivered', notificationKey.delivered(ended.round, buyer), buyer);
-  } else if (ended.status === 'delivered') await deps.notifier.notify(ended.supplier, leadId, 'delivered', notificationKey.delivered(ended.round));
+    for (const [buyer, sale] of shared) if (sale.status === 'delivered') await notifyDelivered(deps, ended.supplier, leadId, ended.round, buyer);
+  } else if (ended.status === 'delivered') await notifyDelivered(deps, ended.supplier, leadId, ended.round);
   if (ended.status === 'unsold') await deps.notifier.notify(ended.supplier, leadId, 'unsold', notificationKey.unsold(ended.round));
   return true;
 }
@@ -64,7 +64,10 @@ export async function resumeRecordedStep(
 
 /** The supplier hears of a sale once (the job id): of each sale, with its own payout, for a shared lead (contract §9). */
 export async function notifySale(deps: WorkerDeps, loaded: LeadForDelivery, destination: string, round: number): Promise<void> {
-  const shared = loaded.plan?.lanes !== undefined;
-  const key = notificationKey.delivered(round, shared ? destination : undefined);
-  await deps.notifier.notify(loaded.lead.supplier, loaded.lead.id, 'delivered', key, shared ? destination : undefined);
+  await notifyDelivered(deps, loaded.lead.supplier, loaded.lead.id, round, loaded.plan?.lanes !== undefined ? destination : undefined);
+}
+
+/** A `delivered` notification: of the lead's one sale, or of a shared lead's sale to `sharedBuyer`. */
+async function notifyDelivered(deps: WorkerDeps, supplier: string, leadId: string, round: number, sharedBuyer?: string): Promise<void> {
+  await deps.notifier.notify(supplier, leadId, 'delivered', notificationKey.delivered(round, sharedBuyer), sharedBuyer);
 }

@@ -1,7 +1,9 @@
 import type { Job } from 'bullmq';
 import { estimateRevenue, matchRoute, NO_EVIDENCE, orderCandidates, type RevenueEstimate } from '@leadrouter/routing';
+import type { ResolvedRoute } from '@leadrouter/config';
+import type { Lead } from '@leadrouter/lead';
 import { notificationKey, type RouteJobData } from '@leadrouter/redis';
-import { stillDelivering } from '@leadrouter/store';
+import { stillDelivering, type DeliveryPlan, type LeadEvent } from '@leadrouter/store';
 import { startDelivery } from './advance.js';
 import type { WorkerDeps } from './deps.js';
 import { finishUnsold } from './outcomes.js';
@@ -49,55 +51,69 @@ export function createRouteProcessor(deps: WorkerDeps) {
         await finishUnsold(deps, lead, 'no_route', '', loaded.round);
         return;
       }
-      if (route.strategy === 'auction' && route.auction) {
-        // The ping phase (or the supplier's ping already ran it: its bidders, in its order, not
-        // pinged again), then a plan of the ranked bidders and the route's fallback (contract §9).
-        const pinged = job.data.auction?.route === route.id ? job.data.auction : undefined;
-        const auction = pinged ? { ...pinged, ranking: pinged.ranking.filter((b) => deps.destinations.has(b.destination)) } : await runAuction(deps, { ...route, auction: route.auction }, lead);
-        // The ranked bidders, then the route's direct-post fallback (orderCandidates adds it to the strategy's none).
-        const candidates = [...new Set([...auction.ranking.map((b) => b.destination), ...orderCandidates(route, { random: deps.random, rotation: 0, payouts })])];
-        // Shared (contract §9): `maxSales` lanes, each its own chain down the ranking.
-        const lanes = route.auction.mode === 'shared' ? { lanes: route.auction.maxSales } : {};
-        const bids = Object.fromEntries(auction.ranking.map((b) => [b.destination, { bid: b.bid, ...(b.reference ? { reference: b.reference } : {}) }]));
-        const event = {
-          at: deps.now().toISOString(),
-          type: 'auction' as const,
-          route: route.id,
-          strategy: route.strategy,
-          candidates,
-          rank: route.auction.rank,
-          floor: route.auction.floor,
-          ...(route.auction.mode === 'shared' ? { mode: 'shared', maxSales: route.auction.maxSales } : {}),
-          durationMs: auction.durationMs,
-          ...(pinged ? { pingId: pinged.pingId } : {}),
-          bidders: auction.bidders.map((b) => ({ destination: b.destination, outcome: b.outcome, ...(b.bid === undefined ? {} : { bid: b.bid }), durationMs: b.durationMs, ...(b.error ? { error: b.error } : {}) })),
-          ranking: auction.ranking.map(({ destination, bid, value }) => ({ destination, bid, value })),
-        };
-        plan = (await deps.lifecycle.setPlan(leadId, { route: route.id, candidates, round: loaded.round, bids, ...lanes }, event)).plan;
-        await startDelivery(deps, lead, plan, loaded.attempts > 0 && loaded.round === 0);
-        return;
-      }
-      const rotation = route.strategy === 'round_robin' ? await deps.lifecycle.nextRotation(route.id) : 0;
-      const learnt = route.strategy === 'best_revenue' ? await revenueEstimates(deps, route.destinations.map((d) => d.id), lead.geo, payouts) : undefined;
-      const candidates = orderCandidates(route, {
-        random: deps.random,
-        rotation: rotation - 1,
-        payouts,
-        ...(learnt ? { estimates: new Map([...learnt].map(([id, e]) => [id, e.sampled])) } : {}),
-      });
-      const routed = {
-        at: deps.now().toISOString(),
-        type: 'routed' as const,
-        route: route.id,
-        strategy: route.strategy,
-        candidates,
-        // best_revenue explains itself: each destination's expected and sampled revenue per lead.
-        ...(learnt ? { estimates: Object.fromEntries([...learnt].map(([id, e]) => [id, { expected: round(e.expected), sampled: round(e.sampled), payout: round(e.payout), geoObservations: round(e.geoObservations) }])) } : {}),
-      };
-      plan = (await deps.lifecycle.setPlan(leadId, { route: route.id, candidates, round: loaded.round }, routed)).plan;
+      const chosen = route.strategy === 'auction' && route.auction ? await auctionPlan(deps, { ...route, auction: route.auction }, lead, job.data.auction, loaded.round) : await strategyPlan(deps, route, lead, payouts, loaded.round);
+      plan = (await deps.lifecycle.setPlan(leadId, chosen.plan, chosen.event)).plan;
     }
     await startDelivery(deps, lead, plan, loaded.attempts > 0 && loaded.round === 0);
   };
+}
+
+/**
+ * An auction route's plan (contract §9): the ping phase (or the supplier's ping already ran it: its
+ * bidders, in its order, not pinged again), then the ranked bidders and the route's direct-post
+ * fallback, with the winning bids; its `auction` event.
+ */
+async function auctionPlan(
+  deps: WorkerDeps,
+  route: ResolvedRoute & { auction: NonNullable<ResolvedRoute['auction']> },
+  lead: Lead,
+  supplierPing: RouteJobData['auction'],
+  round: number,
+): Promise<{ plan: DeliveryPlan; event: LeadEvent }> {
+  const pinged = supplierPing?.route === route.id ? supplierPing : undefined;
+  const auction = pinged ? { ...pinged, ranking: pinged.ranking.filter((b) => deps.destinations.has(b.destination)) } : await runAuction(deps, route, lead);
+  // The config check keeps bidders out of the fallback; the Set is for a reload that moved one there.
+  const candidates = [...new Set([...auction.ranking.map((b) => b.destination), ...route.fallback])];
+  const shared = route.auction.mode === 'shared';
+  const bids = Object.fromEntries(auction.ranking.map((b) => [b.destination, { bid: b.bid, ...(b.reference ? { reference: b.reference } : {}) }]));
+  const event = {
+    at: deps.now().toISOString(),
+    type: 'auction' as const,
+    route: route.id,
+    strategy: route.strategy,
+    candidates,
+    rank: route.auction.rank,
+    floor: route.auction.floor,
+    ...(shared ? { mode: 'shared', maxSales: route.auction.maxSales } : {}),
+    durationMs: auction.durationMs,
+    ...(pinged ? { pingId: pinged.pingId } : {}),
+    bidders: auction.bidders.map((b) => ({ destination: b.destination, outcome: b.outcome, ...(b.bid === undefined ? {} : { bid: b.bid }), durationMs: b.durationMs, ...(b.error ? { error: b.error } : {}) })),
+    ranking: auction.ranking.map(({ destination, bid, value }) => ({ destination, bid, value })),
+  };
+  // Shared (contract §9): `maxSales` lanes, each its own chain down the ranking.
+  return { plan: { route: route.id, candidates, round, bids, ...(shared ? { lanes: route.auction.maxSales } : {}) }, event };
+}
+
+/** Any other route's plan: its destinations in strategy order, then its fallback; its `routed` event (with best_revenue's estimates). */
+async function strategyPlan(deps: WorkerDeps, route: ResolvedRoute, lead: Lead, payouts: ReadonlyMap<string, number>, round: number): Promise<{ plan: DeliveryPlan; event: LeadEvent }> {
+  const rotation = route.strategy === 'round_robin' ? await deps.lifecycle.nextRotation(route.id) : 0;
+  const learnt = route.strategy === 'best_revenue' ? await revenueEstimates(deps, route.destinations.map((d) => d.id), lead.geo, payouts) : undefined;
+  const candidates = orderCandidates(route, {
+    random: deps.random,
+    rotation: rotation - 1,
+    payouts,
+    ...(learnt ? { estimates: new Map([...learnt].map(([id, e]) => [id, e.sampled])) } : {}),
+  });
+  const event = {
+    at: deps.now().toISOString(),
+    type: 'routed' as const,
+    route: route.id,
+    strategy: route.strategy,
+    candidates,
+    // best_revenue explains itself: each destination's expected and sampled revenue per lead.
+    ...(learnt ? { estimates: Object.fromEntries([...learnt].map(([id, e]) => [id, { expected: round3(e.expected), sampled: round3(e.sampled), payout: round3(e.payout), geoObservations: round3(e.geoObservations) }])) } : {}),
+  };
+  return { plan: { route: route.id, candidates, round }, event };
 }
 
 async function revenueEstimates(deps: WorkerDeps, destinations: string[], geo: string, payouts: ReadonlyMap<string, number>): Promise<Map<string, RevenueEstimate>> {
@@ -107,6 +123,6 @@ async function revenueEstimates(deps: WorkerDeps, destinations: string[], geo: s
   );
 }
 
-function round(value: number): number {
+function round3(value: number): number {
   return Math.round(value * 1000) / 1000;
 }

@@ -198,13 +198,16 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   applyTopology(running);
   // Not awaited: with Redis down the worker still starts (and serves /healthz); this runs once Redis is there.
   drainRemovedQueues().catch((err: Error) => logger.warn({ err: err.message }, 'removed destinations’ queues not checked'));
-  const stopFollowing = live.onChange((cfg) => {
+  const stopFollowing = live.onChange((cfg, previous) => {
     // Jobs in hand keep the destination object they took; the next job reads the new one.
     deps.config = cfg;
     deps.destinations = new Map(cfg.destinations.map((d) => [d.id, d]));
     notifier.setSuppliers(cfg.suppliers);
     applyTopology(cfg);
-    drainRemovedQueues().catch((err: Error) => logger.warn({ err: err.message }, 'removed destinations’ queues not checked'));
+    // Only a change of which destinations exist (a reload) can leave a queue without its worker;
+    // a pause or a cap override cannot.
+    const ids = (c: ResolvedConfig): string => c.destinations.map((d) => d.id).sort().join('\n');
+    if (ids(cfg) !== ids(previous)) drainRemovedQueues().catch((err: Error) => logger.warn({ err: err.message }, 'removed destinations’ queues not checked'));
   });
   routeQueue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   const housekeeping = startHousekeeping(deps, routeQueue, {

@@ -163,6 +163,53 @@ describe('ping-post auctions', () => {
     expect(await sell()).toMatchObject({ destination: 'dead' });
   });
 
+  test('an answer between ping failures forgets them: failures must come in a row to open a bidder’s circuit', async () => {
+    const flaky: { bid?: number; failPing: boolean } = { failPing: true };
+    const sometimes = await bidder(flaky);
+    const alive = await bidder({ bid: 3 });
+    const sys = await auctionSystem({ sometimes, alive }, { caps: { sometimes: 'circuit: { failures: 3, cooldownMs: 60000 }' } });
+    const sell = async (): Promise<LeadBody> => sys.final((await sys.post({ name: 'Ann Bee', phone: uniquePhone(), geo: 'US', source: 'Google' })).body.id as string);
+    // Two failures, a "no" (an answer, and no post whose own answer would reset the circuit), two failures.
+    for (const fails of [true, true, false, true, true]) {
+      flaky.failPing = fails;
+      expect(await sell()).toMatchObject({ destination: 'alive' });
+    }
+    // Never three in a row: it is still pinged, and wins with a bid.
+    flaky.failPing = false;
+    flaky.bid = 7;
+    expect(await sell()).toMatchObject({ destination: 'sometimes' });
+    expect(sometimes.pings()).toHaveLength(6);
+  });
+
+  test('only eligible bidders are pinged: not a disabled one, nor one at its cap (checked, not reserved)', async () => {
+    const off = await bidder({ bid: 30 });
+    const capped = await bidder({ bid: 20 });
+    const open = await bidder({ bid: 5 });
+    const sys = await auctionSystem({ off, capped, open }, { caps: { off: 'enabled: false', capped: 'caps: { daily: 1 }' } });
+    const sell = async (): Promise<LeadBody> => sys.final((await sys.post({ name: 'Ann Bee', phone: uniquePhone(), geo: 'US', source: 'Google' })).body.id as string);
+    expect(await sell()).toMatchObject({ destination: 'capped' });
+    expect(await sell()).toMatchObject({ destination: 'open' });
+    expect([off.pings().length, capped.pings().length, open.pings().length]).toEqual([0, 1, 2]);
+  });
+
+  test('a bidder without response.reference: {{ping_reference}} is empty in the post', async () => {
+    const s = await server((req: RecordedRequest, res: ServerResponse) => {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(req.url.startsWith('/ping') ? JSON.stringify({ price: 4 }) : '{}');
+    });
+    const sys = await system(
+      systemYaml(`
+destinations:
+  - id: plain
+    url: "${s.url}/post?ref={{ping_reference}}&bid={{bid}}"
+    ping: { url: "${s.url}/ping", response: { bid: { path: price } } }
+routes:
+  - { id: auction, strategy: auction, destinations: [{ id: plain }] }
+`),
+    );
+    expect(await sys.final((await sys.post({ name: 'Ann Bee', phone: uniquePhone(), geo: 'US', source: 'Google' })).body.id as string)).toMatchObject({ destination: 'plain', payout: 4 });
+    expect(s.requests.filter((r) => r.url.startsWith('/post')).map((r) => r.url)).toEqual(['/post?ref=&bid=4']);
+  });
+
   test('no bid at all: the route’s fallback, at its payout; without one, unsold', async () => {
     const none = await bidder({});
     const direct = await server((_req, res) => res.writeHead(200).end('{}'));
@@ -354,10 +401,27 @@ describe('ping-post auctions', () => {
       expect((await ping(quiet, { geo: 'US', source: 'Google' })).body).toEqual({ status: 'no_bid' });
     });
 
-    test('a supplier paid a share is offered its share of the best bid', async () => {
+    test('a supplier paid a share is offered its share of the best bid; on a shared route, of the maxSales best', async () => {
       const b = await bidder({ bid: 14 });
       const sys = await auctionSystem({ b }, { supplier: 'supplierPayout: { share: 0.75 }' });
       expect((await ping(sys, { geo: 'US', source: 'Google' })).body).toMatchObject({ status: 'bid', payout: 10.5 });
+      const [x, y, z] = [await bidder({ bid: 10 }), await bidder({ bid: 6 }), await bidder({ bid: 2 })];
+      const shared = await auctionSystem({ x, y, z }, { maxSales: 2, supplier: 'supplierPayout: { share: 0.5 }' });
+      expect((await ping(shared, { geo: 'US', source: 'Google' })).body).toMatchObject({ status: 'bid', payout: 8 });
+    });
+
+    test('a ping is answered by its deadline whatever a bidder does, and pings are never deduped: the same ping twice gets two bids', async () => {
+      const hanging = await bidder({ hang: true });
+      const fair = await bidder({ bid: 5 });
+      // The bidders' own ping timeout is 2 s (bidderYaml): the route's 300 ms deadline decides.
+      const sys = await auctionSystem({ hanging, fair }, { deadlineMs: 300 });
+      const started = Date.now();
+      const first = await ping(sys, { geo: 'US', source: 'Google', zip: '94107' });
+      expect(Date.now() - started).toBeLessThan(1_500);
+      const second = await ping(sys, { geo: 'US', source: 'Google', zip: '94107' });
+      expect([first.body.status, second.body.status]).toEqual(['bid', 'bid']);
+      expect(first.body.pingId).not.toBe(second.body.pingId);
+      expect(fair.pings()).toHaveLength(2);
     });
 
     test('pings are checked like leads (every problem named), need a supplier key, and have their own rate limit', async () => {

@@ -19,5 +19,5 @@ export {
 export { isTimeZone } from './cross-check.js';
 export { readEnv, type ServiceEnv } from './env.js';
 export { defaultMaxConnections, HTTP_TIMEOUTS, type HttpLimits } from './http-limits.js';
-export { applyOverride, applyOverrides, CAP_PERIODS, configHash, type CapPeriod, type DestinationOverride, type DestinationOverrides } from './overrides.js';
+export { applyOverrides, CAP_PERIODS, configHash, type CapPeriod, type DestinationOverride } from './overrides.js';
 export { supplierOwed, supplierPayoutsOf, supplierPayoutTerms, type SupplierPayoutTerms } from './supplier-payout.js';

@@ -16,7 +16,7 @@ export interface DestinationOverride {
 export type DestinationOverrides = ReadonlyMap<string, DestinationOverride>;
 
 /** The destination as it runs: the file's, paused when the operator paused it, with the operator's caps. */
-export function applyOverride(destination: ResolvedDestination, override: DestinationOverride | undefined): ResolvedDestination {
+function applyOverride(destination: ResolvedDestination, override: DestinationOverride | undefined): ResolvedDestination {
   if (!override) return destination;
   const caps: Partial<Record<CapPeriod, number>> = { ...destination.caps };
   for (const period of CAP_PERIODS) {

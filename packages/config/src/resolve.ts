@@ -149,8 +149,9 @@ export function resolveDestination(d: DestinationConfig): ResolvedDestination {
       ? {
           ping: {
             url: ping.url,
-            method: ping.method ?? 'POST',
-            format: ping.format ?? 'json',
+            // A ping's request defaults are a post's (contract §9: "method (default POST)").
+            method: ping.method ?? D.method,
+            format: ping.format ?? D.format,
             headers: ping.headers ?? {},
             ...(ping.body ? { body: ping.body } : {}),
             timeoutMs: ping.timeoutMs ?? 1000,

@@ -49,7 +49,6 @@ export interface BidderResult {
   destination: string;
   outcome: PingOutcome;
   bid?: number;
-  reference?: string;
   durationMs: number;
   error?: string;
 }
@@ -86,7 +85,7 @@ export function rankBids(
     }
     const { bid } = answer;
     const below = bid < auction.floor;
-    bidders.push({ destination, outcome: below ? 'below_floor' : 'bid', bid, durationMs, ...(answer.reference ? { reference: answer.reference } : {}) });
+    bidders.push({ destination, outcome: below ? 'below_floor' : 'bid', bid, durationMs });
     if (below) return;
     const value = auction.rank === 'expected' ? bid * (acceptance.get(destination) ?? 0.5) : bid;
     ranked.push({ destination, bid, value: Math.round(value * 10_000) / 10_000, order, ...(answer.reference ? { reference: answer.reference } : {}) });

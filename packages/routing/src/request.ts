@@ -84,7 +84,7 @@ export function buildPingRequest(ping: ResolvedPing, lead: Lead, options: { with
   for (const name of hidden) delete values[name];
   const own = leadFields(lead);
   const fields = Object.fromEntries(Object.entries(own).filter(([name]) => !hidden.has(name)));
-  const request = buildRequest({ url: ping.url, method: ping.method, format: ping.format, headers: ping.headers, ...(ping.body ? { body: ping.body } : {}) }, lead, {}, { values, fields });
+  const request = buildRequest(ping, lead, {}, { values, fields });
   delete request.headers['idempotency-key'];
   return request;
 }

@@ -131,7 +131,7 @@ export class LiveConfig {
   }
 
   /** Reads and checks the config file without taking it: what a reload would do, or every problem. */
-  checkFile(): { ok: true; hash: string; config: ResolvedConfig } | { ok: false; hash: string; problems: ConfigProblem[] } {
+  private checkFile(): { ok: true; hash: string; config: ResolvedConfig } | { ok: false; hash: string; problems: ConfigProblem[] } {
     const file = this.o.configFile;
     if (!file) return { ok: false, hash: this.fileHash, problems: [{ path: '', message: 'this process was started without a config file: nothing to read again' }] };
     try {
@@ -204,7 +204,7 @@ export class LiveConfig {
   }
 
   /** Records a reload, taken or refused, as an audit event of the ledger (with this process and the hash). */
-  audit(result: ReloadResult, trigger: string): void {
+  private audit(result: ReloadResult, trigger: string): void {
     if (!this.o.keys.ledgerOn) return;
     const stream = this.o.keys.ledgerAudit();
     const details = { trigger, process: `${this.o.role ?? 'process'}@${hostname()}:${process.pid}`, ok: result.ok, hash: result.hash, ...(result.ok ? { changed: result.changed } : { problems: result.problems.length }) };

@@ -8,6 +8,9 @@ export interface CapUse {
   total: number;
 }
 
+/** A circuit that is not open: see DestinationState.withRoom. */
+export type CircuitPhase = 'closed' | 'failing' | 'half-open';
+
 export interface CircuitState {
   open: boolean;
   openUntil: number | null;
@@ -58,22 +61,24 @@ export class DestinationState {
 
   /**
    * Which of these destinations may be offered a lead now, as far as shared state goes: circuit
-   * not open (closed, or half-open: past its cooldown, for one probe), and room in every capped period. Read only (nothing is reserved), for all of them in
-   * one round trip: an auction's bidders before they are pinged (contract §9).
+   * not open, and room in every capped period, with the circuit's phase: `closed` with no failure
+   * counted, `failing` (closed, some counted), or `half-open` (past its cooldown, for one probe).
+   * Read only (nothing is reserved), for all of them in one round trip: an auction's bidders
+   * before they are pinged (contract §9).
    */
-  async withRoom(destinations: ReadonlyArray<{ id: string; caps?: Partial<Record<keyof CapUse, number>> | undefined; periods: { hourly: string; daily: string } }>): Promise<Map<string, 'closed' | 'half-open'>> {
+  async withRoom(destinations: ReadonlyArray<{ id: string; caps?: Partial<Record<keyof CapUse, number>> | undefined; periods: { hourly: string; daily: string } }>): Promise<Map<string, CircuitPhase>> {
     if (destinations.length === 0) return new Map();
     const pipeline = this.redis.pipeline();
-    for (const d of destinations) pipeline.hget(this.keys.circuit(d.id), 'openUntil').mget(...this.capKeys(d.id, d.periods));
+    for (const d of destinations) pipeline.hmget(this.keys.circuit(d.id), 'openUntil', 'failures').mget(...this.capKeys(d.id, d.periods));
     const results = (await pipeline.exec()) ?? [];
     const now = this.now();
-    const eligible = new Map<string, 'closed' | 'half-open'>();
+    const eligible = new Map<string, CircuitPhase>();
     destinations.forEach((d, i) => {
-      const openUntil = results[2 * i]?.[1] as string | null | undefined;
+      const [openUntil, failures] = (results[2 * i]?.[1] as (string | null)[] | undefined) ?? [];
       if (openUntil && Number(openUntil) > now) return;
       const [h, day, t] = ((results[2 * i + 1]?.[1] as (string | null)[] | undefined) ?? []).map((v) => Number(v ?? 0));
       const used: CapUse = { hourly: h ?? 0, daily: day ?? 0, total: t ?? 0 };
-      if ((['hourly', 'daily', 'total'] as const).every((p) => d.caps?.[p] === undefined || used[p] < (d.caps[p] as number))) eligible.set(d.id, openUntil ? 'half-open' : 'closed');
+      if ((['hourly', 'daily', 'total'] as const).every((p) => d.caps?.[p] === undefined || used[p] < (d.caps[p] as number))) eligible.set(d.id, openUntil ? 'half-open' : Number(failures ?? 0) > 0 ? 'failing' : 'closed');
     });
     return eligible;
   }

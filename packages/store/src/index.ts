@@ -1,7 +1,7 @@
 export { LeadStore, IDEMPOTENCY_TTL_MS, contactDigest, type LeadEvent, type LeadRecord, type CompactedLead, type ReserveRequest, type ReserveResult, type StoredAnswer } from './lead-store.js';
 export { readStoredLead, soldTo, stillDelivering, type StoredLead, type DeliveryPlan } from './lead-record.js';
 export { LeadLifecycle, type LeadForDelivery, type LeadRestore, type NotificationTarget, type CapLimits, type AdvanceCandidate, type AttemptAction, type AttemptRecord } from './lead-lifecycle.js';
-export { DestinationState, type CapUse, type CircuitState } from './destination-state.js';
+export { DestinationState, type CapUse, type CircuitPhase, type CircuitState } from './destination-state.js';
 export { Sweeps } from './sweeps.js';
 export { LeadCompaction, COMPACTED_FIELDS, COMPACTED_UNSOLD_FIELDS, DEFAULT_COMPACT_AFTER_MS, type LedgerHeldLead } from './lead-compaction.js';
 export { PostbackState, MAX_REFUSED_POSTBACKS_PER_LEAD, type PostbackOutcome, type PostbackResult } from './postback-state.js';

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Lead } from '@leadrouter/lead';
 import { LEAD_HASH, STEP_FIELD_PREFIX, readSales, saleField, stepField, type RedisKeys } from '@leadrouter/redis';
-import { readStoredLead, type DeliveryPlan, type StoredLead } from './lead-record.js';
+import { isDelivering, readStoredLead, type DeliveryPlan, type StoredLead } from './lead-record.js';
 import type { LeadEvent } from './lead-store.js';
 import { ScriptRunner } from './script-runner.js';
 import { SCRIPTS } from './scripts.js';
@@ -109,7 +109,7 @@ export class LeadLifecycle {
     // an exclusive lead's one sale is the lead's payout, whichever buyer is named.
     const [[, fields], [, data]] = (await this.redis
       .pipeline()
-      .hmget(this.keys.lead(id), LEAD_HASH.supplier, LEAD_HASH.source, LEAD_HASH.geo, 'clickId', LEAD_HASH.payout, saleField(sale ?? ''))
+      .hmget(this.keys.lead(id), LEAD_HASH.supplier, LEAD_HASH.source, LEAD_HASH.geo, 'clickId', LEAD_HASH.payout, ...(sale === undefined ? [] : [saleField(sale)]))
       .get(this.keys.leadData(id))
       .exec()) as [[unknown, Array<string | null>], [unknown, string | null]];
     const [supplier, source, geo, clickId, leadPayout, sold] = fields;
@@ -135,7 +135,7 @@ export class LeadLifecycle {
   /** The lead's status (null when it does not exist or has expired), routing round, and whether tries of it may still run (see stillDelivering). */
   async statusAndRound(id: string): Promise<{ status: string | null; round: number; delivering: boolean }> {
     const [status, round, lanes] = await this.redis.hmget(this.keys.lead(id), LEAD_HASH.status, LEAD_HASH.round, LEAD_HASH.lanes);
-    return { status: status ?? null, round: Number(round ?? 0), delivering: status === 'queued' || (status === 'delivered' && Number(lanes ?? 0) > 0) };
+    return { status: status ?? null, round: Number(round ?? 0), delivering: isDelivering(status ?? null, Number(lanes ?? 0)) };
   }
 
   /** HTTP tries of the lead so far, at any destination. */

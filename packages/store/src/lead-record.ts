@@ -76,7 +76,12 @@ export function readStoredLead(id: string, hash: Record<string, string> | undefi
  * whose other lanes still run (it is `delivered` from its first sale on, contract §9).
  */
 export function stillDelivering(stored: StoredLead): boolean {
-  return stored.status === 'queued' || (stored.status === 'delivered' && stored.openLanes > 0);
+  return isDelivering(stored.status, stored.openLanes);
+}
+
+/** stillDelivering from the two fields it reads (postback.lua and compact-lead.lua ask the same of the hash). */
+export function isDelivering(status: string | null, openLanes: number): boolean {
+  return status === 'queued' || (status === 'delivered' && openLanes > 0);
 }
 
 /** Whether the lead was sold to this destination (its one sale, or one of a shared lead's). */

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Logger } from '@leadrouter/logging';
-import { csrfMatches, sessionCookie, type ConsoleSessions } from './sessions.js';
+import { secretMatches } from '../auth.js';
+import { sessionCookie, type ConsoleSessions } from './sessions.js';
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
@@ -44,7 +45,7 @@ export function consoleSessionMiddleware(sessions: ConsoleSessions, logger: Logg
     if (!session) return next();
     if (!SAFE_METHODS.has(req.method)) {
       const header = req.headers['x-csrf-token'];
-      if (!sameOrigin(req) || !csrfMatches(typeof header === 'string' ? header : undefined, session.csrf)) {
+      if (!sameOrigin(req) || !secretMatches(typeof header === 'string' ? header : undefined, session.csrf)) {
         res.status(403).json({ ok: false, reason: 'csrf', message: 'a console action needs its page: cross-site requests are refused' });
         return;
       }

@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from '@leadrouter/redis';
 
@@ -59,14 +59,6 @@ export class ConsoleSessions {
   private key(token: string): string {
     return this.keys.consoleSession(createHash('sha256').update(token).digest('hex'));
   }
-}
-
-/** Constant-time comparison of a presented cross-site token with the session's. */
-export function csrfMatches(presented: string | undefined, expected: string): boolean {
-  if (presented === undefined) return false;
-  const a = createHash('sha256').update(presented).digest();
-  const b = createHash('sha256').update(expected).digest();
-  return timingSafeEqual(a, b);
 }
 
 /** The session cookie's value from a Cookie header, if there is one. */

@@ -82,9 +82,10 @@ export function liveOpsRoutes(deps: LiveOpsDeps): Router {
    * generation its poll reads). When not, nothing changes anywhere and every problem is listed.
    */
   router.post('/v1/admin/config/reload', guard, async (_req, res) => {
-    const checked = deps.live.checkFile();
+    const previousHash = deps.live.hash;
+    // One read of the file: the hash answered is the one taken (reloadFile records the audit event).
+    const checked = deps.live.reloadFile('api');
     if (!checked.ok) {
-      deps.live.audit(checked, 'api');
       res.status(400).json({
         ok: false,
         reason: 'invalid_config',
@@ -93,8 +94,6 @@ export function liveOpsRoutes(deps: LiveOpsDeps): Router {
       });
       return;
     }
-    const previousHash = deps.live.hash;
-    deps.live.reloadFile('api');
     let processes: number;
     try {
       processes = await deps.live.broadcastReload();

@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import { Router, type Request, type Response } from 'express';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { supplierOwed, supplierPayoutTerms, type ResolvedConfig, type ResolvedSupplier } from '@leadrouter/config';
 import { newLeadId, validatePing } from '@leadrouter/lead';
 import type { Logger } from '@leadrouter/logging';
@@ -8,47 +7,32 @@ import type { Metrics } from '@leadrouter/metrics';
 import { matchRoute } from '@leadrouter/routing';
 import { readBodyLimited } from '@leadrouter/service';
 import type { DestinationState, PingCircuits, SupplierPings } from '@leadrouter/store';
-import { runAuction } from '@leadrouter/app-worker';
+// The ping phase alone (its own entry: the intake loads none of the worker's processors).
+import { runAuction } from '@leadrouter/app-worker/auction';
 import type { SupplierDirectory } from '../auth.js';
 import { MAX_BODY_BYTES, parseBody } from '../body.js';
-import type { RateDecision } from '../rate-limit.js';
+import { SupplierRateLimits } from '../rate-limit.js';
 import { supplierGate } from '../supplier-gate.js';
 
 export interface PingRoutesDeps {
   config: ResolvedConfig;
   suppliers: SupplierDirectory;
   pings: SupplierPings;
-  pingLimits: SupplierPingLimits;
+  pingLimits: SupplierRateLimits;
   destinationState: DestinationState;
   pingCircuits: PingCircuits;
   metrics: Metrics;
   logger: Logger;
 }
 
-/** `rateLimit.pingsPerSecond` per supplier, in Redis (every intake counts together); a supplier without one is not limited. */
-export class SupplierPingLimits {
-  private readonly limiters = new Map<string, RateLimiterRedis>();
-
-  constructor(redis: Redis, keyPrefix: string, suppliers: readonly ResolvedSupplier[]) {
-    for (const s of suppliers) {
-      const points = s.rateLimit?.pingsPerSecond;
-      if (points === undefined) continue;
-      this.limiters.set(s.id, new RateLimiterRedis({ storeClient: redis, keyPrefix: `${keyPrefix}:ping`, points, duration: 1, insuranceLimiter: new RateLimiterMemory({ keyPrefix: `${keyPrefix}:ping:mem`, points, duration: 1 }) }));
-    }
-  }
-
-  /** Whether the ping may go (a limiter that cannot reach Redis falls back to memory). */
-  async consume(supplier: string): Promise<RateDecision> {
-    const limiter = this.limiters.get(supplier);
-    if (!limiter) return { ok: true };
-    try {
-      await limiter.consume(supplier);
-      return { ok: true };
-    } catch (err) {
-      if (err instanceof RateLimiterRes) return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(err.msBeforeNext / 1000)) };
-      throw err;
-    }
-  }
+/**
+ * `rateLimit.pingsPerSecond` per supplier: the leads' limiter (rate-limit.ts: in Redis, every
+ * intake counting together, memory when Redis is away), counting pings apart from leads. A
+ * supplier without one is not limited.
+ */
+export function supplierPingLimits(redis: Redis, keyPrefix: string, suppliers: readonly ResolvedSupplier[]): SupplierRateLimits {
+  const limited = suppliers.flatMap((s) => (s.rateLimit?.pingsPerSecond === undefined ? [] : [{ id: s.id, rateLimit: { perSecond: s.rateLimit.pingsPerSecond } }]));
+  return new SupplierRateLimits(redis, `${keyPrefix}:ping`, limited);
 }
 
 /**

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import type { Lead } from '@leadrouter/lead';
 import { redisKeys, stepField } from '@leadrouter/redis';
 import { testRedisClient, uniquePrefix } from '@leadrouter/testing';
-import { DestinationState, LeadLifecycle, LeadStore, type AttemptRecord } from '../../src/index.js';
+import { DestinationState, LeadCompaction, LeadLifecycle, LeadStore, type AttemptRecord } from '../../src/index.js';
 
 /**
  * Each Lua step of the lead's lifecycle on its own, against the real test Redis: reserve-lead,
@@ -195,6 +195,97 @@ describe('record-attempt and cap-release', () => {
     expect(await destinations.circuitIsOpen('a')).toBe(true);
     expect(await lifecycle.recordAttempt(attempt(l, { step: '0.2', outcome: 'rejected', circuit: 'success' }))).toEqual({ circuit: 'closed', result: 'released' });
     expect(await destinations.circuitIsOpen('a')).toBe(false);
+  });
+});
+
+describe('shared leads (contract §9): lanes over one plan', () => {
+  const three = ['a', 'b', 'c'].map((destination, index) => ({ index, destination, caps: undefined, periods: PERIODS }));
+  const sharedLead = async (setup: ReturnType<typeof setUp>, lanes: number): Promise<Lead> => {
+    const l = lead();
+    await stored(setup.store, l);
+    await setup.lifecycle.setPlan(l.id, { route: 'r', candidates: ['a', 'b', 'c'], round: 0, lanes }, { at: '', type: 'auction' });
+    return l;
+  };
+
+  test('each lane takes a candidate no lane took; a lane with none left ends while others run; the last, with no sale, makes the lead unsold', async () => {
+    const setup = setUp();
+    const l = await sharedLead(setup, 2);
+    expect(await redis.hget(setup.keys.lead(l.id), 'lanes')).toBe('2');
+    expect(await setup.lifecycle.advance(l.id, 'start', three, 1000, true)).toBe('d:0');
+    expect(await setup.lifecycle.advance(l.id, 'start.1', three, 1000, true)).toBe('d:1');
+    // Lane 0's try at a is refused: it moves on to c, the one no lane has.
+    expect(await setup.lifecycle.recordAttempt(attempt(l, { destination: 'a', step: '0.0', shared: true }))).toMatchObject({ result: 'released' });
+    expect(await setup.lifecycle.advance(l.id, '0.0', three, 1000, true)).toBe('d:2');
+    // c and b refuse too: the first lane to find nothing left ends, the last makes the lead unsold.
+    await setup.lifecycle.recordAttempt(attempt(l, { destination: 'c', step: '2.0', shared: true }));
+    expect(await setup.lifecycle.advance(l.id, '2.0', three, 1000, true)).toBe('ended');
+    await setup.lifecycle.recordAttempt(attempt(l, { destination: 'b', step: '1.0', shared: true }));
+    expect(await setup.lifecycle.advance(l.id, '1.0', three, 1000, true)).toBe('unsold');
+    // A re-run of a step gets its decision back and counts no lane down twice.
+    expect(await setup.lifecycle.advance(l.id, '2.0', three, 1000, true)).toBe('ended');
+    expect(await redis.hget(setup.keys.lead(l.id), 'lanes')).toBe('0');
+  });
+
+  test('a sale per buyer: the lead delivered at the first, published once; a second sale to the same buyer refused; each sale ends its lane', async () => {
+    const setup = setUp();
+    const l = await sharedLead(setup, 2);
+    const events: string[] = [];
+    const sub = redis.duplicate();
+    await sub.subscribe(setup.keys.finalChannel());
+    sub.on('message', (_channel, message: string) => events.push(message));
+    await setup.lifecycle.advance(l.id, 'start', three, 1000, true);
+    await setup.lifecycle.advance(l.id, 'start.1', three, 1000, true);
+    const sale = (destination: string, step: string, payout: number) => attempt(l, { destination, step, payout, action: 'sold', outcome: 'accepted', shared: true });
+    expect(await setup.lifecycle.recordAttempt(sale('a', '0.0', 10))).toMatchObject({ result: 'ok' });
+    expect(await setup.lifecycle.recordAttempt(sale('a', '0.0', 10))).toMatchObject({ result: 'delivered' });
+    expect(await setup.lifecycle.recordAttempt(sale('b', '1.0', 6))).toMatchObject({ result: 'ok' });
+    const hash = await redis.hgetall(setup.keys.lead(l.id));
+    expect(hash).toMatchObject({ status: 'delivered', lanes: '0', 'sale:a': 'delivered|10', 'sale:b': 'delivered|6' });
+    expect(hash.destination).toBeUndefined();
+    await new Promise((r) => setTimeout(r, 100));
+    sub.disconnect();
+    expect(events).toHaveLength(1);
+  });
+
+  test("a try run twice at once: a sale after its other run moved the lane on is refused ('closed'), and a no after its other run sold keeps the sale's slot ('sold')", async () => {
+    const setup = setUp();
+    const l = await sharedLead(setup, 2);
+    await setup.lifecycle.advance(l.id, 'start', three, 1000, true);
+    await setup.lifecycle.advance(l.id, 'start.1', three, 1000, true);
+    // a: the no lands first, then the yes of the same try.
+    expect(await setup.lifecycle.recordAttempt(attempt(l, { destination: 'a', step: '0.0', shared: true }))).toMatchObject({ result: 'released' });
+    expect(await setup.lifecycle.recordAttempt(attempt(l, { destination: 'a', step: '0.0', action: 'sold', outcome: 'accepted', shared: true }))).toMatchObject({ result: 'closed' });
+    expect(await redis.hexists(setup.keys.lead(l.id), 'sale:a')).toBe(0);
+    // b: the yes lands first, then the no of the same try; b's slot stays the sale's.
+    expect(await setup.lifecycle.recordAttempt(attempt(l, { destination: 'b', step: '1.0', action: 'sold', outcome: 'accepted', shared: true }))).toMatchObject({ result: 'ok' });
+    expect(await setup.lifecycle.recordAttempt(attempt(l, { destination: 'b', step: '1.0', shared: true }))).toMatchObject({ result: 'sold' });
+    expect((await setup.destinations.capUsed('b', PERIODS)).total).toBe(1);
+    expect(await redis.hget(setup.keys.lead(l.id), 'lanes')).toBe('1');
+  });
+
+  test('compaction waits while a shared lead still delivers, keeping it scheduled, and compacts it once its lanes ended', async () => {
+    const setup = setUp();
+    let now = NOW;
+    const compaction = new LeadCompaction(redis, setup.keys, 0, () => now);
+    const l = await sharedLead(setup, 2);
+    await setup.lifecycle.advance(l.id, 'start', three, 1000, true);
+    await setup.lifecycle.advance(l.id, 'start.1', three, 1000, true);
+    await setup.lifecycle.recordAttempt(attempt(l, { destination: 'a', step: '0.0', action: 'sold', outcome: 'accepted', shared: true }));
+    const seq = Number(await redis.hget(setup.keys.lead(l.id), 'seq'));
+    await compaction.schedule([{ leadId: l.id, seq, status: 'delivered' }]);
+    expect(await redis.exists(setup.keys.leadData(l.id))).toBe(1);
+    const due = await redis.zscore(setup.keys.compactionDue(), `${l.id}:${seq}:delivered`);
+    expect(Number(due)).toBeGreaterThan(NOW);
+    // Its last lane ends with no change the ledger hears of (b was paused while its try waited:
+    // the slot goes back, and c is out of its schedule); the schedule still has the lead.
+    await setup.lifecycle.releaseCap(l.id, 'b');
+    expect(await setup.lifecycle.advance(l.id, '1.0', [], 1000, true)).toBe('ended');
+    expect(Number(await redis.hget(setup.keys.lead(l.id), 'seq'))).toBe(seq);
+    now = Number(due) + 1;
+    expect(await compaction.compactDue()).toBe(1);
+    expect(await redis.exists(setup.keys.leadData(l.id))).toBe(0);
+    expect(await redis.hget(setup.keys.lead(l.id), 'sale:a')).toBe('delivered|10');
+    expect(await redis.zcard(setup.keys.compactionDue())).toBe(0);
   });
 });
 
