@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { openLedger } from '@leadrouter/ledger';
-import { freePort, startRedisServer } from '@leadrouter/redis';
+import { freePort, LEDGER_BUCKETS, redisKeys, startRedisServer } from '@leadrouter/redis';
 import { startPostgres } from '@leadrouter/testing';
 import { metricsHeaders } from '../lib/system.js';
 
@@ -426,7 +426,7 @@ async function ledgerOutage(redisUrl: string, configFile: string, client: Redis)
     const ids: string[] = [];
     const intake = await pacedLoad(`ledger outage: ${rate} leads/s with PostgreSQL down`, `http://127.0.0.1:${intakePort}/v1/leads`, rate, (id) => ids.push(id), outageSeconds);
     const lagAtEnd = await lag();
-    const backlog = (await Promise.all(Array.from({ length: 4 }, (_, b) => client.xlen(`bo:ledger:${b}`)))).reduce((a, n) => a + n, 0);
+    const backlog = (await Promise.all(Array.from({ length: LEDGER_BUCKETS }, (_, b) => client.xlen(redisKeys('bo').ledgerStream(b))))).reduce((a, n) => a + n, 0);
     await postgres.bringUp();
     const upAt = performance.now();
     const lagSeries: Array<[number, number]> = [];
@@ -565,10 +565,9 @@ async function auctionBench(redisUrl: string, client: Redis, work: string): Prom
 
 /** Creation and sale times of leads still whole in Redis (no ledger: nothing compacts them). */
 async function saleTimesFromRedis(client: Redis, prefix: string, ids: readonly string[]): Promise<Array<{ createdAt: number; ms: number }>> {
-  const pipeline = client.pipeline();
-  for (const id of ids) pipeline.hmget(`${prefix}:lead:${id}`, 'createdAt', 'soldAt');
-  return ((await pipeline.exec()) ?? [])
-    .map(([, v]) => v as [string | null, string | null])
+  const keys = redisKeys(prefix);
+  // One read per lead (their keys live in different slots of a cluster), all sent at once.
+  return (await Promise.all(ids.map((id) => client.hmget(keys.lead(id), 'createdAt', 'soldAt'))))
     .filter(([c, t]) => c !== null && t !== null)
     .map(([c, t]) => ({ createdAt: Number(c), ms: Number(t) - Number(c) }));
 }

@@ -4,10 +4,9 @@
  * 1..n, none missing, starting with `received`), and each buyer's sales there are exactly the leads
  * that buyer says it accepted, with their revenue.
  */
-import type { Redis } from 'ioredis';
 import { sql } from 'kysely';
 import { openLedger } from '@leadrouter/ledger';
-import { LEDGER_BUCKETS, redisKeys } from '@leadrouter/redis';
+import { LEDGER_BUCKETS, redisKeys, type RedisClient } from '@leadrouter/redis';
 
 export interface LedgerReconciliation {
   /** Seconds the writer took to drain the change streams after the last lead ended. */
@@ -24,7 +23,7 @@ export interface LedgerReconciliation {
 
 export async function reconcileLedger(options: {
   databaseUrl: string;
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** Each accepted lead's final status as the soak saw it (a postback's status where one was applied). */
   expected: ReadonlyMap<string, string>;

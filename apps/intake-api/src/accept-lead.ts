@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import type { ResolvedConfig, ResolvedSupplier } from '@leadrouter/config';
 import { newLeadId, validateLead, type FieldError, type Lead } from '@leadrouter/lead';
 import type { Logger } from '@leadrouter/logging';
-import { ROUTE_JOB_OPTIONS, type PingedAuction, type RouteJobData } from '@leadrouter/redis';
+import { ROUTE_JOB_OPTIONS, digestBucket, withBucket, type PingedAuction, type RouteJobData } from '@leadrouter/redis';
 import type { LeadStore, SupplierPings } from '@leadrouter/store';
 
 /** What the intake answers: a status code and a JSON body (contract §3). */
@@ -55,7 +55,7 @@ export async function acceptLead(
     }
     auction = claim.ping.auction;
   }
-  const lead: Lead = {
+  const draft: Lead = {
     ...checked.lead,
     id: newLeadId(),
     supplier: supplier.id,
@@ -64,9 +64,13 @@ export async function acceptLead(
     phoneNational: checked.phoneNational,
   };
   const { dedupe } = deps.config;
+  const dedupeDigest = dedupe.windowMs > 0 ? dedupeDigestOf(deps, draft) : undefined;
+  // A deduped lead lives in its dedupe digest's bucket, so the dedupe check and the store are one
+  // step in one slot, on a Redis Cluster too (contract §12).
+  const lead: Lead = dedupeDigest === undefined ? draft : { ...draft, id: withBucket(draft.id, digestBucket(dedupeDigest)) };
   const result = await deps.store.reserve({
     lead,
-    dedupeKey: dedupe.windowMs > 0 ? dedupeKey(deps, lead) : undefined,
+    dedupeKey: dedupeDigest === undefined ? undefined : deps.store.keys.dedupe(deps.config.dedupe.scope, dedupeDigest),
     idempotencyKey: idempotencyKey === undefined ? undefined : idempotencyRedisKey(deps, supplier.id, idempotencyKey),
     dedupeWindowMs: dedupe.windowMs,
   });
@@ -96,7 +100,7 @@ function sha256(text: string): string {
 }
 
 /** Digest of the dedupe fields, or undefined when one of them is missing (nothing to compare). */
-function dedupeKey(deps: AcceptLeadDeps, lead: Lead): string | undefined {
+function dedupeDigestOf(deps: AcceptLeadDeps, lead: Lead): string | undefined {
   const { scope, by } = deps.config.dedupe;
   const values: string[] = [];
   for (const field of by) {
@@ -105,7 +109,7 @@ function dedupeKey(deps: AcceptLeadDeps, lead: Lead): string | undefined {
     values.push(field === 'email' ? String(value).toLowerCase() : String(value));
   }
   const owner = scope === 'supplier' ? lead.supplier : '*';
-  return deps.store.keys.dedupe(scope, sha256([owner, ...by, ...values].join('\u0000')));
+  return sha256([owner, ...by, ...values].join('\u0000'));
 }
 
 function idempotencyRedisKey(deps: AcceptLeadDeps, supplierId: string, key: string): string {

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@leadrouter/redis';
 import { FINAL_STATUSES, type LeadStatus } from '@leadrouter/lead';
 import type { LeadStore } from '@leadrouter/store';
 
@@ -19,7 +19,7 @@ export class OutcomeWaiter {
   private subscribed: Promise<unknown> | undefined;
 
   constructor(
-    private readonly subscriber: Redis,
+    private readonly subscriber: RedisClient,
     private readonly channel: string,
     private readonly store: LeadStore,
   ) {

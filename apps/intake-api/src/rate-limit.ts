@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@leadrouter/redis';
 import { BurstyRateLimiter, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { ResolvedSupplier } from '@leadrouter/config';
 
@@ -16,7 +16,7 @@ export const BURST_REFILL_SECONDS = 10;
 export class SupplierRateLimits {
   private readonly limiters = new Map<string, { consume(key: string): Promise<RateLimiterRes> }>();
 
-  constructor(redis: Redis, keyPrefix: string, suppliers: ReadonlyArray<{ id: string; rateLimit?: Pick<NonNullable<ResolvedSupplier['rateLimit']>, 'perSecond' | 'burst'> | undefined }>) {
+  constructor(redis: RedisClient, keyPrefix: string, suppliers: ReadonlyArray<{ id: string; rateLimit?: Pick<NonNullable<ResolvedSupplier['rateLimit']>, 'perSecond' | 'burst'> | undefined }>) {
     for (const supplier of suppliers) {
       const limit = supplier.rateLimit;
       if (!limit) continue;

@@ -4,7 +4,7 @@ import type { Express } from 'express';
 import type { ResolvedConfig, ServiceEnv } from '@leadrouter/config';
 import type { Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
-import { createRedis, deliverQueueName, notifyQueueName, waitForRedis, QUEUES, QUEUE_OPTIONS, redisKeys, type RouteJobData } from '@leadrouter/redis';
+import { createRedis, deliverQueueName, notifyQueueName, waitForRedis, QUEUES, QUEUE_OPTIONS, redisKeys, type RouteJobData, queuePrefix } from '@leadrouter/redis';
 import { boundPort, closeServer, listen, LiveConfig, redisReadiness } from '@leadrouter/service';
 import { DestinationState, LeadLifecycle, LeadStore, PingCircuits, SupplierPings, Sweeps } from '@leadrouter/store';
 import { migrateLedger, openLedgerPool, type Ledger } from '@leadrouter/ledger';
@@ -56,7 +56,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
   // Give the first connection a moment, so a freshly started intake does not answer 503 to the
   // first leads; if Redis stays down, listen anyway and answer 503 until it is back.
   if (!(await waitForRedis(redis, options.redisWaitMs ?? 3000))) logger.warn('Redis unreachable: answering 503 until it is back');
-  const queue = new Queue<RouteJobData>(QUEUES.route, { connection: queueRedis, prefix: env.prefix, ...QUEUE_OPTIONS });
+  const queue = new Queue<RouteJobData>(QUEUES.route, { connection: queueRedis, prefix: queuePrefix(env.prefix, QUEUES.route), ...QUEUE_OPTIONS });
   queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
   const metrics = options.metrics ?? createMetrics();
   const ledger = options.ledger ?? (env.databaseUrl ? openMigratedLedger(env.databaseUrl, logger) : undefined);
@@ -68,7 +68,7 @@ export async function startIntake(options: StartIntakeOptions): Promise<IntakeHa
   const boardQueue = (name: string): Queue => {
     let q = boardQueues.get(name);
     if (!q) {
-      q = new Queue(name, { connection: queueRedis, prefix: env.prefix, ...QUEUE_OPTIONS });
+      q = new Queue(name, { connection: queueRedis, prefix: queuePrefix(env.prefix, name), ...QUEUE_OPTIONS });
       // Their connection errors are the intake's own (already answered with 503s): no second report.
       q.on('error', () => undefined);
       boardQueues.set(name, q);

@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { parseConfigText, sha256Hex, type ServiceEnv } from '@leadrouter/config';
-import { QUEUES } from '@leadrouter/redis';
+import { QUEUES, queuePrefix } from '@leadrouter/redis';
 import { captureLogger, keysWithPrefix, testEnv, testRedisClient } from '@leadrouter/testing';
 import { startIntake, type IntakeHandle } from '../src/start.js';
 
@@ -53,7 +53,7 @@ export async function startTestIntake(yaml = intakeConfigYaml(), envOverrides: P
   const handle = await startIntake({ env, config, logger: logs.logger });
   const url = `http://127.0.0.1:${handle.port}`;
   const redis = testRedisClient();
-  const queue = new Queue(QUEUES.route, { connection: redis, prefix: env.prefix });
+  const queue = new Queue(QUEUES.route, { connection: redis, prefix: queuePrefix(env.prefix, QUEUES.route) });
   return {
     url,
     env,
@@ -77,7 +77,8 @@ export async function startTestIntake(yaml = intakeConfigYaml(), envOverrides: P
     },
     async storedLeadCount() {
       // Any key of a lead (state, data or events) counts: a half-stored lead must show up too.
-      return new Set((await keysWithPrefix(redis, `${env.prefix}:lead`)).map((k) => k.split(':')[2])).size;
+      // `<prefix>:lead:{<bucket>}:<id>[:data|:events]`: the id is the fourth part.
+      return new Set((await keysWithPrefix(redis, `${env.prefix}:lead`)).map((k) => k.split(':')[3])).size;
     },
     async queuedJobCount() {
       const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized');

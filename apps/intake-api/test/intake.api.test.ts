@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
-import { startRedisServer, type OwnedRedisServer } from '@leadrouter/redis';
+import { redisKeys, startRedisServer, type OwnedRedisServer } from '@leadrouter/redis';
 import { ADMIN_KEY, ALPHA_KEY, BETA_KEY, LIMITED_KEY, intakeConfigYaml, startTestIntake, validLead, type TestIntake } from './helpers.js';
 
 describe('POST /v1/leads: the answers of contract §3', () => {
@@ -32,7 +32,7 @@ describe('POST /v1/leads: the answers of contract §3', () => {
       fields: { utm_campaign: 'spring', age: 41, opt_in: true },
     });
     expect(JSON.stringify(lead.body)).not.toContain('5552671');
-    const raw = JSON.parse((await intake.redis.get(`${intake.env.prefix}:lead:${id}:data`)) as string) as Record<string, unknown>;
+    const raw = JSON.parse((await intake.redis.get(redisKeys(intake.env.prefix).leadData(id))) as string) as Record<string, unknown>;
     expect(raw.phone).toBe('+14155552671');
   });
 

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { openLedger } from '@leadrouter/ledger';
-import { redisKeys } from '@leadrouter/redis';
+import { leadBucket, redisKeys } from '@leadrouter/redis';
 import { COMPACTED_FIELDS, COMPACTED_UNSOLD_FIELDS } from '@leadrouter/store';
 import { freshDatabase, testRedisClient, waitFor, type FreshDatabase } from '@leadrouter/testing';
 import { closedAfterEach, ADMIN, KEY, systemYaml, uniquePhone, type TestSystem } from '@leadrouter/testing/system';
@@ -132,12 +132,12 @@ routes:
     try {
       const keys = redisKeys(sys.env.prefix);
       // In the ledger, scheduled, and still whole.
-      await waitFor(async () => ((await redis.zcard(`${sys.env.prefix}:ledger:compact-due`)) === 1 ? true : undefined), 10_000, 'the lead scheduled');
+      await waitFor(async () => ((await redis.zcard(keys.compactionDue(leadBucket(id)))) === 1 ? true : undefined), 10_000, 'the lead scheduled');
       const scheduledAt = Date.now();
       expect(await redis.exists(keys.leadData(id))).toBe(1);
       await compacted(sys, id);
       expect(Date.now() - scheduledAt).toBeGreaterThan(1_000);
-      expect(await redis.zcard(`${sys.env.prefix}:ledger:compact-due`)).toBe(0);
+      expect(await redis.zcard(keys.compactionDue(leadBucket(id)))).toBe(0);
     } finally {
       await writer.close();
     }

@@ -4,7 +4,7 @@ import type { Logger } from '@leadrouter/logging';
 import type { Metrics } from '@leadrouter/metrics';
 import type { Notifier } from '@leadrouter/notify';
 import type { DeliverJobData } from '@leadrouter/redis';
-import type { DestinationState, LeadLifecycle, NotificationOutbox, PingCircuits, Sweeps } from '@leadrouter/store';
+import type { CapHolds, DestinationEffects, DestinationState, LeadLifecycle, NotificationOutbox, PingCircuits, Sweeps } from '@leadrouter/store';
 
 /** Everything the route and deliver processors need; passed in, so tests can build their own. */
 export interface WorkerDeps {
@@ -18,6 +18,10 @@ export interface WorkerDeps {
   pingCircuits: PingCircuits;
   /** Housekeeping's reads: the intake's outbox, the unsold index, Redis memory. */
   sweeps: Sweeps;
+  /** Cap holds in the destinations' slots: housekeeping settles those a crash left (contract §12). */
+  capHolds: CapHolds;
+  /** Destination effects lead steps owe: housekeeping replays those a crash left. */
+  destinationEffects: DestinationEffects;
   deliverQueues: ReadonlyMap<string, Queue<DeliverJobData>>;
   metrics: Metrics;
   notifier: Notifier;

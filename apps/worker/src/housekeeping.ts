@@ -8,6 +8,8 @@ import { queueOwedNotifications } from './owed-notifications.js';
 /** A lead stored by the intake but not picked up after this long is queued again by the sweeper. */
 export const STRANDED_AFTER_MS = 10_000;
 const EVERY_MS = 5_000;
+/** An owed destination effect still there after this long was left by a crash: housekeeping applies it. */
+export const OWED_EFFECT_AFTER_MS = 5_000;
 
 export interface HousekeepingOptions {
   everyMs?: number;
@@ -20,7 +22,8 @@ export interface HousekeepingOptions {
 /**
  * Periodic work of every worker process: re-queue leads stranded in the outbox (stored, but the
  * enqueue failed), retry route and delivery jobs that failed for good while their lead is still
- * queued, queue supplier notifications that the postback service left in its outbox, forget
+ * queued, queue supplier notifications that the postback service left in its outbox, apply the
+ * destination effects and settle the cap holds a crash left between a step's halves, forget
  * expired entries of the unsold index, and refresh the gauges of circuits, caps and
  * queue depths. Each round is a bounded number of O(1) or O(log n) commands: no scans.
  */
@@ -54,6 +57,10 @@ export function startHousekeeping(deps: WorkerDeps, routeQueue: Queue<RouteJobDa
       }
       await retryFailedJobs(deps, routeQueue, deps.deliverQueues.values(), options.retryFailedAfterMs, reportedFailures);
       await queueOwedNotifications(deps, options.owedNotificationAfterMs);
+      // What a crash between a step's two halves left (contract §12): owed destination effects, then cap holds nobody settled.
+      await deps.destinationEffects.replayOwed(OWED_EFFECT_AFTER_MS, 200);
+      const released = await deps.capHolds.sweep([...deps.destinations.keys()], 200);
+      if (released > 0) deps.logger.info({ released }, 'cap slots given back that a crash had left held');
       await deps.sweeps.trimUnsoldIndex(deps.config.retentionMs);
       await refreshGauges(deps, routeQueue);
     } catch (err) {

@@ -4,10 +4,10 @@ import express from 'express';
 import type { ResolvedConfig, ResolvedDestination, ServiceEnv } from '@leadrouter/config';
 import { loggableError, type Logger } from '@leadrouter/logging';
 import { createMetrics, type Metrics } from '@leadrouter/metrics';
-import { createRedis, deliverQueueName, notifyQueueName, QUEUES, QUEUE_OPTIONS, type NotifyJobData, redisKeys, type DeliverJobData, type RouteJobData } from '@leadrouter/redis';
+import { createRedis, deliverQueueName, notifyQueueName, QUEUES, QUEUE_OPTIONS, type NotifyJobData, redisKeys, type DeliverJobData, type RouteJobData, queuePrefix } from '@leadrouter/redis';
 import { boundPort, closeServer, healthRoutes, httpMetrics, listen, LiveConfig, redisReadiness } from '@leadrouter/service';
 import { Notifier, type NotifierOptions } from '@leadrouter/notify';
-import { DestinationState, LeadLifecycle, NotificationOutbox, PingCircuits, Sweeps } from '@leadrouter/store';
+import { CapHolds, DestinationEffects, DestinationState, LeadLifecycle, NotificationOutbox, PingCircuits, Sweeps } from '@leadrouter/store';
 import { demoBuyerRoutes } from './demo-buyer.js';
 import { createDeliverProcessor } from './deliver-processor.js';
 import type { WorkerDeps } from './deps.js';
@@ -68,9 +68,10 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   const live = options.live ?? new LiveConfig({ redisUrl: env.redisUrl, keys, config, configFile: options.configFile, logger, metrics, role: 'worker' });
   if (!options.live) await live.start();
   const running = live.current;
-  const connection = { connection: redis, prefix: env.prefix };
+  // Each queue under its own hash tag (queuePrefix), on the one BullMQ connection.
+  const on = (queue: string): { connection: typeof redis; prefix: string } => ({ connection: redis, prefix: queuePrefix(env.prefix, queue) });
   const deliverQueues = new Map<string, Queue<DeliverJobData>>();
-  const routeQueue = new Queue<RouteJobData>(QUEUES.route, { ...connection, ...QUEUE_OPTIONS });
+  const routeQueue = new Queue<RouteJobData>(QUEUES.route, { ...on(QUEUES.route), ...QUEUE_OPTIONS });
   const notifier = new Notifier(redis, env.prefix, running.suppliers, options.notifier);
   const now = (): Date => new Date();
   const clock = (): number => now().getTime();
@@ -81,6 +82,8 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     destinationState: new DestinationState(stateRedis, keys, clock),
     pingCircuits: new PingCircuits(stateRedis, keys, clock),
     sweeps: new Sweeps(stateRedis, keys, clock),
+    capHolds: new CapHolds(stateRedis, keys, clock),
+    destinationEffects: new DestinationEffects(stateRedis, keys, clock),
     deliverQueues,
     metrics,
     notifier,
@@ -92,7 +95,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   const stalledInterval = options.stalledIntervalMs ?? 5_000;
   const workers: Worker[] = [
     new Worker<RouteJobData>(QUEUES.route, createRouteProcessor(deps), {
-      ...connection,
+      ...on(QUEUES.route),
       concurrency: 50,
       lockDuration: 15_000,
       stalledInterval,
@@ -112,14 +115,14 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   const deliverQueue = (id: string): Queue<DeliverJobData> => {
     let queue = deliverQueues.get(id);
     if (!queue) {
-      queue = new Queue<DeliverJobData>(deliverQueueName(id), { ...connection, ...QUEUE_OPTIONS });
+      queue = new Queue<DeliverJobData>(deliverQueueName(id), { ...on(deliverQueueName(id)), ...QUEUE_OPTIONS });
       queue.on('error', (err) => logger.warn({ err: err.message }, 'queue error'));
       deliverQueues.set(id, queue);
     }
     return queue;
   };
   const startDeliverWorker = (id: string, concurrency: number, lockDuration: number): void => {
-    const worker = new Worker<DeliverJobData>(deliverQueueName(id), createDeliverProcessor(deps), { ...connection, concurrency, lockDuration, stalledInterval, maxStalledCount: 10 });
+    const worker = new Worker<DeliverJobData>(deliverQueueName(id), createDeliverProcessor(deps), { ...on(deliverQueueName(id)), concurrency, lockDuration, stalledInterval, maxStalledCount: 10 });
     watch(worker);
     deliverWorkers.set(id, worker);
     workers.push(worker);
@@ -148,7 +151,7 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
     // One queue per supplier with a postbackUrl: a tracker that is down only delays its own supplier.
     for (const supplier of cfg.suppliers) {
       if (!supplier.postbackUrl || notifyWorkers.has(supplier.id)) continue;
-      const worker = new Worker<NotifyJobData>(notifyQueueName(supplier.id), createNotifyProcessor(deps), { ...connection, concurrency: 10, lockDuration: 30_000, stalledInterval });
+      const worker = new Worker<NotifyJobData>(notifyQueueName(supplier.id), createNotifyProcessor(deps), { ...on(notifyQueueName(supplier.id)), concurrency: 10, lockDuration: 30_000, stalledInterval });
       watch(worker);
       notifyWorkers.add(supplier.id);
       workers.push(worker);

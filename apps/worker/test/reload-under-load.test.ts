@@ -8,7 +8,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { parseConfigText, readEnv } from '@leadrouter/config';
 import { startIntake, type IntakeHandle } from '@leadrouter/app-intake-api';
-import { deliverQueueName, freePort, QUEUES } from '@leadrouter/redis';
+import { deliverQueueName, freePort, QUEUES, queuePrefix } from '@leadrouter/redis';
 import { captureLogger, spawnRole, startTestServer, testRedisUrl, uniquePrefix, waitFor, type RoleProcess, type TestServer } from '@leadrouter/testing';
 import { ADMIN, KEY, systemYaml, uniquePhone, type LeadBody } from '@leadrouter/testing/system';
 
@@ -186,7 +186,7 @@ routes:
     const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
     try {
       for (const name of [QUEUES.route, deliverQueueName('a'), deliverQueueName('b'), deliverQueueName('c')]) {
-        const queue = new Queue(name, { connection: redis, prefix });
+        const queue = new Queue(name, { connection: redis, prefix: queuePrefix(prefix, name) });
         expect({ name, ...(await queue.getJobCounts('active', 'waiting', 'delayed', 'failed')) }).toEqual({ name, active: 0, waiting: 0, delayed: 0, failed: 0 });
         await queue.close();
       }
@@ -280,7 +280,7 @@ routes:
     const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
     let leftForB: Record<string, number>;
     try {
-      const queue = new Queue(deliverQueueName('b'), { connection: redis, prefix });
+      const queue = new Queue(deliverQueueName('b'), { connection: redis, prefix: queuePrefix(prefix, deliverQueueName('b')) });
       leftForB = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed');
       await queue.close();
     } finally {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { deliverQueueName, freePort, QUEUES } from '@leadrouter/redis';
+import { deliverQueueName, freePort, QUEUES, queuePrefix } from '@leadrouter/redis';
 import { spawnRole, startTestServer, testRedisUrl, uniquePrefix, waitFor, type RoleProcess } from '@leadrouter/testing';
 import { ADMIN, KEY, systemYaml, uniquePhone, type LeadBody } from '@leadrouter/testing/system';
 
@@ -104,7 +104,7 @@ routes:
     const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
     try {
       for (const name of [QUEUES.route, deliverQueueName('a'), deliverQueueName('b')]) {
-        const queue = new Queue(name, { connection: redis, prefix });
+        const queue = new Queue(name, { connection: redis, prefix: queuePrefix(prefix, name) });
         expect({ name, ...(await queue.getJobCounts('active', 'waiting', 'failed')) }).toEqual({ name, active: 0, waiting: 0, failed: 0 });
         await queue.close();
       }

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { describe, expect, test } from '@jest/globals';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { deliverQueueName } from '@leadrouter/redis';
+import { deliverQueueName, queuePrefix } from '@leadrouter/redis';
 import { testRedisUrl, waitFor } from '@leadrouter/testing';
 import { acceptAll, ADMIN, closedAfterEach, attempts, systemYaml, uniquePhone, type TestSystem } from '@leadrouter/testing/system';
 
@@ -56,7 +56,7 @@ routes:
     // BullMQ never closes a connection it is given (it may be shared): this test owns it and ends it,
     // or its reconnect loop keeps jest from exiting once the suite's Redis is stopped.
     const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
-    const queue = new Queue(deliverQueueName('capped'), { connection, prefix: sys.env.prefix });
+    const queue = new Queue(deliverQueueName('capped'), { connection, prefix: queuePrefix(sys.env.prefix, deliverQueueName('capped')) });
     try {
       await queue.add('deliver', { leadId: first.id, index: 0, attempt: 0 }, { jobId: `${first.id}.replayed` });
       await waitFor(async () => ((await queue.getJobCounts('completed', 'waiting', 'active')).waiting === 0 && (await queue.getJobCounts('active')).active === 0 ? true : undefined), 5000, 'the replayed job to finish');

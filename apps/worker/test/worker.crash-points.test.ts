@@ -1,12 +1,11 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import type { Job } from 'bullmq';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { parseConfigText, type ResolvedDestination } from '@leadrouter/config';
 import { createMetrics } from '@leadrouter/metrics';
 import { Notifier } from '@leadrouter/notify';
-import { createRedis, deliverQueueName, QUEUE_OPTIONS, redisKeys, type DeliverJobData } from '@leadrouter/redis';
-import { DestinationState, LeadLifecycle, NotificationOutbox, PingCircuits, Sweeps } from '@leadrouter/store';
+import { createRedis, deliverQueueName, queuePrefix, QUEUE_OPTIONS, redisKeys, type DeliverJobData, type RedisClient } from '@leadrouter/redis';
+import { CapHolds, DestinationEffects, DestinationState, LeadLifecycle, NotificationOutbox, PingCircuits, Sweeps } from '@leadrouter/store';
 import { captureLogger, startTestServer, testEnv, type TestServer } from '@leadrouter/testing';
 import { startIntake } from '@leadrouter/app-intake-api';
 import { createDeliverProcessor } from '../src/deliver-processor.js';
@@ -53,11 +52,11 @@ routes:
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
 
-    const redis: Redis = createRedis(env.redisUrl, 'consumer');
+    const redis: RedisClient = createRedis(env.redisUrl, 'consumer');
     const keys = redisKeys(env.prefix);
     const state = new LeadLifecycle(redis, keys);
     const destinations = new Map<string, ResolvedDestination>(config.destinations.map((d) => [d.id, d]));
-    const deliverQueues = new Map(config.destinations.map((d) => [d.id, new Queue<DeliverJobData>(deliverQueueName(d.id), { connection: redis, prefix: env.prefix, ...QUEUE_OPTIONS })]));
+    const deliverQueues = new Map(config.destinations.map((d) => [d.id, new Queue<DeliverJobData>(deliverQueueName(d.id), { connection: redis, prefix: queuePrefix(env.prefix, deliverQueueName(d.id)), ...QUEUE_OPTIONS })]));
     const notifier = new Notifier(redis, env.prefix, config.suppliers);
     open.push(async () => {
       await Promise.all([...deliverQueues.values()].map((q) => q.close()));
@@ -82,6 +81,8 @@ routes:
       destinationState: new DestinationState(redis, keys),
       pingCircuits: new PingCircuits(redis, keys),
       sweeps: new Sweeps(redis, keys),
+      capHolds: new CapHolds(redis, keys),
+      destinationEffects: new DestinationEffects(redis, keys),
       deliverQueues,
       metrics: createMetrics(),
       notifier,

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { Queue } from 'bullmq';
 import { parseConfigText } from '@leadrouter/config';
-import { DELIVER_JOB_OPTIONS, deliverJobId, deliverQueueName, QUEUE_OPTIONS, QUEUES, redisKeys, ROUTE_JOB_OPTIONS, routeJobId } from '@leadrouter/redis';
+import { DELIVER_JOB_OPTIONS, deliverJobId, deliverQueueName, QUEUE_OPTIONS, QUEUES, redisKeys, ROUTE_JOB_OPTIONS, routeJobId, queuePrefix } from '@leadrouter/redis';
 import { testRedisClient, waitFor } from '@leadrouter/testing';
 import { startWorker } from '../src/start.js';
 import { acceptAll, ADMIN, closedAfterEach, systemYaml } from '@leadrouter/testing/system';
@@ -39,7 +39,7 @@ routes:
     await redis.set(keys.leadData(id), '{not json');
     // A queue closes only connections it made itself, so the test closes this one.
     const queueConnection = redis.duplicate();
-    const routeQueue = new Queue(QUEUES.route, { connection: queueConnection, prefix: sys.env.prefix, ...QUEUE_OPTIONS });
+    const routeQueue = new Queue(QUEUES.route, { connection: queueConnection, prefix: queuePrefix(sys.env.prefix, QUEUES.route), ...QUEUE_OPTIONS });
     await routeQueue.remove(routeJobId(id, 0));
     await routeQueue.add('route', { leadId: id }, { ...ROUTE_JOB_OPTIONS, attempts: 1, jobId: routeJobId(id, 0) });
 
@@ -95,7 +95,7 @@ routes:
     await waitFor(() => (buyer.requests.length === 2 ? true : undefined), 10_000, "round 1's try");
 
     const queueConnection = redis.duplicate();
-    const deliverQueue = new Queue(deliverQueueName('buyer'), { connection: queueConnection, prefix: sys.env.prefix, ...QUEUE_OPTIONS });
+    const deliverQueue = new Queue(deliverQueueName('buyer'), { connection: queueConnection, prefix: queuePrefix(sys.env.prefix, deliverQueueName('buyer')), ...QUEUE_OPTIONS });
     try {
       // Round 0's retry of its first try, which never ran then.
       await deliverQueue.add('deliver', { leadId: id, index: 0, attempt: 1, round: 0 }, { ...DELIVER_JOB_OPTIONS, jobId: deliverJobId(id, 0, 0, 1) });
@@ -122,7 +122,7 @@ routes:
     const fields = (await redis.get(keys.leadData(id))) as string;
     await redis.set(keys.leadData(id), '{not json');
     const queueConnection = redis.duplicate();
-    const deliverQueue = new Queue(deliverQueueName('buyer'), { connection: queueConnection, prefix: sys.env.prefix, ...QUEUE_OPTIONS });
+    const deliverQueue = new Queue(deliverQueueName('buyer'), { connection: queueConnection, prefix: queuePrefix(sys.env.prefix, deliverQueueName('buyer')), ...QUEUE_OPTIONS });
     try {
       const jobId = deliverJobId(id, 0, 0, 7);
       await deliverQueue.add('deliver', { leadId: id, index: 0, attempt: 7, round: 0 }, { ...DELIVER_JOB_OPTIONS, attempts: 1, jobId });

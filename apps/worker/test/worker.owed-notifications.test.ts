@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { Notifier } from '@leadrouter/notify';
 import { parseConfigText } from '@leadrouter/config';
-import { redisKeys } from '@leadrouter/redis';
+import { leadBucket, redisKeys } from '@leadrouter/redis';
 import { PostbackState } from '@leadrouter/store';
 import { testRedisClient, waitFor } from '@leadrouter/testing';
 import { acceptAll, closedAfterEach, systemYaml, type TestSystem } from '@leadrouter/testing/system';
@@ -61,7 +61,7 @@ postbackOn: [converted]`,
     // Several more sweeps pass: the notification is not sent again, and the outbox is empty.
     await sys.workers[0]!.afterHousekeepingRounds(5);
     expect(conversions(tracker, id)).toHaveLength(1);
-    expect(await redis.zcard(redisKeys(sys.env.prefix).notifyOutbox())).toBe(0);
+    expect(await redis.zcard(redisKeys(sys.env.prefix).notifyOutbox(leadBucket(id)))).toBe(0);
     const warned = sys.logs.lines.filter((l) => l.includes('had left in its outbox') && l.includes(id));
     expect(warned).toHaveLength(1);
   }, 30_000);
@@ -74,7 +74,7 @@ postbackOn: [converted]`,
     try {
       await notifier.notify('acme', id, 'converted', 'pb.converted.crashed-2');
       await waitFor(() => (conversions(tracker, id).length > 0 ? true : undefined), 10_000, 'the conversion notification');
-      await waitFor(async () => ((await redis.zcard(redisKeys(sys.env.prefix).notifyOutbox())) === 0 ? true : undefined), 10_000, 'the sweep of the outbox');
+      await waitFor(async () => ((await redis.zcard(redisKeys(sys.env.prefix).notifyOutbox(leadBucket(id)))) === 0 ? true : undefined), 10_000, 'the sweep of the outbox');
       await sys.workers[0]!.afterHousekeepingRounds(5);
       expect(conversions(tracker, id)).toHaveLength(1);
     } finally {
@@ -88,7 +88,7 @@ postbackOn: [converted]`,
     // A buyer's event id may hold any text, ':' included, which BullMQ refuses in a job id.
     const answer = await fetch(`${sys.postbackUrl}/v1/postbacks/buyer?${new URLSearchParams({ lead_id: id, status: 'converted', token: TOKEN, event_id: 'evt:42 / sale' })}`);
     expect(answer.status).toBe(200);
-    expect(await redis.zcard(redisKeys(sys.env.prefix).notifyOutbox())).toBe(0);
+    expect(await redis.zcard(redisKeys(sys.env.prefix).notifyOutbox(leadBucket(id)))).toBe(0);
     await waitFor(() => (conversions(tracker, id).length > 0 ? true : undefined), 10_000, 'the conversion notification');
     expect(sys.logs.lines.filter((l) => l.includes('had left in its outbox'))).toHaveLength(0);
   }, 30_000);

@@ -1,8 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { Kysely } from 'kysely';
 import type { Logger } from '@leadrouter/logging';
 import type { Metrics } from '@leadrouter/metrics';
-import { entryTimeMs, LEDGER_BUCKETS, LEDGER_GROUP, parseAuditEntry, parseLedgerEntry, parseRejectionEntry, type LedgerAudit, type LedgerChange, type LedgerRejection, type RedisKeys } from '@leadrouter/redis';
+import { entryTimeMs, LEDGER_BUCKETS, LEDGER_GROUP, parseAuditEntry, parseLedgerEntry, parseRejectionEntry, type LedgerAudit, type LedgerChange, type LedgerRejection, type RedisKeys, type RedisClient } from '@leadrouter/redis';
 import type { LeadCompaction } from '@leadrouter/store';
 import { applyChanges, type StoredHistory } from './apply.js';
 import { applyRetention } from './retention.js';
@@ -10,7 +9,7 @@ import type { LedgerDatabase } from './schema.js';
 
 export interface LedgerWriterOptions {
   /** A connection of its own: the writer blocks on it (XREADGROUP BLOCK). */
-  redis: Redis;
+  redis: RedisClient;
   keys: RedisKeys;
   db: Kysely<LedgerDatabase>;
   /** This writer's name in the consumer group: unique per process. */

@@ -1,8 +1,7 @@
 import { encodeUrlValue } from '@leadrouter/lead';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { SupplierConfig } from '@leadrouter/config';
-import { notifyQueueName, QUEUE_OPTIONS, type NotifyJobData } from '@leadrouter/redis';
+import { notifyQueueName, QUEUE_OPTIONS, type NotifyJobData, queuePrefix, type RedisClient } from '@leadrouter/redis';
 import { wantsNotification } from './url.js';
 
 export interface NotifierOptions {
@@ -20,7 +19,7 @@ export class Notifier {
   private suppliers = new Map<string, SupplierConfig>();
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     private readonly prefix: string,
     suppliers: readonly SupplierConfig[],
     private readonly options: NotifierOptions = {},
@@ -33,7 +32,7 @@ export class Notifier {
     this.suppliers = new Map(suppliers.map((s) => [s.id, s]));
     for (const supplier of suppliers) {
       if (supplier.postbackUrl && !this.queues.has(supplier.id)) {
-        this.queues.set(supplier.id, new Queue(notifyQueueName(supplier.id), { connection: this.connection, prefix: this.prefix, ...QUEUE_OPTIONS }));
+        this.queues.set(supplier.id, new Queue(notifyQueueName(supplier.id), { connection: this.connection, prefix: queuePrefix(this.prefix, notifyQueueName(supplier.id)), ...QUEUE_OPTIONS }));
       }
     }
   }

@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { connectionErrors, isConnectionError } from './connection-errors.js';
 
 /**
@@ -9,7 +9,36 @@ import { connectionErrors, isConnectionError } from './connection-errors.js';
  */
 export type ConnectionRole = 'producer' | 'consumer';
 
-export function createRedis(url: string, role: ConnectionRole, extra: RedisOptions = {}): Redis {
+/** A connection to a single Redis or to a Redis Cluster (contract §12): every store works on either. */
+export type RedisClient = Redis | Cluster;
+
+/**
+ * The address of a Redis Cluster as LeadRouter carries it where a Redis URL goes (ServiceEnv's
+ * redisUrl): `redis-cluster://host:port,host:port`, from REDIS_CLUSTER_NODES (contract §12).
+ */
+export const CLUSTER_SCHEME = 'redis-cluster://';
+
+/** The startup nodes of a `redis-cluster://` address, or undefined for a plain Redis URL. */
+export function clusterNodes(url: string): Array<{ host: string; port: number }> | undefined {
+  if (!url.startsWith(CLUSTER_SCHEME)) return undefined;
+  return url
+    .slice(CLUSTER_SCHEME.length)
+    .split(',')
+    .map((node) => {
+      const colon = node.lastIndexOf(':');
+      return { host: node.slice(0, colon), port: Number(node.slice(colon + 1)) };
+    });
+}
+
+/** Every master of a cluster (a Redis itself otherwise): what per-node reads (INFO, CONFIG) ask. */
+export function masters(client: RedisClient): Redis[] {
+  return client instanceof Cluster ? client.nodes('master') : [client];
+}
+
+/** A connection for `url`: a Redis, or a Cluster for a `redis-cluster://` address (same options per node). */
+export function createRedis(url: string, role: ConnectionRole, extra: RedisOptions = {}): RedisClient {
+  const nodes = clusterNodes(url);
+  if (nodes) return createCluster(nodes, role, extra);
   const common: RedisOptions = {
     // Reconnect quickly but without hammering a Redis that is down.
     retryStrategy: (times) => Math.min(50 * times, 1000),
@@ -23,6 +52,42 @@ export function createRedis(url: string, role: ConnectionRole, extra: RedisOptio
   // ioredis emits 'error' on every failed reconnect; without a listener Node would crash the process.
   client.on('error', () => undefined);
   return client;
+}
+
+function createCluster(nodes: Array<{ host: string; port: number }>, role: ConnectionRole, extra: RedisOptions): Cluster {
+  const redisOptions: RedisOptions =
+    role === 'producer' ? { maxRetriesPerRequest: 1, commandTimeout: 800, ...extra } : { maxRetriesPerRequest: null, ...extra };
+  const options: ClusterOptions = {
+    redisOptions,
+    // Producers fail fast while the cluster is gone (the intake answers 503); consumers wait.
+    enableOfflineQueue: role !== 'producer',
+    enableAutoPipelining: role === 'producer',
+    clusterRetryStrategy: (times) => Math.min(50 * times, 1000),
+    // A failover moves slots: follow MOVED/ASK and TRYAGAIN a while rather than fail the command.
+    retryDelayOnFailover: 100,
+    retryDelayOnTryAgain: 100,
+    retryDelayOnClusterDown: 200,
+    slotsRefreshTimeout: 2000,
+  };
+  const client = new ReportingCluster(nodes, options);
+  client.on('error', () => undefined);
+  return client;
+}
+
+/** A Cluster whose duplicates (BullMQ's blocking connections) are made the same way. */
+class ReportingCluster extends Cluster {
+  constructor(
+    private readonly nodesGiven: Array<{ host: string; port: number }>,
+    options: ClusterOptions,
+  ) {
+    super(nodesGiven, options);
+  }
+
+  override duplicate(overrideStartupNodes?: Array<{ host: string; port: number }>, overrideOptions?: ClusterOptions): Cluster {
+    const copy = new ReportingCluster(overrideStartupNodes ?? this.nodesGiven, { ...this.options, ...overrideOptions });
+    copy.on('error', () => undefined);
+    return copy;
+  }
 }
 
 /**
@@ -87,7 +152,7 @@ export function watchReachability(url: string, onUnreachable: (goneForMs: number
 }
 
 /** Resolves when the client answers PING, retrying until `timeoutMs`; false when it never did. */
-export async function waitForRedis(client: Redis, timeoutMs: number, intervalMs = 50): Promise<boolean> {
+export async function waitForRedis(client: RedisClient, timeoutMs: number, intervalMs = 50): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await ping(client, Math.min(1000, Math.max(1, deadline - Date.now())))) return true;
@@ -97,7 +162,7 @@ export async function waitForRedis(client: Redis, timeoutMs: number, intervalMs 
 }
 
 /** True when Redis answers PING within `timeoutMs`. Never throws. */
-export async function ping(client: Redis, timeoutMs = 500): Promise<boolean> {
+export async function ping(client: RedisClient, timeoutMs = 500): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const answer = await Promise.race([

@@ -1,19 +1,18 @@
+import { LEAD_BUCKETS, leadBucket } from './slots.js';
+
 /**
  * The ledger's change stream (contract §10): every change of a lead is appended, in the same Lua
  * step that makes it, to one of LEDGER_BUCKETS Redis Streams, chosen by the lead's id. Ledger
  * writers read them with one consumer group. Splitting by lead bucket keeps each lead's changes in
- * one stream (in order) and lets the streams spread over the shards of a Redis Cluster later.
+ * one stream (in order) and in the lead's slot, so the steps append to it on a Redis Cluster too.
  */
-export const LEDGER_BUCKETS = 4;
+export const LEDGER_BUCKETS = LEAD_BUCKETS;
 /** The consumer group of every ledger writer. */
 export const LEDGER_GROUP = 'ledger';
 
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-
-/** The bucket of a lead: from the last character of its ULID, which is random. */
+/** The ledger stream of a lead: its lead bucket's, in the lead's own slot (slots.ts). */
 export function ledgerBucket(leadId: string): number {
-  const value = CROCKFORD.indexOf(leadId.charAt(leadId.length - 1).toUpperCase());
-  return (value < 0 ? leadId.length : value) % LEDGER_BUCKETS;
+  return leadBucket(leadId);
 }
 
 /** A change as the Lua steps append it: the lead, the event's position in its history, the event, and the lead's state after it. */

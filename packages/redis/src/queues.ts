@@ -2,6 +2,15 @@
  * The queue catalog. DO NOT RENAME these values on a running install: jobs already in Redis live
  * under the old names and would be stranded. Names may not contain ':' (BullMQ).
  */
+/**
+ * A queue's BullMQ prefix: the install's prefix with the queue's own hash tag, so that each queue's
+ * keys share a slot of a Redis Cluster and different queues spread over its shards (contract §12).
+ * Keys come out as `<prefix>:{q:<queue>}:<queue>:<suffix>`.
+ */
+export function queuePrefix(prefix: string, queue: string): string {
+  return `${prefix}:{q:${queue}}`;
+}
+
 export const QUEUES = {
   /** One job per accepted lead, id = lead id, data = { leadId }: the worker routes and delivers it. */
   route: 'route',

@@ -1,10 +1,9 @@
 import { hostname } from 'node:os';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
 import { applyOverrides, ConfigError, configHash, parseConfigText, type ConfigProblem, type DestinationOverride, type ResolvedConfig } from '@leadrouter/config';
 import type { Logger } from '@leadrouter/logging';
 import type { Metrics } from '@leadrouter/metrics';
-import { createRedis, waitForRedis, type RedisKeys } from '@leadrouter/redis';
+import { createRedis, waitForRedis, type RedisKeys, type RedisClient } from '@leadrouter/redis';
 import { AUDIT_MAX_BACKLOG, DestinationOverridesStore } from '@leadrouter/store';
 
 export type ReloadResult = { ok: true; hash: string; changed: boolean } | { ok: false; hash: string; problems: ConfigProblem[] };
@@ -45,8 +44,8 @@ export class LiveConfig {
   private effective: ResolvedConfig;
   private fileHash: string;
   private readonly listeners = new Set<Listener>();
-  private readonly redis: Redis;
-  private readonly subscriber: Redis;
+  private readonly redis: RedisClient;
+  private readonly subscriber: RedisClient;
   private readonly store: DestinationOverridesStore;
   private readonly metrics: Metrics[];
   private timer: NodeJS.Timeout | undefined;

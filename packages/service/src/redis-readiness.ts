@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from '@leadrouter/logging';
-import { createRedis, maskRedisUrl, ping, waitForRedis } from '@leadrouter/redis';
+import type { Redis } from 'ioredis';
+import { createRedis, maskRedisUrl, masters, ping, waitForRedis, type RedisClient } from '@leadrouter/redis';
 import type { Readiness } from './health.js';
 
 const RECHECK_MS = 60_000;
@@ -20,7 +20,7 @@ const ORIGINS: Record<RedisOrigin, string> = {
  */
 const reportedAtStart = new Map<string, string>();
 
-const addressOf = (redis: Redis): string => `${redis.options.host ?? ''}:${redis.options.port ?? ''}/${redis.options.db ?? 0}`;
+const addressOf = (redis: RedisClient): string => masters(redis).map((node) => `${node.options.host ?? ''}:${node.options.port ?? ''}/${node.options.db ?? 0}`).join(',');
 
 function logWarnings(warnings: string[], logger: Logger): void {
   for (const warning of warnings) logger.warn({ check: 'redis' }, `UNSAFE: ${warning}`);
@@ -57,9 +57,17 @@ export async function reportRedisAtStart(url: string, origin: RedisOrigin, logge
 /**
  * What makes Redis unsafe for leads even though it answers: an eviction policy (Redis may drop
  * queued leads when full) or no persistence at all (a restart loses them). Undefined when Redis
- * does not let us read its config (managed services often rename CONFIG).
+ * does not let us read its config (managed services often rename CONFIG). On a cluster, each
+ * master is asked (each holds its share of the leads), and a warning names the first that has it.
  */
-async function safetyWarnings(redis: Redis): Promise<string[] | undefined> {
+async function safetyWarnings(redis: RedisClient): Promise<string[] | undefined> {
+  const nodes = masters(redis);
+  const perNode = await Promise.all(nodes.map((node) => nodeWarnings(node)));
+  if (perNode.some((w) => w === undefined)) return undefined;
+  return [...new Set(perNode.flatMap((w) => w ?? []))];
+}
+
+async function nodeWarnings(redis: Redis): Promise<string[] | undefined> {
   try {
     const [, policy] = (await redis.config('GET', 'maxmemory-policy')) as [string, string];
     const [, aof] = (await redis.config('GET', 'appendonly')) as [string, string];
@@ -81,7 +89,7 @@ async function safetyWarnings(redis: Redis): Promise<string[] | undefined> {
  * loudly, once when first seen and again when they change (not again when the process's start,
  * reportRedisAtStart, already said them).
  */
-export function redisReadiness(redis: Redis, logger: Logger): Readiness {
+export function redisReadiness(redis: RedisClient, logger: Logger): Readiness {
   let warnings: string[] = [];
   let checkedAt = 0;
   let logged: string | undefined;

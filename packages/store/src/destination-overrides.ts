@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { CAP_PERIODS, type CapPeriod, type DestinationOverride } from '@leadrouter/config';
-import type { RedisKeys } from '@leadrouter/redis';
+import type { RedisClient, RedisKeys } from '@leadrouter/redis';
 import { ScriptRunner } from './script-runner.js';
 import { SCRIPTS } from './scripts.js';
 
@@ -23,7 +22,7 @@ export class DestinationOverridesStore {
   private readonly scripts: ScriptRunner;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly keys: RedisKeys,
   ) {
     this.scripts = new ScriptRunner(redis, [SCRIPTS.setOverride]);
@@ -47,12 +46,13 @@ export class DestinationOverridesStore {
       at: at.toISOString(),
       channel: this.keys.controlChannel(),
       auditMax: AUDIT_MAX_BACKLOG,
+      ledgerOn: this.keys.ledgerOn,
       ...(change.action === 'destination.pause' ? { paused: true } : {}),
       ...(change.action === 'destination.resume' ? { paused: false } : {}),
       ...(change.action === 'destination.caps' ? { caps: change.caps } : {}),
       ...(change.action === 'destination.caps.clear' ? { caps: false } : {}),
     };
-    const encoded = await this.scripts.run<string>(SCRIPTS.setOverride, [this.keys.destinationOverrides(), this.keys.ledgerOn ? this.keys.ledgerAudit() : ''], args);
+    const encoded = await this.scripts.run<string>(SCRIPTS.setOverride, [this.keys.destinationOverrides(), this.keys.ledgerAudit()], args);
     return parseOverride(encoded) ?? {};
   }
 }

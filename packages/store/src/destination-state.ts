@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import type { RedisKeys } from '@leadrouter/redis';
+import type { RedisClient, RedisKeys } from '@leadrouter/redis';
 import type { LearnedCounts } from '@leadrouter/routing';
 
 export interface CapUse {
@@ -25,7 +24,7 @@ export interface CircuitState {
  */
 export class DestinationState {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly keys: RedisKeys,
     private readonly now: () => number = Date.now,
   ) {}
@@ -68,15 +67,15 @@ export class DestinationState {
    */
   async withRoom(destinations: ReadonlyArray<{ id: string; caps?: Partial<Record<keyof CapUse, number>> | undefined; periods: { hourly: string; daily: string } }>): Promise<Map<string, CircuitPhase>> {
     if (destinations.length === 0) return new Map();
-    const pipeline = this.redis.pipeline();
-    for (const d of destinations) pipeline.hmget(this.keys.circuit(d.id), 'openUntil', 'failures').mget(...this.capKeys(d.id, d.periods));
-    const results = (await pipeline.exec()) ?? [];
+    // A pipeline per destination (its keys share a slot), all sent at once: on a Redis Cluster
+    // the destinations live in different slots.
+    const results = await Promise.all(destinations.map((d) => this.redis.pipeline().hmget(this.keys.circuit(d.id), 'openUntil', 'failures').mget(...this.capKeys(d.id, d.periods)).exec()));
     const now = this.now();
     const eligible = new Map<string, CircuitPhase>();
     destinations.forEach((d, i) => {
-      const [openUntil, failures] = (results[2 * i]?.[1] as (string | null)[] | undefined) ?? [];
+      const [openUntil, failures] = (results[i]?.[0]?.[1] as (string | null)[] | undefined) ?? [];
       if (openUntil && Number(openUntil) > now) return;
-      const [h, day, t] = ((results[2 * i + 1]?.[1] as (string | null)[] | undefined) ?? []).map((v) => Number(v ?? 0));
+      const [h, day, t] = ((results[i]?.[1]?.[1] as (string | null)[] | undefined) ?? []).map((v) => Number(v ?? 0));
       const used: CapUse = { hourly: h ?? 0, daily: day ?? 0, total: t ?? 0 };
       if ((['hourly', 'daily', 'total'] as const).every((p) => d.caps?.[p] === undefined || used[p] < (d.caps[p] as number))) eligible.set(d.id, openUntil ? 'half-open' : Number(failures ?? 0) > 0 ? 'failing' : 'closed');
     });
@@ -85,12 +84,11 @@ export class DestinationState {
 
   /** Learnt figures of destinations (best_revenue, as learn.lua keeps them), overall and for one geo; a flat prior where nothing is known. */
   async learned(destinations: readonly string[], geo: string): Promise<Map<string, LearnedCounts>> {
-    const pipeline = this.redis.pipeline();
-    for (const d of destinations) pipeline.hmget(this.keys.learned(d), 'a', 'b', `g:${geo}:a`, `g:${geo}:b`, 'price');
-    const results = (await pipeline.exec()) ?? [];
+    // One read per destination, all sent at once (the destinations live in different slots of a cluster).
+    const results = await Promise.all(destinations.map((d) => this.redis.hmget(this.keys.learned(d), 'a', 'b', `g:${geo}:a`, `g:${geo}:b`, 'price')));
     return new Map(
       destinations.map((d, i) => {
-        const [a, b, geoA, geoB, price] = (results[i]?.[1] as (string | null)[] | undefined) ?? [];
+        const [a, b, geoA, geoB, price] = results[i] ?? [];
         const number = (v: string | null | undefined, fallback: number): number => (v === null || v === undefined ? fallback : Number(v));
         return [d, { a: number(a, 1), b: number(b, 1), geoA: number(geoA, 1), geoB: number(geoB, 1), ...(price ? { price: Number(price) } : {}) }];
       }),

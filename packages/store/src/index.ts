@@ -1,6 +1,6 @@
 export { LeadStore, IDEMPOTENCY_TTL_MS, contactDigest, type LeadEvent, type LeadRecord, type CompactedLead, type ReserveRequest, type ReserveResult, type StoredAnswer } from './lead-store.js';
 export { readStoredLead, soldTo, stillDelivering, type StoredLead, type DeliveryPlan } from './lead-record.js';
-export { LeadLifecycle, type LeadForDelivery, type LeadRestore, type NotificationTarget, type CapLimits, type AdvanceCandidate, type AttemptAction, type AttemptRecord } from './lead-lifecycle.js';
+export { LeadLifecycle, type LeadForDelivery, type LeadRestore, type NotificationTarget, type AdvanceCandidate, type AttemptAction, type AttemptRecord } from './lead-lifecycle.js';
 export { DestinationState, type CapUse, type CircuitPhase, type CircuitState } from './destination-state.js';
 export { Sweeps } from './sweeps.js';
 export { LeadCompaction, COMPACTED_FIELDS, COMPACTED_UNSOLD_FIELDS, DEFAULT_COMPACT_AFTER_MS, type LedgerHeldLead } from './lead-compaction.js';
@@ -12,3 +12,5 @@ export { SCRIPTS } from './scripts.js';
 export { DestinationOverridesStore, AUDIT_MAX_BACKLOG, type OverrideChange } from './destination-overrides.js';
 export { SupplierPings, type HeldPing, type PingClaim } from './supplier-pings.js';
 export { PingCircuits, type PingCircuitOutcome, type PingVerdict } from './ping-circuits.js';
+export { CapHolds, HOLD_CHECK_MS, type CapLimits, type ReserveAnswer } from './cap-holds.js';
+export { DestinationEffects, RECEIPT_WINDOW_MS, holdCounterKeys } from './destination-effects.js';

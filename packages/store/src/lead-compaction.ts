@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { FINAL_STATUSES } from '@leadrouter/lead';
-import { LEAD_HASH as F, SALE_FIELD_PREFIX, type RedisKeys } from '@leadrouter/redis';
+import { LEAD_HASH as F, SALE_FIELD_PREFIX, allBuckets, leadBucket, type RedisClient, type RedisKeys } from '@leadrouter/redis';
 import { ScriptRunner } from './script-runner.js';
 import { SCRIPTS } from './scripts.js';
 
@@ -39,13 +38,13 @@ const DELIVERING_RETRY_MS = 5_000;
  * compacted `afterMs` later. The wait is for what a crash can leave behind: a delivery or route
  * job re-run by BullMQ after its worker died (its stalled check, 30 s by default) reads the whole
  * lead to give back a cap slot or to make sure the supplier heard of the sale. The schedule is a
- * sorted set in Redis (`<prefix>:ledger:compact-due`), so a writer that dies loses none of it.
+ * sorted set per lead bucket in Redis (`<prefix>:ledger-compact-due:{<bucket>}`), so a writer that dies loses none of it.
  */
 export class LeadCompaction {
   private readonly scripts: ScriptRunner;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly afterMs: number = DEFAULT_COMPACT_AFTER_MS,
     private readonly now: () => number = Date.now,
@@ -61,13 +60,27 @@ export class LeadCompaction {
       await this.compact(finals);
       return;
     }
-    const due = this.now() + this.afterMs;
-    await this.redis.zadd(this.keys.compactionDue(), ...finals.flatMap((h) => [due, member(h)]));
+    await this.scheduleAt(this.now() + this.afterMs, finals);
   }
 
-  /** Compacts the scheduled leads whose time has come, a batch at a time; returns how many were compacted. */
+  /** Each lead's entry goes to its own bucket's schedule (the lead's slot). */
+  private async scheduleAt(due: number, held: readonly LedgerHeldLead[]): Promise<void> {
+    const byBucket = new Map<number, LedgerHeldLead[]>();
+    for (const h of held) {
+      const bucket = leadBucket(h.leadId);
+      byBucket.set(bucket, [...(byBucket.get(bucket) ?? []), h]);
+    }
+    await Promise.all([...byBucket].map(([bucket, leads]) => this.redis.zadd(this.keys.compactionDue(bucket), ...leads.flatMap((h) => [due, member(h)]))));
+  }
+
+  /** Compacts the scheduled leads whose time has come, a batch per bucket at a time; returns how many were compacted. */
   async compactDue(): Promise<number> {
-    const key = this.keys.compactionDue();
+    const counts = await Promise.all(allBuckets().map((b) => this.compactDueIn(b)));
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  private async compactDueIn(bucket: number): Promise<number> {
+    const key = this.keys.compactionDue(bucket);
     const members = await this.redis.zrangebyscore(key, '-inf', this.now(), 'LIMIT', 0, DUE_BATCH);
     if (members.length === 0) return 0;
     const held = members.flatMap((m): LedgerHeldLead[] => {
@@ -107,8 +120,7 @@ export class LeadCompaction {
     // the ledger hears of, so nothing would schedule it again. It is looked at again later.
     const delivering = finals.filter((_h, i) => results[i] === 'delivering');
     if (delivering.length > 0) {
-      const due = this.now() + Math.max(this.afterMs, DELIVERING_RETRY_MS);
-      await this.redis.zadd(this.keys.compactionDue(), ...delivering.flatMap((h) => [due, member(h)]));
+      await this.scheduleAt(this.now() + Math.max(this.afterMs, DELIVERING_RETRY_MS), delivering);
     }
     return { compacted: results.filter((r) => r === 'compacted').length, delivering };
   }

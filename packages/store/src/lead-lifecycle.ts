@@ -1,6 +1,7 @@
-import type { Redis } from 'ioredis';
 import type { Lead } from '@leadrouter/lead';
-import { LEAD_HASH, STEP_FIELD_PREFIX, readSales, saleField, stepField, type RedisKeys } from '@leadrouter/redis';
+import { LEAD_HASH, STEP_FIELD_PREFIX, leadBucket, readSales, saleField, stepField, type RedisClient, type RedisKeys } from '@leadrouter/redis';
+import { CapHolds, type CapLimits } from './cap-holds.js';
+import { DestinationEffects } from './destination-effects.js';
 import { isDelivering, readStoredLead, type DeliveryPlan, type StoredLead } from './lead-record.js';
 import type { LeadEvent } from './lead-store.js';
 import { ScriptRunner } from './script-runner.js';
@@ -22,12 +23,6 @@ export interface LeadRestore {
 export interface NotificationTarget {
   supplier: string;
   lead: { id: string; source: string; geo: string; click_id?: string; payout?: number };
-}
-
-export interface CapLimits {
-  hourly?: number;
-  daily?: number;
-  total?: number;
 }
 
 /** A candidate that passed the checks needing no shared state, for ADVANCE to check circuit and caps. */
@@ -68,10 +63,7 @@ export interface AttemptRecord {
   shared?: boolean;
 }
 
-const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-/** Hourly cap counters outlive their hour, daily ones their day, by this factor: no period is cut short by a clock skew. */
-const CAP_COUNTER_TTL_FACTOR = 2;
 /** A destination's sold and rejected counts of a day are kept this long (the admin view shows today). */
 const DAY_COUNTERS_TTL_MS = 3 * DAY_MS;
 
@@ -83,18 +75,22 @@ const DAY_COUNTERS_TTL_MS = 3 * DAY_MS;
  */
 export class LeadLifecycle {
   private readonly scripts: ScriptRunner;
+  private readonly holds: CapHolds;
+  private readonly effects: DestinationEffects;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly keys: RedisKeys,
     private readonly now: () => number = Date.now,
   ) {
-    this.scripts = new ScriptRunner(redis, [SCRIPTS.plan, SCRIPTS.advance, SCRIPTS.recordAttempt, SCRIPTS.markUnsold, SCRIPTS.requeue, SCRIPTS.capRelease, SCRIPTS.appendEvent]);
+    this.scripts = new ScriptRunner(redis, [SCRIPTS.plan, SCRIPTS.decide, SCRIPTS.recordAttempt, SCRIPTS.markUnsold, SCRIPTS.requeue, SCRIPTS.appendEvent]);
+    this.holds = new CapHolds(redis, keys, now);
+    this.effects = new DestinationEffects(redis, keys, now);
   }
 
   /** The lead for a route job, taking it out of the intake's outbox in the same round trip. */
   async pickUp(id: string): Promise<LeadForDelivery | undefined> {
-    const results = await this.redis.pipeline().zrem(this.keys.pending(), id).hgetall(this.keys.lead(id)).get(this.keys.leadData(id)).exec();
+    const results = await this.redis.pipeline().zrem(this.keys.pending(leadBucket(id)), id).hgetall(this.keys.lead(id)).get(this.keys.leadData(id)).exec();
     return readStoredLead(id, results?.[1]?.[1] as Record<string, string>, results?.[2]?.[1] as string | null);
   }
 
@@ -156,51 +152,46 @@ export class LeadLifecycle {
       plan: json,
       routedEvent: JSON.stringify(routedEvent),
       lanes: plan.lanes ?? 0,
+      ledgerOn: this.keys.ledgerOn,
     });
     return inForce === json ? { plan, created: true } : { plan: JSON.parse(inForce) as DeliveryPlan, created: false };
   }
 
-  /** The decision after `step` (`start`, `2.0`), as stored (see `parseDecision`); advance.lua. */
+  /**
+   * The decision after `step` (`start`, `2.0`), as stored (see `parseDecision`). Each candidate in
+   * turn gets a cap slot reserved in its destination's slot (circuit and caps checked there), and
+   * the first one reserved becomes the decision in the lead's slot (decide-1.lua, first writer
+   * wins); a reservation the decision did not take is settled at once.
+   */
   async advance(leadId: string, step: string, candidates: readonly AdvanceCandidate[], probeLockMs: number, shared = false): Promise<string> {
-    const keys = [this.keys.lead(leadId)];
+    const field = stepField(step);
     for (const c of candidates) {
-      keys.push(
-        this.keys.circuit(c.destination),
-        this.keys.circuitProbe(c.destination),
-        this.keys.cap(c.destination, `h:${c.periods.hourly}`),
-        this.keys.cap(c.destination, `d:${c.periods.daily}`),
-        this.keys.cap(c.destination, 't'),
-      );
+      // Twice at most: a hold the cap sweeper fenced meanwhile (this process stalled between the halves) is given back, then reserved afresh.
+      for (let round = 0; round < 2; round++) {
+        const reserved = await this.holds.reserve(leadId, c.destination, c.caps, c.periods, probeLockMs);
+        if (reserved.kind !== 'held') break;
+        const [decision, took] = await this.decide(leadId, field, shared, { index: c.index, destination: c.destination, hold: reserved.hold });
+        if (took === 1) return decision;
+        // Not taken: the hold is given back unless the lead's marker names it (another run took the same hold).
+        await this.holds.settleUnused(leadId, c.destination, reserved.hold);
+        if (decision === 'fenced') continue;
+        if (decision === 'taken') break;
+        return decision;
+      }
     }
-    return this.scripts.run<string>(SCRIPTS.advance, keys, {
-      stepField: stepField(step),
-      nowMs: this.now(),
-      probeLockMs,
-      hourTtlMs: CAP_COUNTER_TTL_FACTOR * HOUR_MS,
-      dayTtlMs: CAP_COUNTER_TTL_FACTOR * DAY_MS,
-      candidates: candidates.map((c) => ({
-        index: c.index,
-        destination: c.destination,
-        caps: { hourly: c.caps?.hourly ?? -1, daily: c.caps?.daily ?? -1, total: c.caps?.total ?? -1 },
-      })),
-      shared,
-    });
+    return (await this.decide(leadId, field, shared, undefined))[0];
   }
 
-  /** record-attempt.lua: the try, the circuit, learning, and the sale, retry or release that follows. */
+  private decide(leadId: string, field: string, shared: boolean, candidate: { index: number; destination: string; hold: string } | undefined): Promise<[string, number]> {
+    return this.scripts.run<[string, number]>(SCRIPTS.decide, [this.keys.lead(leadId)], { stepField: field, shared, ...(candidate ? { candidate } : {}) });
+  }
+
+  /** record-attempt-4.lua: the try, and the sale, retry or release that follows; then its owed destination effect (circuit, learning, day counts, cap hold). */
   async recordAttempt(r: AttemptRecord): Promise<{ circuit: 'opened' | 'closed' | undefined; result: string }> {
     const at = r.event.at;
-    const [change, result] = await this.scripts.run<[number, string]>(
+    const [result, owed] = await this.scripts.run<[string, string]>(
       SCRIPTS.recordAttempt,
-      [
-        this.keys.lead(r.leadId),
-        this.keys.leadEvents(r.leadId),
-        this.keys.circuit(r.destination),
-        this.keys.circuitProbe(r.destination),
-        this.keys.destinationDay(r.destination, r.day),
-        this.keys.learned(r.destination),
-        this.keys.ledgerStreamOf(r.leadId),
-      ],
+      [this.keys.lead(r.leadId), this.keys.leadEvents(r.leadId), this.keys.ledgerStreamOf(r.leadId), this.keys.owedEffects(leadBucket(r.leadId))],
       {
         leadId: r.leadId,
         attemptEvent: JSON.stringify(r.event),
@@ -221,27 +212,31 @@ export class LeadLifecycle {
         finalChannel: this.keys.finalChannel(),
         // The destination is for operators' tools listening on the channel; `?wait` never shows it.
         finalMessage: JSON.stringify({ id: r.leadId, status: 'delivered', payout: r.payout, destination: r.destination }),
+        day: r.day,
         dayCountersTtlMs: DAY_COUNTERS_TTL_MS,
         shared: r.shared ?? false,
+        ledgerOn: this.keys.ledgerOn,
       },
     );
-    return { circuit: change === 1 ? 'opened' : change === -1 ? 'closed' : undefined, result };
+    // The destination's half (circuit, learning, day counts, the cap hold), in its own slot.
+    return { circuit: await this.effects.apply(owed), result };
   }
 
   /** Appends an event to the lead's history and to the ledger (append-event.lua). */
   async appendEvent(leadId: string, event: LeadEvent): Promise<void> {
-    await this.scripts.run<number>(SCRIPTS.appendEvent, [this.keys.lead(leadId), this.keys.leadEvents(leadId), this.keys.ledgerStreamOf(leadId)], { leadId, event: JSON.stringify(event) });
+    await this.scripts.run<number>(SCRIPTS.appendEvent, [this.keys.lead(leadId), this.keys.leadEvents(leadId), this.keys.ledgerStreamOf(leadId)], { leadId, event: JSON.stringify(event), ledgerOn: this.keys.ledgerOn });
   }
 
   /** 'ok' when this call ended the lead unsold; otherwise the status it already had (mark-unsold.lua). */
   async markUnsold(lead: Lead, reason: string, route: string, event: LeadEvent): Promise<string> {
-    return this.scripts.run<string>(SCRIPTS.markUnsold, [this.keys.lead(lead.id), this.keys.leadEvents(lead.id), this.keys.unsold(), this.keys.ledgerStreamOf(lead.id)], {
+    return this.scripts.run<string>(SCRIPTS.markUnsold, [this.keys.lead(lead.id), this.keys.leadEvents(lead.id), this.keys.unsold(leadBucket(lead.id)), this.keys.ledgerStreamOf(lead.id)], {
       leadId: lead.id,
       reason,
       route,
       unsoldEvent: JSON.stringify(event),
       finalChannel: this.keys.finalChannel(),
       finalMessage: JSON.stringify({ id: lead.id, status: 'unsold', reason }),
+      ledgerOn: this.keys.ledgerOn,
     });
   }
 
@@ -252,15 +247,15 @@ export class LeadLifecycle {
   async requeue(leadId: string, event: LeadEvent, restore?: LeadRestore): Promise<{ round: number } | { status: string }> {
     const [first, round] = await this.scripts.run<[string, number?]>(
       SCRIPTS.requeue,
-      [this.keys.lead(leadId), this.keys.leadEvents(leadId), this.keys.unsold(), this.keys.pending(), this.keys.ledgerStreamOf(leadId), this.keys.leadData(leadId)],
-      { leadId, nowMs: this.now(), requeuedEvent: JSON.stringify(event), stepFieldPrefix: STEP_FIELD_PREFIX, ...(restore ? { restore } : {}) },
+      [this.keys.lead(leadId), this.keys.leadEvents(leadId), this.keys.unsold(leadBucket(leadId)), this.keys.pending(leadBucket(leadId)), this.keys.ledgerStreamOf(leadId), this.keys.leadData(leadId)],
+      { leadId, nowMs: this.now(), requeuedEvent: JSON.stringify(event), stepFieldPrefix: STEP_FIELD_PREFIX, ledgerOn: this.keys.ledgerOn, ...(restore ? { restore } : {}) },
     );
     return first === 'ok' ? { round: Number(round) } : { status: first };
   }
 
-  /** Gives back the lead's cap slot at a destination (cap-release.lua). */
+  /** Gives back the lead's cap slot at a destination (cap-unmark-1.lua, then cap-settle-5.lua). */
   async releaseCap(leadId: string, destination: string): Promise<void> {
-    await this.scripts.run<number>(SCRIPTS.capRelease, [this.keys.lead(leadId)], { destination });
+    await this.holds.giveUp(leadId, destination);
   }
 
   /** The next round_robin turn of a route, shared by every worker process. */

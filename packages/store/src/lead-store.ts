@@ -1,7 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Lead } from '@leadrouter/lead';
 import { sha256Hex } from '@leadrouter/config';
-import { LEAD_HASH, REJECTIONS_MAX_BACKLOG, type LedgerLeadRecord, type RedisKeys } from '@leadrouter/redis';
+import { LEAD_HASH, REJECTIONS_MAX_BACKLOG, leadBucket, type LedgerLeadRecord, type RedisClient, type RedisKeys } from '@leadrouter/redis';
 import { readStoredLead, type StoredLead } from './lead-record.js';
 import { ScriptRunner } from './script-runner.js';
 import { SCRIPTS } from './scripts.js';
@@ -57,6 +56,16 @@ export interface CompactedLead {
 }
 
 export const IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000;
+/** How long a request's claim of an idempotency key holds before another request may take it over. */
+export const IDEMPOTENCY_CLAIM_LEASE_MS = 5_000;
+
+function acceptedAnswer(id: string): StoredAnswer {
+  return { code: 202, body: { status: 'accepted', id } };
+}
+
+function duplicateAnswer(original: string): StoredAnswer {
+  return { code: 409, body: { status: 'rejected', reason: 'duplicate', duplicateOf: original } };
+}
 
 /** The digest a phone (E.164) or an email (lower case) is searched by in the ledger: never the value itself. */
 export function contactDigest(value: string): string {
@@ -70,28 +79,80 @@ export class LeadStore {
   private readonly scripts: ScriptRunner;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly keys: RedisKeys,
     private readonly retentionMs: number,
   ) {
-    this.scripts = new ScriptRunner(redis, [SCRIPTS.reserveLead]);
+    this.scripts = new ScriptRunner(redis, [SCRIPTS.idempotencyClaim, SCRIPTS.idempotencyAnswer, SCRIPTS.leadFence, SCRIPTS.storeLead]);
   }
 
-  /** Stores a new lead atomically, unless its idempotency key or dedupe fields were seen before (reserve-lead.lua). */
+  /**
+   * Stores a new lead atomically, unless its idempotency key or dedupe fields were seen before. The
+   * idempotency key lives in a slot of its own (contract §12), so a request with one claims it
+   * first (idempotency-claim-1.lua), stores its lead (store-lead-6.lua) and then answers under it
+   * (idempotency-answer-1.lua). A second request with the same key waits for the first's answer;
+   * one that finds a claim left by a request that stalled or died takes it over, after fencing
+   * that request's lead id so that its late store is refused (lead-fence-1.lua): one lead per key.
+   */
   async reserve(req: ReserveRequest): Promise<ReserveResult> {
+    const key = req.idempotencyKey;
+    if (key === undefined) {
+      const stored = await this.store(req);
+      if (stored.kind === 'fenced') throw new Error(`lead id ${req.lead.id} exists already`);
+      return stored;
+    }
+    const waitUntil = Date.now() + IDEMPOTENCY_CLAIM_LEASE_MS + 2_000;
+    let takeOver: string | undefined;
+    for (;;) {
+      const [kind, value] = await this.scripts.run<[string, string?]>(SCRIPTS.idempotencyClaim, [key], {
+        leadId: req.lead.id,
+        leaseMs: IDEMPOTENCY_CLAIM_LEASE_MS,
+        ttlMs: IDEMPOTENCY_TTL_MS,
+        ...(takeOver === undefined ? {} : { takeOver }),
+      });
+      if (kind === 'replay') return { kind, answer: JSON.parse(value as string) as StoredAnswer };
+      if (kind === 'claimed') break;
+      if (kind === 'stale') {
+        const staleLead = (value as string).split('|')[1] ?? '';
+        const fenced = await this.scripts.run<string>(SCRIPTS.leadFence, [this.keys.lead(staleLead)], { ttlMs: IDEMPOTENCY_TTL_MS });
+        if (fenced === 'stored') await this.answer(key, staleLead, acceptedAnswer(staleLead));
+        else takeOver = value;
+        continue;
+      }
+      // 'busy': a request with the same key is storing its lead right now; its answer is this one's.
+      if (Date.now() > waitUntil) throw new Error('an earlier request with this Idempotency-Key is still being stored');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const stored = await this.store(req);
+    // Fenced: this request stalled past its claim, which another took over; that one's answer stands.
+    const answer = stored.kind === 'accepted' ? acceptedAnswer(req.lead.id) : stored.kind === 'duplicate' ? duplicateAnswer(stored.duplicateOf) : undefined;
+    const inForce = answer === undefined ? await this.storedAnswer(key) : await this.answer(key, req.lead.id, answer);
+    if (inForce === undefined) throw new Error('the Idempotency-Key was taken over and holds no answer yet');
+    if (answer !== undefined && inForce === answer) return stored.kind === 'accepted' ? { kind: 'accepted' } : { kind: 'duplicate', duplicateOf: (stored as { duplicateOf: string }).duplicateOf };
+    return { kind: 'replay', answer: inForce };
+  }
+
+  /** Answers under an idempotency key for the claim of `leadId`; returns the answer in force (this one when stored). */
+  private async answer(key: string, leadId: string, answer: StoredAnswer): Promise<StoredAnswer | undefined> {
+    const [kind, value] = await this.scripts.run<[string, string?]>(SCRIPTS.idempotencyAnswer, [key], { leadId, answer: JSON.stringify(answer), ttlMs: IDEMPOTENCY_TTL_MS });
+    if (kind === 'stored') return answer;
+    if (kind === 'replay') return JSON.parse(value as string) as StoredAnswer;
+    return undefined;
+  }
+
+  /** The lead's store step (store-lead-6.lua), in its slot. */
+  private async store(req: ReserveRequest): Promise<{ kind: 'accepted' } | { kind: 'duplicate'; duplicateOf: string } | { kind: 'fenced' }> {
     const { lead } = req;
     const { phoneNational, quality, supplier, createdAt, id, ...input } = lead;
-    const accepted: StoredAnswer = { code: 202, body: { status: 'accepted', id } };
-    const duplicate: StoredAnswer = { code: 409, body: { status: 'rejected', reason: 'duplicate', duplicateOf: '__DUP__' } };
     const received: LeadEvent = { at: new Date(createdAt).toISOString(), type: 'received', supplier, quality };
     const [kind, value] = await this.scripts.run<ReserveResultReply>(
-      SCRIPTS.reserveLead,
-      [req.idempotencyKey ?? '', req.dedupeKey ?? '', this.keys.lead(id), this.keys.leadEvents(id), this.keys.pending(), this.keys.leadData(id), this.keys.ledgerStreamOf(id)],
+      SCRIPTS.storeLead,
+      [req.dedupeKey ?? this.keys.lead(id), this.keys.lead(id), this.keys.leadEvents(id), this.keys.pending(leadBucket(id)), this.keys.leadData(id), this.keys.ledgerStreamOf(id)],
       {
         leadId: id,
         createdAt: String(createdAt),
         retentionMs: this.retentionMs,
-        idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
+        dedupe: req.dedupeKey !== undefined,
         dedupeTtlMs: Math.max(1, req.dedupeWindowMs),
         data: JSON.stringify(input),
         supplier,
@@ -100,8 +161,7 @@ export class LeadStore {
         source: lead.source,
         geo: lead.geo,
         receivedEvent: JSON.stringify(received),
-        acceptedAnswer: JSON.stringify(accepted),
-        duplicateAnswer: JSON.stringify(duplicate),
+        ledgerOn: this.keys.ledgerOn,
         ledgerRecord: JSON.stringify({
           supplier,
           createdAt: String(createdAt),
@@ -115,8 +175,8 @@ export class LeadStore {
         } satisfies LedgerLeadRecord),
       },
     );
-    if (kind === 'replay') return { kind, answer: JSON.parse(value as string) as StoredAnswer };
     if (kind === 'duplicate') return { kind, duplicateOf: value as string };
+    if (kind === 'fenced') return { kind };
     return { kind: 'accepted' };
   }
 

@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import type { RedisKeys } from '@leadrouter/redis';
+import { allBuckets, leadBucket, type RedisClient, type RedisKeys } from '@leadrouter/redis';
 
 /** A supplier notification owed for an applied postback (contract §6). */
 export interface OwedNotification {
@@ -38,13 +37,16 @@ function parseEntry(entry: string): OwedNotification | undefined {
  */
 export class NotificationOutbox {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 
   /** The notification of this entry is queued (or not owed after all): forget it. */
   async done(entry: string): Promise<void> {
-    await this.redis.zrem(this.keys.notifyOutbox(), entry);
+    const leadId = parseEntry(entry)?.leadId;
+    // An entry that is not ours names no lead, hence no bucket: it is taken out of each.
+    const buckets = leadId === undefined ? allBuckets() : [leadBucket(leadId)];
+    await Promise.all(buckets.map((b) => this.redis.zrem(this.keys.notifyOutbox(b), entry)));
   }
 
   /**
@@ -55,23 +57,20 @@ export class NotificationOutbox {
   async stale(olderThanMs: number, limit: number): Promise<Array<{ entry: string; ageMs: number; notification?: OwedNotification; supplier: string }>> {
     const [seconds, micros] = await this.redis.time();
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
-    const scored = await this.redis.zrangebyscore(this.keys.notifyOutbox(), '-inf', now - olderThanMs, 'WITHSCORES', 'LIMIT', 0, limit);
-    const entries: string[] = [];
-    const ages: number[] = [];
-    for (let i = 0; i + 1 < scored.length; i += 2) {
-      entries.push(scored[i] as string);
-      ages.push(now - Number(scored[i + 1]));
-    }
-    if (entries.length === 0) return [];
-    const notifications = entries.map(parseEntry);
-    const pipeline = this.redis.pipeline();
-    for (const n of notifications) pipeline.hget(this.keys.lead(n?.leadId ?? ''), 'supplier');
-    const suppliers = (await pipeline.exec()) ?? [];
-    return entries.map((entry, i) => {
-      const [err, supplier] = suppliers[i] ?? [null, null];
-      if (err) throw err;
+    const perBucket = await Promise.all(allBuckets().map((b) => this.redis.zrangebyscore(this.keys.notifyOutbox(b), '-inf', now - olderThanMs, 'WITHSCORES', 'LIMIT', 0, limit)));
+    const scored: Array<{ entry: string; ageMs: number; bucket: number }> = [];
+    perBucket.forEach((flat, bucket) => {
+      for (let i = 0; i + 1 < flat.length; i += 2) scored.push({ entry: flat[i] as string, ageMs: now - Number(flat[i + 1]), bucket });
+    });
+    scored.sort((a, b) => b.ageMs - a.ageMs);
+    const oldest = scored.slice(0, limit);
+    if (oldest.length === 0) return [];
+    const notifications = oldest.map((s) => parseEntry(s.entry));
+    // One read per lead, not a pipeline: on a Redis Cluster the leads live in different slots.
+    const suppliers = await Promise.all(notifications.map((n) => (n ? this.redis.hget(this.keys.lead(n.leadId), 'supplier') : Promise.resolve(null))));
+    return oldest.map(({ entry, ageMs }, i) => {
       const notification = notifications[i];
-      return { entry, ageMs: ages[i] ?? 0, ...(notification ? { notification } : {}), supplier: typeof supplier === 'string' ? supplier : '' };
+      return { entry, ageMs, ...(notification ? { notification } : {}), supplier: suppliers[i] ?? '' };
     });
   }
 }

@@ -1,5 +1,4 @@
-import type { Redis } from 'ioredis';
-import type { RedisKeys } from '@leadrouter/redis';
+import type { RedisClient, RedisKeys } from '@leadrouter/redis';
 import { ScriptRunner } from './script-runner.js';
 import { SCRIPTS } from './scripts.js';
 
@@ -22,30 +21,29 @@ export class PingCircuits {
   private readonly scripts: ScriptRunner;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly now: () => number = Date.now,
   ) {
-    this.scripts = new ScriptRunner(redis, [SCRIPTS.recordPings]);
+    this.scripts = new ScriptRunner(redis, [SCRIPTS.recordPing]);
   }
 
   /** Of bidders whose circuit is half-open, those this auction may probe (the probe lock taken for `lockMs`). */
   async claimProbes(destinations: readonly string[], lockMs: number): Promise<Set<string>> {
     if (destinations.length === 0) return new Set();
-    const pipeline = this.redis.pipeline();
-    for (const d of destinations) pipeline.set(this.keys.circuitProbe(d), '1', 'PX', lockMs, 'NX');
-    const results = (await pipeline.exec()) ?? [];
-    return new Set(destinations.filter((_d, i) => results[i]?.[1] === 'OK'));
+    // One SET per bidder, all sent at once: on a Redis Cluster the bidders live in different slots.
+    const results = await Promise.all(destinations.map((d) => this.redis.set(this.keys.circuitProbe(d), '1', 'PX', lockMs, 'NX')));
+    return new Set(destinations.filter((_d, i) => results[i] === 'OK'));
   }
 
   /** Each bidder's circuit change (opened, closed, none), in order. */
   async record(outcomes: readonly PingCircuitOutcome[]): Promise<Array<'opened' | 'closed' | undefined>> {
     if (outcomes.length === 0) return [];
-    const keys = outcomes.flatMap((o) => [this.keys.circuit(o.destination), this.keys.circuitProbe(o.destination)]);
-    const changes = await this.scripts.run<number[]>(SCRIPTS.recordPings, keys, {
-      nowMs: this.now(),
-      bidders: outcomes.map((o) => ({ destination: o.destination, verdict: o.verdict, threshold: o.threshold, cooldownMs: o.cooldownMs })),
-    });
+    // One step per bidder, all sent at once: each circuit lives in its destination's slot.
+    const nowMs = this.now();
+    const changes = await Promise.all(
+      outcomes.map((o) => this.scripts.run<number>(SCRIPTS.recordPing, [this.keys.circuit(o.destination), this.keys.circuitProbe(o.destination)], { nowMs, verdict: o.verdict, threshold: o.threshold, cooldownMs: o.cooldownMs })),
+    );
     return changes.map((c) => (c === 1 ? 'opened' : c === -1 ? 'closed' : undefined));
   }
 }

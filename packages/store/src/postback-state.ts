@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import { LOST_STATUSES, POSTBACK_TRANSITIONS } from '@leadrouter/lead';
-import type { RedisKeys } from '@leadrouter/redis';
+import { leadBucket, type RedisClient, type RedisKeys } from '@leadrouter/redis';
+import { DestinationEffects } from './destination-effects.js';
 import type { LeadEvent } from './lead-store.js';
 import { notificationEntry } from './notification-outbox.js';
 import { ScriptRunner } from './script-runner.js';
@@ -22,7 +22,8 @@ export interface PostbackOutcome {
   outboxEntry?: string;
 }
 
-type PostbackReply = [string, string, string, string, string, string];
+/** The last, on 'applied' only: the owed destination effect ('' when the postback teaches nothing). */
+type PostbackReply = [string, string, string, string, string, string, string?];
 
 /**
  * Refused postbacks (invalid, repeats, disallowed changes) a lead's history records at most: a
@@ -35,14 +36,17 @@ export const MAX_REFUSED_POSTBACKS_PER_LEAD = 100;
 export class PostbackState {
   private readonly scripts: ScriptRunner;
 
+  private readonly effects: DestinationEffects;
+
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly retentionMs: number,
     /** Learnt price keep factor per sale: 1 - 1 / learning.priceMemory. */
     private readonly priceKeep: number,
   ) {
     this.scripts = new ScriptRunner(redis, [SCRIPTS.postback, SCRIPTS.recordRefusedPostback]);
+    this.effects = new DestinationEffects(redis, keys);
   }
 
   async apply(
@@ -57,9 +61,9 @@ export class PostbackState {
   ): Promise<PostbackOutcome> {
     // Named with its buyer: for a shared lead (contract §9) the notification is of that sale.
     const outboxEntry = notificationEntry({ leadId, status, key: notificationKey, sale: destination });
-    const [result, inForce, oldPayout, newPayout, source, supplier] = await this.scripts.run<PostbackReply>(
+    const [result, inForce, oldPayout, newPayout, source, supplier, owed] = await this.scripts.run<PostbackReply>(
       SCRIPTS.postback,
-      [this.keys.lead(leadId), this.keys.leadEvents(leadId), this.keys.leadPostbackIds(leadId), this.keys.learned(destination), this.keys.notifyOutbox(), this.keys.ledgerStreamOf(leadId)],
+      [this.keys.lead(leadId), this.keys.leadEvents(leadId), this.keys.leadPostbackIds(leadId), this.keys.notifyOutbox(leadBucket(leadId)), this.keys.ledgerStreamOf(leadId), this.keys.owedEffects(leadBucket(leadId))],
       {
         leadId,
         destination,
@@ -73,8 +77,12 @@ export class PostbackState {
         refusedBound: MAX_REFUSED_POSTBACKS_PER_LEAD,
         transitions: POSTBACK_TRANSITIONS,
         lostStatuses: LOST_STATUSES,
+        nowMs: Date.now(),
+        ledgerOn: this.keys.ledgerOn,
       },
     );
+    // The learning correction, in the destination's slot (housekeeping replays it should this process die first).
+    if (owed) await this.effects.apply(owed);
     return {
       result: result as PostbackResult,
       status: inForce,
@@ -93,6 +101,7 @@ export class PostbackState {
       destination,
       event: JSON.stringify(event),
       refusedBound: MAX_REFUSED_POSTBACKS_PER_LEAD,
+      ledgerOn: this.keys.ledgerOn,
     });
     return source ?? undefined;
   }

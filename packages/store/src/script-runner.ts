@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@leadrouter/redis';
 import type { LuaScript } from './lua-loader.js';
 
 type Command = (...args: (string | number)[]) => Promise<unknown>;
@@ -15,7 +15,7 @@ export class ScriptRunner {
   private readonly commands = new Map<LuaScript, Command>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     scripts: readonly LuaScript[],
   ) {
     for (const script of scripts) {

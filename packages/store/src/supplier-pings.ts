@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { isLeadId, type ScalarValue } from '@leadrouter/lead';
-import type { PingedAuction, RedisKeys } from '@leadrouter/redis';
+import type { PingedAuction, RedisKeys, RedisClient } from '@leadrouter/redis';
 
 /** A supplier ping's auction as held for its lead: whose, on what fields, and its bidders' answers. */
 export interface HeldPing {
@@ -21,7 +20,7 @@ export type PingClaim = { ok: true; ping: HeldPing } | { ok: false; reason: 'unk
  */
 export class SupplierPings {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
   ) {}
 

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
-import { LEAD_HASH, type RedisKeys } from '@leadrouter/redis';
+import { LEAD_HASH, allBuckets, masters, type RedisKeys } from '@leadrouter/redis';
+import type { RedisClient } from '@leadrouter/redis';
 
 /**
  * What the workers' housekeeping and the admin's bulk redelivery read: the intake's outbox of
@@ -8,33 +8,43 @@ import { LEAD_HASH, type RedisKeys } from '@leadrouter/redis';
  */
 export class Sweeps {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly keys: RedisKeys,
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Leads the intake stored more than `olderThanMs` ago that no worker has picked up yet. */
+  /** Leads the intake stored more than `olderThanMs` ago that no worker has picked up yet, oldest first. */
   async strandedPending(olderThanMs: number, limit: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.pending(), '-inf', this.now() - olderThanMs, 'LIMIT', 0, limit);
+    const until = this.now() - olderThanMs;
+    return oldestFirst(await Promise.all(allBuckets().map((b) => this.redis.zrangebyscore(this.keys.pending(b), '-inf', until, 'WITHSCORES', 'LIMIT', 0, limit))), limit);
   }
 
   /** Unsold leads that arrived between `from` and `to` (ms), oldest first, with their reasons. */
   async unsoldBetween(from: number, to: number, limit: number): Promise<Array<{ id: string; reason: string | null }>> {
-    const ids = await this.redis.zrangebyscore(this.keys.unsold(), from, to, 'LIMIT', 0, limit);
-    if (ids.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of ids) pipeline.hget(this.keys.lead(id), LEAD_HASH.reason);
-    const reasons = (await pipeline.exec()) ?? [];
-    return ids.map((id, i) => ({ id, reason: (reasons[i]?.[1] as string | null) ?? null }));
+    const ids = oldestFirst(await Promise.all(allBuckets().map((b) => this.redis.zrangebyscore(this.keys.unsold(b), from, to, 'WITHSCORES', 'LIMIT', 0, limit))), limit);
+    // One read per lead, not a pipeline: on a Redis Cluster the leads live in different slots.
+    const reasons = await Promise.all(ids.map((id) => this.redis.hget(this.keys.lead(id), LEAD_HASH.reason)));
+    return ids.map((id, i) => ({ id, reason: reasons[i] ?? null }));
   }
 
   /** Drops index entries of leads past their retention (their records have expired). */
   async trimUnsoldIndex(retentionMs: number): Promise<void> {
-    await this.redis.zremrangebyscore(this.keys.unsold(), '-inf', this.now() - retentionMs);
+    const until = this.now() - retentionMs;
+    await Promise.all(allBuckets().map((b) => this.redis.zremrangebyscore(this.keys.unsold(b), '-inf', until)));
   }
 
+  /** Redis's memory, summed over a cluster's masters (each holds its share). */
   async redisMemory(): Promise<{ used: number; max: number }> {
-    const info = await this.redis.info('memory');
-    return { used: Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0), max: Number(/maxmemory:(\d+)/.exec(info)?.[1] ?? 0) };
+    const infos = await Promise.all(masters(this.redis).map((node) => node.info('memory')));
+    const sum = (pattern: RegExp): number => infos.reduce((total, info) => total + Number(pattern.exec(info)?.[1] ?? 0), 0);
+    return { used: sum(/used_memory:(\d+)/), max: sum(/maxmemory:(\d+)/) };
   }
+}
+
+/** Merges per-bucket `WITHSCORES` answers into the `limit` oldest members. */
+function oldestFirst(perBucket: readonly string[][], limit: number): string[] {
+  const scored: Array<[string, number]> = [];
+  for (const flat of perBucket) for (let i = 0; i + 1 < flat.length; i += 2) scored.push([flat[i] as string, Number(flat[i + 1])]);
+  scored.sort((a, b) => a[1] - b[1]);
+  return scored.slice(0, limit).map(([member]) => member);
 }

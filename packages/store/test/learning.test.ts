@@ -25,6 +25,8 @@ describe('learnt figures (real Redis)', () => {
     /** One try of `leadId` at `destination`; an accepted one sells the lead there. */
     const tryAt = async (leadId: string, destination: string, outcome: 'accepted' | 'rejected' | 'error', options: { keep?: number; payout?: number } = {}): Promise<void> => {
       const geo = (await redis.hget(keys.lead(leadId), 'geo')) ?? '';
+      // A try is of a lead that chose the destination and holds a cap slot there, as a worker's does.
+      await delivery.advance(leadId, `pick${n++}`, [{ index: 0, destination, caps: undefined, periods: { hourly: '2026-11-25T10', daily: '2026-11-25' } }], 1000);
       await delivery.recordAttempt({
         leadId,
         destination,

@@ -1,8 +1,8 @@
+import type { RedisClient } from '@leadrouter/redis';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
-import type { Redis } from 'ioredis';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Logger } from '@leadrouter/logging';
 import { isAdminKey } from '../auth.js';
@@ -13,7 +13,7 @@ import { CONSOLE_CSP, loginPage, shellPage } from './pages.js';
 export type LoginLimiter = RateLimiterRedis;
 
 /** Ten sign-ins a minute per address, counted in Redis by every intake: the admin key is long, but guessing must stay slow. */
-export function consoleLoginLimiter(redis: Redis, keyPrefix: string): LoginLimiter {
+export function consoleLoginLimiter(redis: RedisClient, keyPrefix: string): LoginLimiter {
   return new RateLimiterRedis({ storeClient: redis, keyPrefix: `${keyPrefix}:console-login`, points: 10, duration: 60 });
 }
 

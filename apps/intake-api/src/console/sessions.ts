@@ -1,6 +1,5 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import type { RedisKeys } from '@leadrouter/redis';
+import type { RedisKeys, RedisClient } from '@leadrouter/redis';
 
 /** How long a console session lasts from sign-in (12 hours: a working day, then sign in again). */
 export const SESSION_TTL_SECONDS = 12 * 3600;
@@ -22,7 +21,7 @@ export class ConsoleSessions {
   private readonly keyPrint: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     adminApiKey: string | undefined,
   ) {

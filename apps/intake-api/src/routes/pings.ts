@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '@leadrouter/redis';
 import { Router, type Request, type Response } from 'express';
 import { supplierOwed, supplierPayoutTerms, type ResolvedConfig, type ResolvedSupplier } from '@leadrouter/config';
 import { newLeadId, validatePing } from '@leadrouter/lead';
@@ -30,7 +30,7 @@ export interface PingRoutesDeps {
  * intake counting together, memory when Redis is away), counting pings apart from leads. A
  * supplier without one is not limited.
  */
-export function supplierPingLimits(redis: Redis, keyPrefix: string, suppliers: readonly ResolvedSupplier[]): SupplierRateLimits {
+export function supplierPingLimits(redis: RedisClient, keyPrefix: string, suppliers: readonly ResolvedSupplier[]): SupplierRateLimits {
   const limited = suppliers.flatMap((s) => (s.rateLimit?.pingsPerSecond === undefined ? [] : [{ id: s.id, rateLimit: { perSecond: s.rateLimit.pingsPerSecond } }]));
   return new SupplierRateLimits(redis, `${keyPrefix}:ping`, limited);
 }

@@ -11,9 +11,10 @@
   a new list, and a read joins the two.
 
   Only when nothing happened since the ledger stored event `seq`: a newer change is compacted once
-  the ledger has it too. Only a final lead: one still being routed needs all of it. Cap slots a
-  crash left held at other destinations are given back (includes/cap-release: it reads the
-  counter keys back from the hold, as cap-release-1.lua does).
+  the ledger has it too. Only a final lead: one still being routed needs all of it. Cap markers
+  go too: a hold a crash left at a destination that did not buy the lead is then given back by
+  the cap sweeper (cap-check-1.lua: no marker names it), and the buyer's is its sale's (the
+  lead's `destination` and `sale:` fields stay, which is how the sweeper knows).
 
   KEYS[1] the lead's state hash
   KEYS[2] the lead's data (its fields as JSON)
@@ -26,7 +27,6 @@
   Returns 'compacted', 'missing', 'newer' (a change since seq), 'not_final', or 'delivering' (a
   shared lead, `delivered`, whose other lanes still run).
 ]]
---- @include "includes/cap-release"
 local leadKey, dataKey, eventsKey = KEYS[1], KEYS[2], KEYS[3]
 local args = cjson.decode(ARGV[1])
 
@@ -48,16 +48,6 @@ if data then
   local ok, decoded = pcall(cjson.decode, data)
   if ok and type(decoded) == 'table' and type(decoded.click_id) == 'string' and decoded.click_id ~= '' then
     redis.call('HSET', leadKey, 'clickId', decoded.click_id)
-  end
-end
--- A cap slot still held at a destination that did not buy the lead was left by a crash (a try
--- reserved, then never ran): give it back, as the re-run of that try would have. The buyer's own
--- hold is its sale's slot and stays taken.
-local buyer = redis.call('HGET', leadKey, 'destination')
-for _, field in ipairs(redis.call('HKEYS', leadKey)) do
-  local destination = string.sub(field, 5)
-  if string.sub(field, 1, 4) == 'cap:' and destination ~= buyer and redis.call('HEXISTS', leadKey, 'sale:' .. destination) == 0 then
-    releaseCapSlot(leadKey, destination)
   end
 end
 local keep = {}

@@ -5,16 +5,17 @@
 
   KEYS[1] the lead's state hash
   KEYS[2] the lead's events list
-  KEYS[3] the ledger's change stream of the lead's bucket ('' when the install runs no ledger)
+  KEYS[3] the ledger's change stream of the lead's bucket (appended to only when `ledgerOn`)
 
-  ARGV[1] JSON: leadId, plan (JSON text), routedEvent (JSON text), lanes (0 for an exclusive lead)
+  ARGV[1] JSON: leadId, plan (JSON text), routedEvent (JSON text), lanes (0 for an exclusive lead), ledgerOn
 
   Returns the plan in force (JSON text).
 ]]
 --- @include "includes/events"
 --- @include "includes/ledger"
-local leadKey, eventsKey, ledgerKey = KEYS[1], KEYS[2], KEYS[3]
+local leadKey, eventsKey = KEYS[1], KEYS[2]
 local args = cjson.decode(ARGV[1])
+local ledgerKey = args.ledgerOn and KEYS[3] or ''
 
 local previous = redis.call('HGET', leadKey, 'plan')
 if previous then return previous end

@@ -1,6 +1,7 @@
 --[[
   Applies a destination's postback to a lead (contract §5), atomically, so concurrent postbacks for
-  one lead never lose an update; corrects the destination's learnt figures (best_revenue); and puts
+  one lead never lose an update; owes the destination the correction of its learnt figures
+  (best_revenue: includes/owed.lua, applied in the destination's slot right after); and puts
   the supplier notification it calls for in the notification outbox in the same step, so that it is
   sent even when the postback process dies before queueing it. Every postback is recorded on the
   lead (refused ones up to a bound).
@@ -8,16 +9,16 @@
   KEYS[1] the lead's state hash
   KEYS[2] the lead's events list
   KEYS[3] the postback event ids already applied to the lead (set)
-  KEYS[4] the destination's learnt figures (best_revenue)
-  KEYS[5] the notification outbox (sorted set, scored by Redis's clock, which the workers' sweep reads too)
-  KEYS[6] the ledger's change stream of the lead's bucket ('' when the install runs no ledger)
+  KEYS[4] the notification outbox of the lead's bucket (sorted set, scored by Redis's clock, which the workers' sweep reads too)
+  KEYS[5] the ledger's change stream of the lead's bucket (appended to only when `ledgerOn`)
+  KEYS[6] the owed destination effects of the lead's bucket
 
   ARGV[1] JSON:
     leadId, destination, status (the new one), payout (text, '' = none), eventId ('' = none),
     event (JSON text with __RESULT__ where the outcome goes), retentionMs, priceKeep,
     outboxEntry (this postback's notification), refusedBound,
     transitions ({from: [to, ...]}: the allowed changes, from packages/lead),
-    lostStatuses ([status, ...]: a sale that reaches one is lost to learning)
+    lostStatuses ([status, ...]: a sale that reaches one is lost to learning), nowMs, ledgerOn
 
   A shared lead (contract §9) has a sale per buyer (`sale:<destination>` = `<status>|<payout>`): the
   postback applies to the sale of its destination, with that sale's status and payout, and the
@@ -31,8 +32,10 @@
 --- @include "includes/events"
 --- @include "includes/ledger"
 --- @include "includes/record-refused"
-local leadKey, eventsKey, seenKey, learntKey, outboxKey, ledgerKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+--- @include "includes/owed"
+local leadKey, eventsKey, seenKey, outboxKey, owedKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[6]
 local args = cjson.decode(ARGV[1])
+local ledgerKey = args.ledgerOn and KEYS[5] or ''
 
 local status = redis.call('HGET', leadKey, 'status')
 if not status then return {'not_found', '', '', '', '', ''} end
@@ -93,8 +96,13 @@ if args.eventId ~= '' then
   redis.call('PEXPIRE', seenKey, args.retentionMs)
 end
 local geo = redis.call('HGET', leadKey, 'geo') or ''
-learnFromPostback(leadKey, learntKey, geo, status, new, tonumber(payout), tonumber(newPayout), args.priceKeep, lost, sale and (':' .. args.destination) or '')
+local correction = postbackCorrection(leadKey, geo, status, new, tonumber(payout), tonumber(newPayout), lost, sale and (':' .. args.destination) or '')
 local seq = pushEvent(leadKey, eventsKey, eventFor('applied'))
+local owed = ''
+if correction then
+  correction.priceKeep = args.priceKeep
+  owed = oweEffect(owedKey, args.nowMs, {id = args.leadId .. ':' .. seq, lead = args.leadId, destination = args.destination, correction = correction})
+end
 -- What the revenue counters book for this change (apply-postback.ts, bookRevenueChange), for the ledger.
 local money = {}
 local before, after = tonumber(payout) or 0, tonumber(newPayout) or 0
@@ -108,4 +116,4 @@ end
 appendToLedger(ledgerKey, leadKey, args.leadId, seq, eventFor('applied'), nil, money, sale and {destination = args.destination, status = new, payout = newPayout} or nil)
 local now = redis.call('TIME')
 redis.call('ZADD', outboxKey, tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000), args.outboxEntry)
-return {'applied', new, payout, newPayout, source, supplier}
+return {'applied', new, payout, newPayout, source, supplier, owed}

@@ -5,17 +5,18 @@
 
   KEYS[1] the lead's state hash
   KEYS[2] the lead's events list
-  KEYS[3] the ledger's change stream of the lead's bucket ('' when the install runs no ledger)
+  KEYS[3] the ledger's change stream of the lead's bucket (appended to only when `ledgerOn`)
 
-  ARGV[1] JSON: leadId, destination, event (JSON text), refusedBound
+  ARGV[1] JSON: leadId, destination, event (JSON text), refusedBound, ledgerOn
 
   Returns the lead's source, or nil when the lead is not this destination's.
 ]]
 --- @include "includes/events"
 --- @include "includes/ledger"
 --- @include "includes/record-refused"
-local leadKey, eventsKey, ledgerKey = KEYS[1], KEYS[2], KEYS[3]
+local leadKey, eventsKey = KEYS[1], KEYS[2]
 local args = cjson.decode(ARGV[1])
+local ledgerKey = args.ledgerOn and KEYS[3] or ''
 
 if redis.call('HGET', leadKey, 'destination') ~= args.destination and redis.call('HEXISTS', leadKey, 'sale:' .. args.destination) == 0 then return false end
 recordRefusedPostback(leadKey, eventsKey, ledgerKey, args.leadId, args.event, args.refusedBound)

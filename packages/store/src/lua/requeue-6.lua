@@ -8,19 +8,20 @@
   KEYS[2] the lead's events list
   KEYS[3] the unsold index
   KEYS[4] the intake's outbox (the lead is picked up again as a new lead is)
-  KEYS[5] the ledger's change stream of the lead's bucket ('' when the install runs no ledger)
+  KEYS[5] the ledger's change stream of the lead's bucket (appended to only when `ledgerOn`)
   KEYS[6] the lead's data (its fields as JSON)
 
   ARGV[1] JSON: leadId, nowMs, requeuedEvent (JSON text), stepFieldPrefix (`next:`),
-    restore (optional: data (JSON text), quality, createdAt, phoneNational, as text)
+    restore (optional: data (JSON text), quality, createdAt, phoneNational, as text), ledgerOn
 
   Returns {'ok', round} or {status} (the status that prevented it; 'missing' when none,
   'compacted' when the lead's fields are needed from the ledger).
 ]]
 --- @include "includes/events"
 --- @include "includes/ledger"
-local leadKey, eventsKey, unsoldKey, outboxKey, ledgerKey, dataKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local leadKey, eventsKey, unsoldKey, outboxKey, dataKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[6]
 local args = cjson.decode(ARGV[1])
+local ledgerKey = args.ledgerOn and KEYS[5] or ''
 
 local status = redis.call('HGET', leadKey, 'status')
 if status ~= 'unsold' then return {status or 'missing'} end

@@ -4,7 +4,7 @@
   override is never in force without its audit entry, nor announced before it is stored.
 
   KEYS[1] the overrides hash (field: destination id; value: the override as JSON)
-  KEYS[2] the ledger's audit stream, or '' when the install runs no ledger
+  KEYS[2] the ledger's audit stream (written only when `ledgerOn`)
 
   ARGV[1] JSON:
     destination  the destination's id
@@ -15,6 +15,7 @@
     at           ISO time of the change
     channel      the pub/sub channel of live operations
     auditMax     about how many audit entries may wait for the ledger
+    ledgerOn     whether the install runs a ledger
 
   Returns the destination's override after the change, as JSON ('{}' when it has none).
 ]]
@@ -44,7 +45,7 @@ else
   redis.call('HSET', KEYS[1], args.destination, encoded)
 end
 
-if KEYS[2] ~= '' then
+if args.ledgerOn then
   redis.call('XADD', KEYS[2], 'MAXLEN', '~', args.auditMax, '*',
     'action', args.action, 'target', args.destination, 'details', cjson.encode({ override = override, change = { paused = args.paused, caps = args.caps } }), 'at', args.at)
 end

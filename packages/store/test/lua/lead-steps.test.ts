@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
 import type { Lead } from '@leadrouter/lead';
-import { redisKeys, stepField } from '@leadrouter/redis';
+import { leadBucket, redisKeys, stepField } from '@leadrouter/redis';
 import { testRedisClient, uniquePrefix } from '@leadrouter/testing';
-import { DestinationState, LeadCompaction, LeadLifecycle, LeadStore, type AttemptRecord } from '../../src/index.js';
+import { DestinationState, HOLD_CHECK_MS, LeadCompaction, LeadLifecycle, LeadStore, type AttemptRecord } from '../../src/index.js';
 
 /**
  * Each Lua step of the lead's lifecycle on its own, against the real test Redis: reserve-lead,
@@ -41,6 +41,11 @@ async function stored(store: LeadStore, l: Lead): Promise<void> {
   expect(await store.reserve({ lead: l, dedupeKey: undefined, idempotencyKey: undefined, dedupeWindowMs: 0 })).toEqual({ kind: 'accepted' });
 }
 
+/** The lead chooses `destination` and holds a cap slot there, as before any try of it (a sale needs the hold). */
+async function holdAt(lifecycle: LeadLifecycle, l: Lead, destination: string, step = `pick-${destination}`): Promise<void> {
+  expect(await lifecycle.advance(l.id, step, [{ index: 0, destination, caps: undefined, periods: PERIODS }], 1000)).toBe('d:0');
+}
+
 function attempt(l: Lead, overrides: Partial<AttemptRecord>): AttemptRecord {
   return {
     leadId: l.id,
@@ -68,7 +73,7 @@ describe('reserve-lead', () => {
     const first = lead();
     expect(await store.reserve({ lead: first, dedupeKey: keys.dedupe('acme', 'd1'), idempotencyKey: keys.idempotency('acme', 'i1'), dedupeWindowMs: 60_000 })).toEqual({ kind: 'accepted' });
     expect(await redis.hgetall(keys.lead(first.id))).toMatchObject({ status: 'queued', supplier: 'acme', quality: '0.8', createdAt: String(NOW), geo: 'US', source: 'Facebook' });
-    expect(await redis.zscore(keys.pending(), first.id)).toBe(String(NOW));
+    expect(await redis.zscore(keys.pending(leadBucket(first.id)), first.id)).toBe(String(NOW));
     expect(await redis.llen(keys.leadEvents(first.id))).toBe(1);
     expect(await redis.pttl(keys.lead(first.id))).toBeGreaterThan(86_000_000);
     const again = lead();
@@ -144,24 +149,28 @@ describe('record-attempt and cap-release', () => {
     expect((await destinations.status('a', PERIODS)).today).toEqual({ sold: 0, rejected: 1 });
   });
 
-  test('a cap slot is held as its periods (a short value: the lead hash stays a listpack), and is given back in every period; a hold of the older form too', async () => {
+  test("a cap slot is a hold in the destination's slot, named by a token and its periods, and the lead's marker names the same hold (a short value: the lead hash stays a listpack); given back in every period, with its token fenced", async () => {
     const { keys, store, lifecycle, destinations } = setUp();
     const l = lead();
     await stored(store, l);
     expect(await lifecycle.advance(l.id, 'start', [{ index: 0, destination: 'a', caps: { total: 5 }, periods: PERIODS }], 1000)).toBe('d:0');
-    expect(await redis.hget(keys.lead(l.id), 'cap:a')).toBe(`h:${PERIODS.hourly}|d:${PERIODS.daily}|t`);
+    const marker = await redis.hget(keys.lead(l.id), 'cap:a');
+    expect(marker).toMatch(new RegExp(`^[A-Za-z0-9_-]{8}\\|h:${PERIODS.hourly}\\|d:${PERIODS.daily}\\|t$`));
+    expect(await redis.hgetall(keys.capHolds('a'))).toEqual({ [l.id]: marker });
+    expect(await redis.zscore(keys.capUnconfirmed('a'), l.id)).toBe(String(NOW + HOLD_CHECK_MS));
     // A hash over hash-max-listpack-value (64 bytes a value) would be a hashtable, at twice the memory.
     expect(await redis.object('ENCODING', keys.lead(l.id))).toBe('listpack');
     expect(await destinations.capUsed('a', PERIODS)).toEqual({ hourly: 1, daily: 1, total: 1 });
     await lifecycle.releaseCap(l.id, 'a');
     expect(await destinations.capUsed('a', PERIODS)).toEqual({ hourly: 0, daily: 0, total: 0 });
     expect(await redis.hexists(keys.lead(l.id), 'cap:a')).toBe(0);
-
-    // Written by a worker of the release before (the keys themselves): still given back.
-    await redis.incr(keys.cap('b', 't'));
-    await redis.hset(keys.lead(l.id), 'cap:b', keys.cap('b', 't'));
-    await lifecycle.releaseCap(l.id, 'b');
-    expect((await destinations.capUsed('b', PERIODS)).total).toBe(0);
+    expect(await redis.hlen(keys.capHolds('a'))).toBe(0);
+    expect(await redis.zcard(keys.capUnconfirmed('a'))).toBe(0);
+    expect(await redis.hget(keys.lead(l.id), `fence:${(marker as string).split('|')[0]}`)).toBe('1');
+    // Given back twice (a re-run): nothing more goes down.
+    await redis.incr(keys.cap('a', 't'));
+    await lifecycle.releaseCap(l.id, 'a');
+    expect((await destinations.capUsed('a', PERIODS)).total).toBe(1);
   });
 
   test("'sold' sells a queued lead once, publishes it, and a second sale is refused with the status in force", async () => {
@@ -173,7 +182,14 @@ describe('record-attempt and cap-release', () => {
     await subscriber.subscribe(keys.finalChannel());
     subscriber.on('message', (_c, m: string) => messages.push(m));
     try {
+      // No hold at a: no sale (the slot went back when another run of the try moved on).
+      expect(await lifecycle.recordAttempt(attempt(l, { action: 'sold', outcome: 'accepted', payout: 12.5 }))).toEqual({ circuit: undefined, result: 'closed' });
+      expect(await redis.hget(keys.lead(l.id), 'status')).toBe('queued');
+      await holdAt(lifecycle, l, 'a');
       expect(await lifecycle.recordAttempt(attempt(l, { action: 'sold', outcome: 'accepted', payout: 12.5 }))).toEqual({ circuit: undefined, result: 'ok' });
+      // The sale consumed the hold: the slot stays counted, and no hold is left to give back.
+      expect(await redis.hlen(keys.capHolds('a'))).toBe(0);
+      expect((await destinations.capUsed('a', PERIODS)).total).toBe(1);
       expect(await lifecycle.recordAttempt(attempt(l, { destination: 'b', action: 'sold', outcome: 'accepted' }))).toEqual({ circuit: undefined, result: 'delivered' });
       expect(await redis.hgetall(keys.lead(l.id))).toMatchObject({ status: 'delivered', destination: 'a', payout: '12.5', route: 'r', soldAt: String(NOW) });
       expect((await destinations.status('a', PERIODS)).today).toEqual({ sold: 1, rejected: 0 });
@@ -274,7 +290,7 @@ describe('shared leads (contract §9): lanes over one plan', () => {
     const seq = Number(await redis.hget(setup.keys.lead(l.id), 'seq'));
     await compaction.schedule([{ leadId: l.id, seq, status: 'delivered' }]);
     expect(await redis.exists(setup.keys.leadData(l.id))).toBe(1);
-    const due = await redis.zscore(setup.keys.compactionDue(), `${l.id}:${seq}:delivered`);
+    const due = await redis.zscore(setup.keys.compactionDue(leadBucket(l.id)), `${l.id}:${seq}:delivered`);
     expect(Number(due)).toBeGreaterThan(NOW);
     // Its last lane ends with no change the ledger hears of (b was paused while its try waited:
     // the slot goes back, and c is out of its schedule); the schedule still has the lead.
@@ -285,7 +301,7 @@ describe('shared leads (contract §9): lanes over one plan', () => {
     expect(await compaction.compactDue()).toBe(1);
     expect(await redis.exists(setup.keys.leadData(l.id))).toBe(0);
     expect(await redis.hget(setup.keys.lead(l.id), 'sale:a')).toBe('delivered|10');
-    expect(await redis.zcard(setup.keys.compactionDue())).toBe(0);
+    expect(await redis.zcard(setup.keys.compactionDue(leadBucket(l.id)))).toBe(0);
   });
 });
 
@@ -294,22 +310,23 @@ describe('mark-unsold and requeue', () => {
     const { keys, store, lifecycle } = setUp();
     const l = lead();
     await stored(store, l);
-    await redis.zrem(keys.pending(), l.id);
+    await redis.zrem(keys.pending(leadBucket(l.id)), l.id);
     await lifecycle.setPlan(l.id, { route: 'r', candidates: ['a'], round: 0 }, { at: '', type: 'routed' });
     await lifecycle.advance(l.id, 'start', [], 1000);
     expect(await lifecycle.markUnsold(l, 'all_rejected', 'r', { at: '', type: 'unsold' })).toBe('ok');
     expect(await lifecycle.markUnsold(l, 'all_rejected', 'r', { at: '', type: 'unsold' })).toBe('unsold');
-    expect(await redis.zscore(keys.unsold(), l.id)).toBe(String(NOW));
+    expect(await redis.zscore(keys.unsold(leadBucket(l.id)), l.id)).toBe(String(NOW));
     expect(await lifecycle.requeue(l.id, { at: '', type: 'requeued' })).toEqual({ round: 1 });
     const hash = await redis.hgetall(keys.lead(l.id));
     expect(hash).toMatchObject({ status: 'queued', round: '1' });
     expect(Object.keys(hash).filter((f) => f === 'plan' || f.startsWith('next:'))).toEqual([]);
     // Emptied, not deleted, so that a compacted lead's partial state tells the ledger they were cleared.
     expect([hash.reason, hash.route]).toEqual(['', '']);
-    expect(await redis.zscore(keys.unsold(), l.id)).toBeNull();
-    expect(await redis.zscore(keys.pending(), l.id)).toBe(String(NOW));
+    expect(await redis.zscore(keys.unsold(leadBucket(l.id)), l.id)).toBeNull();
+    expect(await redis.zscore(keys.pending(leadBucket(l.id)), l.id)).toBe(String(NOW));
     const sold = lead();
     await stored(store, sold);
+    await holdAt(lifecycle, sold, 'a');
     await lifecycle.recordAttempt(attempt(sold, { action: 'sold', outcome: 'accepted' }));
     expect(await lifecycle.requeue(sold.id, { at: '', type: 'requeued' })).toEqual({ status: 'delivered' });
     expect(await lifecycle.requeue('nope', { at: '', type: 'requeued' })).toEqual({ status: 'missing' });

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { POSTBACK_STATUSES, POSTBACK_TRANSITIONS, type LeadStatus } from '@leadrouter/lead';
-import { redisKeys } from '@leadrouter/redis';
+import { leadBucket, redisKeys } from '@leadrouter/redis';
 import { testRedisClient, uniquePrefix } from '@leadrouter/testing';
 import { MAX_REFUSED_POSTBACKS_PER_LEAD, PostbackState } from '../../src/index.js';
 
@@ -32,7 +32,7 @@ describe('postback', () => {
     const outcome = await apply(id, to);
     expect(outcome.result).toBe(allowed ? 'applied' : 'invalid_transition');
     expect(await redis.hget(keys.lead(id), 'status')).toBe(allowed ? to : from);
-    expect(await redis.zcard(keys.notifyOutbox())).toBe(allowed ? 1 : 0);
+    expect(await redis.zcard(keys.notifyOutbox(leadBucket(id)))).toBe(allowed ? 1 : 0);
   });
 
   test('the same status or a seen event id is a duplicate that changes nothing; a payout correction is kept, a returned payout is not', async () => {
