@@ -35,7 +35,7 @@ const integration = {
   testMatch: [prometheusOnly ? '**/test/**/*.prom.test.ts' : '**/test/**/*.test.ts'],
   testPathIgnorePatterns: prometheusOnly
     ? ['/node_modules/']
-    : ['/node_modules/', '\\.prom\\.test\\.ts$', '/packages/config/test/', '/packages/routing/test/', '/packages/store/test/lua/loader\\.test\\.ts$'],
+    : ['/node_modules/', '\\.prom\\.test\\.ts$', '\\.cluster\\.test\\.ts$', '/packages/config/test/', '/packages/routing/test/', '/packages/store/test/lua/loader\\.test\\.ts$'],
   // One private redis-server for the whole run; each test file works under its own key prefix.
   globalSetup: '<rootDir>/packages/testing/src/global-setup.mjs',
   globalTeardown: '<rootDir>/packages/testing/src/global-teardown.mjs',
@@ -46,8 +46,38 @@ const integration = {
 
 const unit = { ...shared, displayName: 'unit', testMatch: UNIT_TESTS } satisfies Config;
 
+/**
+ * The suites that prove the contract's guarantees (caps, kill -9, rolling restarts, idempotency and
+ * dedupe, postbacks, the ledger's reconciliation, each Lua step), run a second time on a Redis
+ * Cluster of three masters that this project's global setup starts (contract §12), plus the tests
+ * only a cluster can run (`*.cluster.test.ts`: crashes between a split step's halves, a failover).
+ */
+const CLUSTER_SUITES = [
+  'packages/store/test/caps.property.test.ts',
+  'packages/store/test/learning.test.ts',
+  'packages/store/test/lua/lead-steps.test.ts',
+  'packages/store/test/lua/postback-steps.test.ts',
+  'apps/worker/test/worker.concurrency.test.ts',
+  'apps/worker/test/worker.crash.test.ts',
+  'apps/worker/test/rolling-deploy.test.ts',
+  'apps/intake-api/test/intake.api.test.ts',
+  'apps/postback/test/postback.test.ts',
+  'apps/ledger/test/ledger.e2e.test.ts',
+  '**/test/**/*.cluster.test.ts',
+];
+
+const cluster = {
+  ...integration,
+  displayName: 'cluster',
+  testMatch: CLUSTER_SUITES.map((path) => (path.startsWith('**') ? path : `<rootDir>/${path}`)),
+  testPathIgnorePatterns: ['/node_modules/'],
+  globalSetup: '<rootDir>/packages/testing/src/global-setup-cluster.mjs',
+  globalTeardown: '<rootDir>/packages/testing/src/global-teardown-cluster.mjs',
+  setupFiles: ['<rootDir>/packages/testing/src/cluster-mode.cjs'],
+} satisfies Config;
+
 const config: Config = {
-  projects: prometheusOnly ? [integration] : [unit, integration],
+  projects: prometheusOnly ? [integration] : [unit, integration, cluster],
   reporters: ['default', '<rootDir>/packages/testing/src/summary-reporter.mjs'],
   // Two cores: integration tests share them with redis-server and the processes under test.
   maxWorkers: 2,

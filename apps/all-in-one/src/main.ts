@@ -21,7 +21,7 @@ await runRole('all-in-one', async ({ env: givenEnv, config, configFile, logger, 
   if (privateRedis) process.once('exit', () => privateRedis.stopNow());
   // The all-in-one keeps a ledger: DATABASE_URL's, else an embedded PostgreSQL (PGlite); none only when told so.
   const env = { ...givenEnv, ...(privateRedis ? { redisUrl: privateRedis.url } : {}), ledger: !givenEnv.ledgerOff };
-  const redisWarnings = await useRedis(env.redisUrl, privateRedis ? 'private' : givenEnv.redisUrlGiven ? 'REDIS_URL' : 'default');
+  const redisWarnings = await useRedis(env.redisUrl, privateRedis ? 'private' : givenEnv.redisCluster ? 'REDIS_CLUSTER_NODES' : givenEnv.redisUrlGiven ? 'REDIS_URL' : 'default');
   const roles: Array<{ name: string; close(): Promise<void> }> = [];
   // One process, one registry: /metrics on any of its ports shows the whole process (contract §7).
   const metrics = createMetrics();

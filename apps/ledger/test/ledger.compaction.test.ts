@@ -74,7 +74,9 @@ postbackOn: [accepted]`,
       const soldHash = await compacted(sys, sold);
       const unsoldHash = await compacted(sys, unsold);
       const kept = (hash: Record<string, string>, allowed: readonly string[]): string[] => Object.keys(hash).filter((f) => !allowed.includes(f) && f !== 'compacted' && !f.startsWith('learnMoved'));
-      expect(kept(soldHash, COMPACTED_FIELDS)).toEqual([]);
+      // And the buyer's cap marker: it names the sale's hold, for the cap sweeper (compact-lead-3.lua).
+      expect(kept(soldHash, [...COMPACTED_FIELDS, 'cap:buyer'])).toEqual([]);
+      expect(soldHash['cap:buyer']).toMatch(/^[A-Za-z0-9_-]{8}\|h:/);
       expect(kept(unsoldHash, [...COMPACTED_FIELDS, ...COMPACTED_UNSOLD_FIELDS])).toEqual([]);
       expect(soldHash).toMatchObject({ status: 'delivered', destination: 'buyer', payout: '12.5', clickId: 'clk-9', supplier: 'acme' });
       expect(unsoldHash).toMatchObject({ status: 'unsold', reason: 'no_route' });

@@ -5,11 +5,10 @@ import { join } from 'node:path';
 import type { ServerResponse } from 'node:http';
 import { afterAll, afterEach, describe, expect, test } from '@jest/globals';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { parseConfigText, readEnv } from '@leadrouter/config';
 import { startIntake, type IntakeHandle } from '@leadrouter/app-intake-api';
 import { deliverQueueName, freePort, QUEUES, queuePrefix } from '@leadrouter/redis';
-import { captureLogger, spawnRole, startTestServer, testRedisUrl, uniquePrefix, waitFor, type RoleProcess, type TestServer } from '@leadrouter/testing';
+import { captureLogger, spawnRole, startTestServer, testRedisClient, testRedisUrl, uniquePrefix, waitFor, type RoleProcess, type TestServer } from '@leadrouter/testing';
 import { ADMIN, KEY, systemYaml, uniquePhone, type LeadBody } from '@leadrouter/testing/system';
 
 /**
@@ -183,7 +182,7 @@ routes:
     expect(finals.some((l) => l.destination === 'c')).toBe(true);
 
     // Nothing left behind in any queue, b's included.
-    const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    const redis = testRedisClient({ maxRetriesPerRequest: null });
     try {
       for (const name of [QUEUES.route, deliverQueueName('a'), deliverQueueName('b'), deliverQueueName('c')]) {
         const queue = new Queue(name, { connection: redis, prefix: queuePrefix(prefix, name) });
@@ -277,7 +276,7 @@ routes:
       ),
     );
     // What is left on b's queue, which no worker serves any more.
-    const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    const redis = testRedisClient({ maxRetriesPerRequest: null });
     let leftForB: Record<string, number>;
     try {
       const queue = new Queue(deliverQueueName('b'), { connection: redis, prefix: queuePrefix(prefix, deliverQueueName('b')) });

@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { deliverQueueName, freePort, QUEUES, queuePrefix } from '@leadrouter/redis';
-import { spawnRole, startTestServer, testRedisUrl, uniquePrefix, waitFor, type RoleProcess } from '@leadrouter/testing';
+import { spawnRole, startTestServer, testRedisClient, testRedisUrl, uniquePrefix, waitFor, type RoleProcess } from '@leadrouter/testing';
 import { ADMIN, KEY, systemYaml, uniquePhone, type LeadBody } from '@leadrouter/testing/system';
 
 describe('rolling deploy', () => {
@@ -101,7 +100,7 @@ routes:
     );
     expect(finals.every((l) => l.status === 'delivered')).toBe(true);
     for (const lead of finals) expect([...(accepted.get(lead.id) ?? [])]).toEqual([lead.destination]);
-    const redis = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    const redis = testRedisClient({ maxRetriesPerRequest: null });
     try {
       for (const name of [QUEUES.route, deliverQueueName('a'), deliverQueueName('b')]) {
         const queue = new Queue(name, { connection: redis, prefix: queuePrefix(prefix, name) });

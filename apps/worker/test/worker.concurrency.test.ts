@@ -1,9 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { describe, expect, test } from '@jest/globals';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { deliverQueueName, queuePrefix } from '@leadrouter/redis';
-import { testRedisUrl, waitFor } from '@leadrouter/testing';
+import { testRedisClient, waitFor } from '@leadrouter/testing';
 import { acceptAll, ADMIN, closedAfterEach, attempts, systemYaml, uniquePhone, type TestSystem } from '@leadrouter/testing/system';
 
 const { server, system: startOne } = closedAfterEach();
@@ -55,7 +54,7 @@ routes:
     expect(first.destination).toBe('capped');
     // BullMQ never closes a connection it is given (it may be shared): this test owns it and ends it,
     // or its reconnect loop keeps jest from exiting once the suite's Redis is stopped.
-    const connection = new Redis(testRedisUrl(), { maxRetriesPerRequest: null });
+    const connection = testRedisClient({ maxRetriesPerRequest: null });
     const queue = new Queue(deliverQueueName('capped'), { connection, prefix: queuePrefix(sys.env.prefix, deliverQueueName('capped')) });
     try {
       await queue.add('deliver', { leadId: first.id, index: 0, attempt: 0 }, { jobId: `${first.id}.replayed` });

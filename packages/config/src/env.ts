@@ -7,8 +7,13 @@ import { defaultMaxConnections, HTTP_TIMEOUTS, type HttpLimits } from './http-li
  */
 export interface ServiceEnv {
   redisUrl: string;
-  /** True when REDIS_URL was given explicitly (the all-in-one then never starts its own Redis). */
+  /** True when REDIS_URL (or REDIS_CLUSTER_NODES) was given explicitly (the all-in-one then never starts its own Redis). */
   redisUrlGiven: boolean;
+  /**
+   * REDIS_CLUSTER_NODES was given (contract §12): redisUrl is then `redis-cluster://host:port,...`,
+   * which every connection of the process opens as a Redis Cluster client.
+   */
+  redisCluster: boolean;
   prefix: string;
   host: string;
   intakePort: number;
@@ -72,9 +77,17 @@ export function readEnv(env: NodeJS.ProcessEnv = process.env): ServiceEnv {
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     problems.push(`LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
   }
+  const clusterNodes = (env.REDIS_CLUSTER_NODES ?? '').trim();
+  if (clusterNodes !== '') {
+    for (const node of clusterNodes.split(',')) {
+      const match = /^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:]+\]):(\d{1,5})$/.exec(node.trim());
+      if (!match || Number(match[2]) < 1 || Number(match[2]) > 65535) problems.push(`REDIS_CLUSTER_NODES must be host:port,host:port,...; "${node.trim()}" is not a host:port`);
+    }
+  }
   const result: ServiceEnv = {
-    redisUrl: env.REDIS_URL || 'redis://127.0.0.1:6379',
-    redisUrlGiven: Boolean(env.REDIS_URL),
+    redisUrl: clusterNodes !== '' ? `redis-cluster://${clusterNodes.split(',').map((n) => n.trim()).join(',')}` : env.REDIS_URL || 'redis://127.0.0.1:6379',
+    redisUrlGiven: Boolean(env.REDIS_URL) || clusterNodes !== '',
+    redisCluster: clusterNodes !== '',
     prefix,
     host: env.HOST || '0.0.0.0',
     intakePort: port('INTAKE_PORT', 3000),

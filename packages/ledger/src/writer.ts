@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Logger } from '@leadrouter/logging';
 import type { Metrics } from '@leadrouter/metrics';
-import { entryTimeMs, LEDGER_BUCKETS, LEDGER_GROUP, parseAuditEntry, parseLedgerEntry, parseRejectionEntry, type LedgerAudit, type LedgerChange, type LedgerRejection, type RedisKeys, type RedisClient } from '@leadrouter/redis';
+import { entryTimeMs, isCluster, LEDGER_BUCKETS, LEDGER_GROUP, parseAuditEntry, parseLedgerEntry, parseRejectionEntry, type LedgerAudit, type LedgerChange, type LedgerRejection, type RedisKeys, type RedisClient } from '@leadrouter/redis';
 import type { LeadCompaction } from '@leadrouter/store';
 import { applyChanges, type StoredHistory } from './apply.js';
 import { applyRetention } from './retention.js';
@@ -56,6 +56,8 @@ function isDataError(err: unknown): boolean {
 }
 
 const MAX_BACKOFF_MS = 10_000;
+/** On a Redis Cluster (no blocking read over many slots), how long a writer waits when no stream had anything. */
+const CLUSTER_POLL_MS = 100;
 /** The dead-letter stream keeps about this many entries, the newest. */
 const DEAD_LETTER_MAX = 100_000;
 
@@ -121,12 +123,9 @@ export class LedgerWriter {
   async lagSeconds(): Promise<number> {
     const now = (this.o.now ?? Date.now)();
     let oldest = now;
-    // One round trip for every stream: the writer asks after each round.
-    const pipeline = this.o.redis.pipeline();
-    for (const stream of this.streams) pipeline.xrange(stream, '-', '+', 'COUNT', 1);
-    for (const [err, entries] of (await pipeline.exec()) ?? []) {
-      if (err) throw err;
-      const [first] = entries as Array<[string, string[]]>;
+    // Every stream at once (each lives in its bucket's slot of a cluster): the writer asks after each round.
+    for (const entries of await Promise.all(this.streams.map((stream) => this.o.redis.xrange(stream, '-', '+', 'COUNT', 1)))) {
+      const [first] = entries;
       if (first) oldest = Math.min(oldest, entryTimeMs(first[0]));
     }
     return Math.max(0, (now - oldest) / 1000);
@@ -153,9 +152,8 @@ export class LedgerWriter {
     const notSetAside = await this.setAside(dead);
     const byStream = new Map<string, string[]>();
     for (const { stream, id } of batch) if (!notSetAside.has(id)) byStream.set(stream, [...(byStream.get(stream) ?? []), id]);
-    const pipeline = this.o.redis.pipeline();
-    for (const [stream, ids] of byStream) pipeline.xack(stream, LEDGER_GROUP, ...ids).xdel(stream, ...ids);
-    await pipeline.exec();
+    // A pipeline per stream (one slot each), all sent at once.
+    await Promise.all([...byStream].map(([stream, ids]) => this.o.redis.pipeline().xack(stream, LEDGER_GROUP, ...ids).xdel(stream, ...ids).exec()));
     return applied;
   }
 
@@ -252,13 +250,30 @@ export class LedgerWriter {
     return parseLedgerEntry(id, fields);
   }
 
+  /**
+   * Reads every stream: one XREADGROUP over all of them on a single Redis (blocking up to
+   * `blockMs` for new entries); on a Redis Cluster, whose streams live in different slots, one
+   * read per stream, all sent at once, and a short wait when none had anything.
+   */
   private async read(from: '0' | '>', blockMs?: number): Promise<ReadEntry[] | undefined> {
-    const count = this.o.batchSize ?? 500;
-    const args: Array<string | number> = ['GROUP', LEDGER_GROUP, this.o.consumer, 'COUNT', count];
+    if (isCluster(this.o.redis)) {
+      const replies = await Promise.all(this.streams.map((stream) => this.readGroup([stream], from)));
+      const entries = replies.flatMap((reply) => this.entriesOf(reply));
+      if (entries.length === 0 && blockMs !== undefined) await sleep(Math.min(blockMs, CLUSTER_POLL_MS), () => this.running);
+      return entries;
+    }
+    return this.entriesOf(await this.readGroup(this.streams, from, blockMs));
+  }
+
+  private readGroup(streams: readonly string[], from: '0' | '>', blockMs?: number): Promise<StreamReply> {
+    const args: Array<string | number> = ['GROUP', LEDGER_GROUP, this.o.consumer, 'COUNT', this.o.batchSize ?? 500];
     if (blockMs !== undefined) args.push('BLOCK', blockMs);
-    args.push('STREAMS', ...this.streams, ...this.streams.map(() => from));
-    const reply = (await (this.o.redis.xreadgroup as (...a: Array<string | number>) => Promise<unknown>)(...args)) as StreamReply;
-    return reply?.flatMap(([stream, entries]) => entries.map(([id, fields]) => ({ stream, id, fields: fields ?? [], change: this.parse(stream, id, fields ?? []) })));
+    args.push('STREAMS', ...streams, ...streams.map(() => from));
+    return (this.o.redis.xreadgroup as (...a: Array<string | number>) => Promise<StreamReply>)(...args);
+  }
+
+  private entriesOf(reply: StreamReply): ReadEntry[] {
+    return (reply ?? []).flatMap(([stream, entries]) => entries.map(([id, fields]) => ({ stream, id, fields: fields ?? [], change: this.parse(stream, id, fields ?? []) })));
   }
 
   private async claimAbandoned(): Promise<ReadEntry[]> {

@@ -30,6 +30,11 @@ export function clusterNodes(url: string): Array<{ host: string; port: number }>
     });
 }
 
+/** Whether a client is a Redis Cluster's (whose multi-key commands must stay within one slot). */
+export function isCluster(client: RedisClient): client is Cluster {
+  return client instanceof Cluster;
+}
+
 /** Every master of a cluster (a Redis itself otherwise): what per-node reads (INFO, CONFIG) ask. */
 export function masters(client: RedisClient): Redis[] {
   return client instanceof Cluster ? client.nodes('master') : [client];

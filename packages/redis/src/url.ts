@@ -4,6 +4,8 @@
  * all, since where its password starts cannot be known.
  */
 export function maskRedisUrl(url: string): string {
+  // A cluster's address (REDIS_CLUSTER_NODES) is host:port pairs only: nothing to mask.
+  if (url.startsWith('redis-cluster://')) return url;
   let parsed: URL;
   try {
     parsed = new URL(url);

@@ -6,11 +6,12 @@ import type { Readiness } from './health.js';
 const RECHECK_MS = 60_000;
 
 /** Where a process's Redis comes from: said at start, since `npm start` takes any Redis on 6379. */
-export type RedisOrigin = 'private' | 'REDIS_URL' | 'default';
+export type RedisOrigin = 'private' | 'REDIS_URL' | 'REDIS_CLUSTER_NODES' | 'default';
 
 const ORIGINS: Record<RedisOrigin, string> = {
   private: 'private: the redis-server LeadRouter started for itself, AOF on; it stops with LeadRouter',
   REDIS_URL: 'external, from REDIS_URL',
+  REDIS_CLUSTER_NODES: 'a Redis Cluster, from REDIS_CLUSTER_NODES',
   default: 'external: whatever answers on the default address (REDIS_URL is unset); LeadRouter did not start it',
 };
 

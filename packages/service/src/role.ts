@@ -75,7 +75,7 @@ export async function runRole(
     return reportRedisAtStart(url, origin, logger);
   };
   try {
-    if (!options.picksRedis) await useRedis(env.redisUrl, env.redisUrlGiven ? 'REDIS_URL' : 'default');
+    if (!options.picksRedis) await useRedis(env.redisUrl, env.redisCluster ? 'REDIS_CLUSTER_NODES' : env.redisUrlGiven ? 'REDIS_URL' : 'default');
     // SIGHUP reads the config file again. Listened to from here on: Node's default would end a
     // process still starting; one without a reload ignores it.
     const role: { started?: RoleHandle } = {};

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RedisClient, RedisKeys } from '@leadrouter/redis';
 import { holdCounterKeys } from './destination-effects.js';
+import { NO_FAULTS, type SplitStepFaults } from './split-step-faults.js';
 import { ScriptRunner } from './script-runner.js';
 import { SCRIPTS } from './scripts.js';
 
@@ -9,6 +10,9 @@ export interface CapLimits {
   daily?: number;
   total?: number;
 }
+
+/** A choice whose hold the cap sweeper fenced several times in a row: its job fails, and runs again later. */
+export class HoldFencedError extends Error {}
 
 export type ReserveAnswer = { kind: 'held'; hold: string } | { kind: 'open' | 'full' | 'probing' };
 
@@ -37,6 +41,7 @@ export class CapHolds {
     private readonly redis: RedisClient,
     private readonly keys: RedisKeys,
     private readonly now: () => number = Date.now,
+    private readonly faults: SplitStepFaults = NO_FAULTS,
   ) {
     this.scripts = new ScriptRunner(redis, [SCRIPTS.capReserve, SCRIPTS.capCheck, SCRIPTS.capUnmark, SCRIPTS.capSettle]);
   }
@@ -66,7 +71,9 @@ export class CapHolds {
   /** The lead gives up its hold at a destination (marker gone, token fenced), and the slot goes back. */
   async giveUp(leadId: string, destination: string): Promise<void> {
     const hold = await this.scripts.run<string>(SCRIPTS.capUnmark, [this.keys.lead(leadId)], { destination });
-    if (hold !== '') await this.settle(leadId, destination, hold, 'release');
+    if (hold === '') return;
+    await this.faults('unmarked');
+    await this.settle(leadId, destination, hold, 'release');
   }
 
   /**

@@ -12,5 +12,6 @@ export { SCRIPTS } from './scripts.js';
 export { DestinationOverridesStore, AUDIT_MAX_BACKLOG, type OverrideChange } from './destination-overrides.js';
 export { SupplierPings, type HeldPing, type PingClaim } from './supplier-pings.js';
 export { PingCircuits, type PingCircuitOutcome, type PingVerdict } from './ping-circuits.js';
-export { CapHolds, HOLD_CHECK_MS, type CapLimits, type ReserveAnswer } from './cap-holds.js';
+export { NO_FAULTS, type SplitPoint, type SplitStepFaults } from './split-step-faults.js';
+export { CapHolds, HoldFencedError, HOLD_CHECK_MS, type CapLimits, type ReserveAnswer } from './cap-holds.js';
 export { DestinationEffects, RECEIPT_WINDOW_MS, holdCounterKeys } from './destination-effects.js';

@@ -7,8 +7,9 @@ import { SCRIPTS } from './scripts.js';
  * What a compacted lead keeps in its state hash (compact-lead.lua): what postbacks (status, sale,
  * money, learning marks, refused count), supplier notifications (supplier, source, geo, click
  * id) and the failed-jobs sweep and job re-runs (round: only there once a lead was redelivered)
- * read. The rest (plan, step decisions, cap holds, attempts, route, times, fields, history) is
- * the ledger's. Every byte here is kept per lead for `leads.retentionDays`.
+ * read, and the cap marker of each buyer (its sale's hold, compact-lead-3.lua). The rest (plan,
+ * step decisions, other cap markers, fences, attempts, route, times, fields, history) is the
+ * ledger's. Every byte here is kept per lead for `leads.retentionDays`.
  */
 export const COMPACTED_FIELDS: readonly string[] = [F.supplier, F.status, F.source, F.geo, F.destination, F.payout, F.reason, F.round, 'seq', 'clickId', 'learnt', 'refusedPostbacks'];
 /** Kept of an unsold lead only: a redelivery's learning reads its answer count. */

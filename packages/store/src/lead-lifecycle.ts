@@ -1,7 +1,8 @@
 import type { Lead } from '@leadrouter/lead';
 import { LEAD_HASH, STEP_FIELD_PREFIX, leadBucket, readSales, saleField, stepField, type RedisClient, type RedisKeys } from '@leadrouter/redis';
-import { CapHolds, type CapLimits } from './cap-holds.js';
+import { CapHolds, HoldFencedError, type CapLimits } from './cap-holds.js';
 import { DestinationEffects } from './destination-effects.js';
+import { NO_FAULTS, type SplitStepFaults } from './split-step-faults.js';
 import { isDelivering, readStoredLead, type DeliveryPlan, type StoredLead } from './lead-record.js';
 import type { LeadEvent } from './lead-store.js';
 import { ScriptRunner } from './script-runner.js';
@@ -64,6 +65,8 @@ export interface AttemptRecord {
 }
 
 const DAY_MS = 86_400_000;
+/** How many fenced holds in a row a choice takes before its job fails and runs again. */
+const MAX_FENCED_ROUNDS = 5;
 /** A destination's sold and rejected counts of a day are kept this long (the admin view shows today). */
 const DAY_COUNTERS_TTL_MS = 3 * DAY_MS;
 
@@ -82,9 +85,11 @@ export class LeadLifecycle {
     private readonly redis: RedisClient,
     readonly keys: RedisKeys,
     private readonly now: () => number = Date.now,
+    /** Between the halves of split steps: a test's crashes and stalls (split-step-faults.ts). */
+    private readonly faults: SplitStepFaults = NO_FAULTS,
   ) {
     this.scripts = new ScriptRunner(redis, [SCRIPTS.plan, SCRIPTS.decide, SCRIPTS.recordAttempt, SCRIPTS.markUnsold, SCRIPTS.requeue, SCRIPTS.appendEvent]);
-    this.holds = new CapHolds(redis, keys, now);
+    this.holds = new CapHolds(redis, keys, now, faults);
     this.effects = new DestinationEffects(redis, keys, now);
   }
 
@@ -166,13 +171,18 @@ export class LeadLifecycle {
   async advance(leadId: string, step: string, candidates: readonly AdvanceCandidate[], probeLockMs: number, shared = false): Promise<string> {
     const field = stepField(step);
     for (const c of candidates) {
-      // Twice at most: a hold the cap sweeper fenced meanwhile (this process stalled between the halves) is given back, then reserved afresh.
-      for (let round = 0; round < 2; round++) {
+      // A hold the cap sweeper fenced meanwhile (this process stalled between the halves past
+      // HOLD_CHECK_MS) is given back and reserved afresh; a process that keeps stalling fails the
+      // job, which runs again later, rather than skip a destination that has room.
+      for (let round = 0; ; round++) {
+        if (round === MAX_FENCED_ROUNDS) throw new HoldFencedError(`lead ${leadId}: its cap hold at ${c.destination} was fenced ${round} times in a row (this process stalls between reserving and deciding)`);
         const reserved = await this.holds.reserve(leadId, c.destination, c.caps, c.periods, probeLockMs);
         if (reserved.kind !== 'held') break;
+        await this.faults('reserved');
         const [decision, took] = await this.decide(leadId, field, shared, { index: c.index, destination: c.destination, hold: reserved.hold });
         if (took === 1) return decision;
         // Not taken: the hold is given back unless the lead's marker names it (another run took the same hold).
+        await this.faults('not-taken');
         await this.holds.settleUnused(leadId, c.destination, reserved.hold);
         if (decision === 'fenced') continue;
         if (decision === 'taken') break;
@@ -219,6 +229,7 @@ export class LeadLifecycle {
       },
     );
     // The destination's half (circuit, learning, day counts, the cap hold), in its own slot.
+    await this.faults('recorded');
     return { circuit: await this.effects.apply(owed), result };
   }
 

@@ -1,4 +1,4 @@
-export { testRedisUrl, uniquePrefix, testRedisClient, keysWithPrefix } from './redis.js';
+export { clusterMode, testRedisUrl, uniquePrefix, testRedisClient, keysWithPrefix } from './redis.js';
 export { startTestServer, type TestServer, type RecordedRequest } from './http-server.js';
 export { captureLogger } from './log-capture.js';
 export { waitFor } from './wait-for.js';

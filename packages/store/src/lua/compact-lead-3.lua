@@ -12,9 +12,9 @@
 
   Only when nothing happened since the ledger stored event `seq`: a newer change is compacted once
   the ledger has it too. Only a final lead: one still being routed needs all of it. Cap markers
-  go too: a hold a crash left at a destination that did not buy the lead is then given back by
-  the cap sweeper (cap-check-1.lua: no marker names it), and the buyer's is its sale's (the
-  lead's `destination` and `sale:` fields stay, which is how the sweeper knows).
+  of destinations that did not buy the lead go: a hold a crash left there is then given back by
+  the cap sweeper (cap-check-1.lua: no marker names it). A buyer's marker stays: it names its
+  sale's hold, which the sweeper must know for the sale's.
 
   KEYS[1] the lead's state hash
   KEYS[2] the lead's data (its fields as JSON)
@@ -52,6 +52,13 @@ if data then
 end
 local keep = {}
 for _, field in ipairs(args.keep) do keep[field] = true end
+-- A buyer's cap marker names its sale's hold, which the sale's owed effect (or the cap sweeper)
+-- consumes: kept, so a hold a crash left unsettled is known for the sale's, not given back.
+local buyer = redis.call('HGET', leadKey, 'destination')
+if buyer then keep['cap:' .. buyer] = true end
+for _, field in ipairs(redis.call('HKEYS', leadKey)) do
+  if string.sub(field, 1, 5) == 'sale:' then keep['cap:' .. string.sub(field, 6)] = true end
+end
 if status == 'unsold' then
   for _, field in ipairs(args.keepIfUnsold) do keep[field] = true end
 end

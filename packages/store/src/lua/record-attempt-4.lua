@@ -98,7 +98,8 @@ if args.action == 'sold' then
   if status ~= 'queued' then return done(status or 'missing') end
   -- No hold: another run of this try moved on and gave the slot back (a job run twice at once).
   if not holds then return done('closed') end
-  redis.call('HSET', leadKey, 'status', 'delivered', 'destination', args.destination, 'payout', args.payout, 'soldAt', args.nowMs, 'route', args.route)
+  -- The step records its sale too: a no of another run of this try afterwards keeps the sale's slot.
+  redis.call('HSET', leadKey, 'status', 'delivered', 'destination', args.destination, 'payout', args.payout, 'soldAt', args.nowMs, 'route', args.route, args.stepField, 'sold')
   local deliveredSeq = sold()
   appendToLedger(ledgerKey, leadKey, args.leadId, deliveredSeq, args.deliveredEvent, nil, {booked = args.payout})
   redis.call('PUBLISH', args.finalChannel, args.finalMessage)
@@ -111,7 +112,7 @@ if args.action == 'retry' then
   return done('retry')
 end
 if redis.call('HSETNX', leadKey, args.stepField, 'next') == 0 and redis.call('HGET', leadKey, args.stepField) == 'sold' then
-  -- Another run of this try sold the lead here (shared leads): the slot is that sale's.
+  -- Another run of this try sold the lead here: the slot is that sale's, and its marker stays.
   return done('sold')
 end
 local hold = redis.call('HGET', leadKey, 'cap:' .. args.destination)

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
 import type { Lead } from '@leadrouter/lead';
-import { leadBucket, redisKeys, stepField } from '@leadrouter/redis';
+import { digestBucket, leadBucket, redisKeys, stepField, withBucket } from '@leadrouter/redis';
 import { testRedisClient, uniquePrefix } from '@leadrouter/testing';
-import { DestinationState, HOLD_CHECK_MS, LeadCompaction, LeadLifecycle, LeadStore, type AttemptRecord } from '../../src/index.js';
+import { DestinationEffects, DestinationState, HOLD_CHECK_MS, LeadCompaction, LeadLifecycle, LeadStore, type AttemptRecord } from '../../src/index.js';
 
 /**
  * Each Lua step of the lead's lifecycle on its own, against the real test Redis: reserve-lead,
@@ -70,19 +70,91 @@ function attempt(l: Lead, overrides: Partial<AttemptRecord>): AttemptRecord {
 describe('reserve-lead', () => {
   test('stores record, data, first event and outbox entry together; a second lead with the same dedupe key is a duplicate; an idempotency key replays', async () => {
     const { keys, store } = setUp();
-    const first = lead();
+    // A deduped lead's id carries its dedupe digest's bucket (as the intake makes it): one slot.
+    const deduped = (): Lead => {
+      const l = lead();
+      return { ...l, id: withBucket(l.id, digestBucket('d1')) };
+    };
+    const first = deduped();
     expect(await store.reserve({ lead: first, dedupeKey: keys.dedupe('acme', 'd1'), idempotencyKey: keys.idempotency('acme', 'i1'), dedupeWindowMs: 60_000 })).toEqual({ kind: 'accepted' });
     expect(await redis.hgetall(keys.lead(first.id))).toMatchObject({ status: 'queued', supplier: 'acme', quality: '0.8', createdAt: String(NOW), geo: 'US', source: 'Facebook' });
     expect(await redis.zscore(keys.pending(leadBucket(first.id)), first.id)).toBe(String(NOW));
     expect(await redis.llen(keys.leadEvents(first.id))).toBe(1);
     expect(await redis.pttl(keys.lead(first.id))).toBeGreaterThan(86_000_000);
-    const again = lead();
+    const again = deduped();
     expect(await store.reserve({ lead: again, dedupeKey: keys.dedupe('acme', 'd1'), idempotencyKey: undefined, dedupeWindowMs: 60_000 })).toEqual({ kind: 'duplicate', duplicateOf: first.id });
     expect(await redis.exists(keys.lead(again.id))).toBe(0);
     expect(await store.reserve({ lead: lead(), dedupeKey: undefined, idempotencyKey: keys.idempotency('acme', 'i1'), dedupeWindowMs: 0 })).toEqual({
       kind: 'replay',
       answer: { code: 202, body: { status: 'accepted', id: first.id } },
     });
+  });
+});
+
+describe('idempotency claims (the key in a slot of its own)', () => {
+  const past = (id: string): string => `c|${id}|1`;
+
+  test("a claim left by a request that stalled past its lease is taken over only after that request's lead id is fenced: its late store is refused", async () => {
+    const { keys, store } = setUp();
+    const key = keys.idempotency('acme', 'stale');
+    const stalled = lead();
+    await redis.set(key, past(stalled.id));
+    const retry = lead();
+    expect(await store.reserve({ lead: retry, dedupeKey: undefined, idempotencyKey: key, dedupeWindowMs: 0 })).toEqual({ kind: 'accepted' });
+    expect(JSON.parse((await redis.get(key)) as string)).toEqual({ code: 202, body: { status: 'accepted', id: retry.id } });
+    expect(await redis.hget(keys.lead(stalled.id), 'fenced')).toBe('1');
+    // The stalled request's store, coming late, finds its id fenced: no second lead for the key.
+    await expect(store.reserve({ lead: stalled, dedupeKey: undefined, idempotencyKey: undefined, dedupeWindowMs: 0 })).rejects.toThrow('exists already');
+    expect(await redis.hexists(keys.lead(stalled.id), 'status')).toBe(0);
+  });
+
+  test("a stale claim whose lead was stored after all is that lead's: the retry gets its 202", async () => {
+    const { keys, store } = setUp();
+    const key = keys.idempotency('acme', 'stored');
+    const first = lead();
+    await stored(store, first);
+    await redis.set(key, past(first.id));
+    expect(await store.reserve({ lead: lead(), dedupeKey: undefined, idempotencyKey: key, dedupeWindowMs: 0 })).toEqual({ kind: 'replay', answer: { code: 202, body: { status: 'accepted', id: first.id } } });
+  });
+
+  test('a request whose key another request is storing right now waits for that answer and gets it', async () => {
+    const { keys, store } = setUp();
+    const key = keys.idempotency('acme', 'busy');
+    await redis.set(key, `c|${lead().id}|${Date.now() + 60_000}`);
+    const waiting = store.reserve({ lead: lead(), dedupeKey: undefined, idempotencyKey: key, dedupeWindowMs: 0 });
+    await new Promise((r) => setTimeout(r, 100));
+    const answer = { code: 409, body: { status: 'rejected', reason: 'duplicate', duplicateOf: 'X' } };
+    await redis.set(key, JSON.stringify(answer));
+    expect(await waiting).toEqual({ kind: 'replay', answer });
+  });
+});
+
+describe('owed destination effects', () => {
+  test("a try recorded by a process that died before the destination's half: housekeeping's replay applies it once", async () => {
+    const { keys, store, destinations } = setUp();
+    let crash = true;
+    const lifecycle = new LeadLifecycle(redis, keys, () => NOW, (point) => {
+      if (crash && point === 'recorded') throw new Error('killed between the halves');
+    });
+    const l = lead();
+    await stored(store, l);
+    await holdAt(lifecycle, l, 'a');
+    await expect(lifecycle.recordAttempt(attempt(l, {}))).rejects.toThrow('killed between the halves');
+    // The lead's half is in: the step moved on. The destination's is owed: no count, the slot still taken.
+    expect(await redis.hget(keys.lead(l.id), stepField('0.0'))).toBe('next');
+    expect((await destinations.status('a', PERIODS)).today).toEqual({ sold: 0, rejected: 0 });
+    expect((await destinations.capUsed('a', PERIODS)).total).toBe(1);
+    crash = false;
+    const effects = new DestinationEffects(redis, keys, () => NOW);
+    expect(await effects.replayOwed(0, 100)).toBe(1);
+    expect((await destinations.status('a', PERIODS)).today).toEqual({ sold: 0, rejected: 1 });
+    expect((await destinations.capUsed('a', PERIODS)).total).toBe(0);
+    expect(await redis.zcard(keys.owedEffects(leadBucket(l.id)))).toBe(0);
+    // The same entry applied again (a replay racing the caller's own apply): nothing counts twice.
+    const entry = JSON.stringify({ id: `${l.id}:3`, lead: l.id, destination: 'a', day: { field: 'rejected', day: PERIODS.daily, ttlMs: 60_000 } });
+    await effects.apply(entry);
+    await effects.apply(entry);
+    expect((await destinations.status('a', PERIODS)).today).toEqual({ sold: 0, rejected: 2 });
   });
 });
 
