@@ -15,3 +15,4 @@ export { PingCircuits, type PingCircuitOutcome, type PingVerdict } from './ping-
 export { NO_FAULTS, type SplitPoint, type SplitStepFaults } from './split-step-faults.js';
 export { CapHolds, HoldFencedError, HOLD_CHECK_MS, type CapLimits, type ReserveAnswer } from './cap-holds.js';
 export { DestinationEffects, RECEIPT_WINDOW_MS, holdCounterKeys } from './destination-effects.js';
+export { upgradeKeyLayout, type UpgradeReport } from './upgrade-layout.js';
