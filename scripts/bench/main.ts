@@ -20,7 +20,7 @@ import { join, resolve } from 'node:path';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { openLedger } from '@leadrouter/ledger';
-import { freePort, LEDGER_BUCKETS, redisKeys, startRedisServer } from '@leadrouter/redis';
+import { freePort, LEDGER_BUCKETS, redisKeys, startRedisCluster, startRedisServer } from '@leadrouter/redis';
 import { startPostgres } from '@leadrouter/testing';
 import { metricsHeaders } from '../lib/system.js';
 
@@ -37,12 +37,12 @@ interface LoadResult {
   errors: number;
 }
 
-function parseArgs(argv: string[]): { duration: number; connections: number; only?: string; profile: boolean; outageRate: number; halfRuns: number } {
+function parseArgs(argv: string[]): { duration: number; connections: number; only?: string; profile: boolean; outageRate: number; halfRuns: number; cluster: boolean } {
   const get = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  return { duration: Number(get('duration') ?? 10), connections: Number(get('connections') ?? 100), only: get('only'), profile: argv.includes('--profile'), outageRate: Number(get('outage-rate') ?? 300), halfRuns: Math.max(1, Math.round(Number(get('half-runs') ?? 5))) };
+  return { duration: Number(get('duration') ?? 10), connections: Number(get('connections') ?? 100), only: get('only'), profile: argv.includes('--profile'), outageRate: Number(get('outage-rate') ?? 300), halfRuns: Math.max(1, Math.round(Number(get('half-runs') ?? 5))), cluster: argv.includes('--cluster') };
 }
 
 function version(pkg: string): string {
@@ -223,7 +223,9 @@ async function main(): Promise<void> {
   const configFile = join(work, 'leadrouter.yaml');
   writeFileSync(configFile, configYaml(buyerUrl));
   try {
-    if (args.only === undefined || args.only === 'intake') {
+    if (args.cluster) {
+      report.scaleOut = await scaleOut(redis.url, client, configFile, work);
+    } else if (args.only === undefined || args.only === 'intake') {
       const bare = await startChild('scripts/bench/bare-express.ts', {});
       const bareResult = await load('bare Express 5 + express.json() answering 202', `http://127.0.0.1:${bare.port}/v1/leads`);
       await stopChild(bare.child);
@@ -293,6 +295,67 @@ async function main(): Promise<void> {
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   printReport(report);
   process.stdout.write(`\nwritten to ${file}\n`);
+}
+
+/**
+ * `--cluster` (issue #16): the same end-to-end burst (all-in-one, no ledger, the mock buyer) on the
+ * single Redis and on a local Redis Cluster of three masters, each with AOF everysec as the single
+ * one has: throughput, and each Redis's CPU (used_cpu_sys + used_cpu_user, from INFO) per sold lead.
+ */
+async function scaleOut(singleUrl: string, singleClient: Redis, configFile: string, work: string): Promise<Record<string, unknown>> {
+  const single = await scaleOutRun('single Redis', { REDIS_URL: singleUrl }, [singleClient], configFile);
+  const cluster = await startRedisCluster({ dir: join(work, 'cluster'), masters: 3, appendOnly: true });
+  const shardClients = cluster.masters.map((m) => new Redis(m.url));
+  try {
+    const clustered = await scaleOutRun('3-master Redis Cluster', { REDIS_CLUSTER_NODES: cluster.nodes }, shardClients, configFile);
+    const singleUs = single.redisMicrosecondsPerSoldLead[0] ?? 1;
+    const busiest = Math.max(...clustered.redisMicrosecondsPerSoldLead);
+    return {
+      single,
+      cluster: clustered,
+      throughputRatio: +(clustered.soldPerSecond / Math.max(1, single.soldPerSecond)).toFixed(3),
+      busiestShardToSingle: +(busiest / singleUs).toFixed(3),
+      clusterTotalToSingle: +(clustered.redisMicrosecondsPerSoldLead.reduce((a, b) => a + b, 0) / singleUs).toFixed(3),
+    };
+  } finally {
+    for (const c of shardClients) c.disconnect();
+    await cluster.stop();
+  }
+}
+
+async function scaleOutRun(title: string, redisEnv: Record<string, string>, nodes: Redis[], configFile: string): Promise<{ soldPerSecond: number; sold: number; intake: LoadResult; redisMicrosecondsPerSoldLead: number[]; redisCoresBusy: number[] }> {
+  const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
+  const aio = spawn(process.execPath, ['--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_OPTIONS: '', LEADROUTER_LEDGER: 'off', ...redisEnv, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: 'bs', HOST: '127.0.0.1', INTAKE_PORT: String(intakePort), POSTBACK_PORT: String(postbackPort), WORKER_PORT: String(workerPort) },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(aio);
+  try {
+    await waitReady(`http://127.0.0.1:${intakePort}/readyz`);
+    const soldCount = async (): Promise<number> => Number(/leadrouter_leads_sold_total\{[^}]*\} (\d+)/.exec(await (await fetch(`http://127.0.0.1:${workerPort}/metrics`, { headers: metricsHeaders() })).text())?.[1] ?? 0);
+    const cpuBefore = await Promise.all(nodes.map(redisCpuSeconds));
+    const started = performance.now();
+    const ids: string[] = [];
+    const intake = await load(`scale-out, ${title}: all-in-one selling to the mock buyer`, `http://127.0.0.1:${intakePort}/v1/leads`, { onId: (id) => ids.push(id) });
+    let sold = await soldCount();
+    while (sold < ids.length && performance.now() - started < (args.duration + 120) * 1000) {
+      await new Promise((r) => setTimeout(r, 100));
+      sold = await soldCount();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const cpuAfter = await Promise.all(nodes.map(redisCpuSeconds));
+    const used = cpuAfter.map((after, i) => after - (cpuBefore[i] ?? 0));
+    return {
+      soldPerSecond: Math.round(sold / seconds),
+      sold,
+      intake,
+      redisMicrosecondsPerSoldLead: used.map((s) => Math.round((s * 1e6) / Math.max(1, sold))),
+      redisCoresBusy: used.map((s) => +(s / seconds).toFixed(3)),
+    };
+  } finally {
+    await stopChild(aio);
+  }
 }
 
 /**
@@ -624,6 +687,17 @@ function printReport(report: Record<string, unknown>): void {
     );
   }
   if (r.ledgerOnToOff !== undefined) out.push(`  sold/s with the ledger, to without: ${r.ledgerOnToOff}`);
+  const s = report.scaleOut as
+    | { single: { soldPerSecond: number; redisMicrosecondsPerSoldLead: number[]; redisCoresBusy: number[] }; cluster: { soldPerSecond: number; redisMicrosecondsPerSoldLead: number[]; redisCoresBusy: number[] }; throughputRatio: number; busiestShardToSingle: number; clusterTotalToSingle: number }
+    | undefined;
+  if (s) {
+    out.push(
+      'scale-out (end to end, no ledger):',
+      `  single Redis      ${s.single.soldPerSecond} sold/s; Redis ${s.single.redisMicrosecondsPerSoldLead.join('/')} us CPU per sold lead (${s.single.redisCoresBusy.join('/')} core busy)`,
+      `  3-master cluster  ${s.cluster.soldPerSecond} sold/s; shards ${s.cluster.redisMicrosecondsPerSoldLead.join(' / ')} us CPU per sold lead (${s.cluster.redisCoresBusy.join(' / ')} core busy)`,
+      `  throughput, cluster to single: ${s.throughputRatio} (target 0.9); busiest shard to single: ${s.busiestShardToSingle} (target at most 0.45); all shards to single: ${s.clusterTotalToSingle}`,
+    );
+  }
   const o = r.ledgerOutage as { rate: number; outageSeconds: number; accepted: number; lagAtEndOfOutageSeconds: number; backlogEntries: number; lagUnderTwoSecondsAfter: number | null; leadsInLedger: number } | undefined;
   if (o) {
     out.push(
