@@ -2,7 +2,6 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
-import { waitForRedis } from './connection.js';
 
 /**
  * A redis-server child process that LeadRouter started itself: the all-in-one's private Redis when
@@ -71,16 +70,10 @@ export async function startRedisServer(options: StartRedisOptions): Promise<Owne
   });
   const auth = options.password === undefined ? '' : `:${encodeURIComponent(options.password)}@`;
   const url = `redis://${auth}127.0.0.1:${port}`;
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
-  probe.on('error', () => undefined);
-  try {
-    const up = await waitForRedis(probe, options.startTimeoutMs ?? 10_000, 50);
-    if (!up || failure || child.exitCode !== null) {
-      child.kill('SIGKILL');
-      throw new Error(`redis-server did not start on port ${port}${failure ? `: ${failure.message}` : ''}`);
-    }
-  } finally {
-    probe.disconnect();
+  const up = await answersWithin(url, options.startTimeoutMs ?? 10_000);
+  if (!up || failure || child.exitCode !== null) {
+    child.kill('SIGKILL');
+    throw new Error(`redis-server did not start on port ${port}${failure ? `: ${failure.message}` : ''}`);
   }
   return {
     url,
@@ -92,6 +85,29 @@ export async function startRedisServer(options: StartRedisOptions): Promise<Owne
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     },
   };
+}
+
+/**
+ * Whether a Redis at `url` answers PING within `timeoutMs`: a fresh connection per try, none of
+ * which retries by itself. (An ioredis client disconnected while it waits to reconnect stays
+ * "reconnecting" for good, and a test file would count it as left open.)
+ */
+async function answersWithin(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+    probe.on('error', () => undefined);
+    try {
+      await probe.connect();
+      if ((await probe.ping()) === 'PONG') return true;
+    } catch {
+      // Not listening yet.
+    } finally {
+      probe.disconnect();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {
