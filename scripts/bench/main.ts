@@ -174,6 +174,29 @@ async function pacedLoad(
   return { sent: total, p50Ms: Math.round(percentile(answerMs, 50)), p99Ms: Math.round(percentile(answerMs, 99)), non202 };
 }
 
+/**
+ * The scale-out run's config: six buyers (the mock buyer behind six destinations) in an even
+ * weighted split, as an install with several buyers has. One destination would put every lead's
+ * delivery queue, caps and circuit on one shard of a cluster (its tags), whatever the cluster.
+ */
+function scaleOutYaml(buyerUrl: string): string {
+  const ids = [1, 2, 3, 4, 5, 6].map((n) => `buyer${n}`);
+  return `
+dedupe: { window: 30d, scope: supplier, by: [phone] }
+suppliers:
+  - id: bench
+    apiKeys: ["${KEY}"]
+    rateLimit: { perSecond: 1000000, burst: 2000000 }
+destinations:
+${ids.map((id) => `  - { id: ${id}, url: "${buyerUrl}", concurrency: 50, timeoutMs: 5000, payout: 10 }`).join('\n')}
+routes:
+  - id: all
+    match: { source: [Facebook] }
+    strategy: weighted
+    destinations: [${ids.map((id) => `{ id: ${id}, weight: 1 }`).join(', ')}]
+`;
+}
+
 function configYaml(buyerUrl: string): string {
   return `
 dedupe: { window: 30d, scope: supplier, by: [phone] }
@@ -224,8 +247,11 @@ async function main(): Promise<void> {
   writeFileSync(configFile, configYaml(buyerUrl));
   try {
     if (args.cluster) {
-      report.scaleOut = await scaleOut(redis.url, client, configFile, work);
-    } else if (args.only === undefined || args.only === 'intake') {
+      const scaleOutConfig = join(work, 'scale-out.yaml');
+      writeFileSync(scaleOutConfig, scaleOutYaml(buyerUrl));
+      report.scaleOut = await scaleOut(redis.url, client, scaleOutConfig, work);
+    }
+    if (!args.cluster && (args.only === undefined || args.only === 'intake')) {
       const bare = await startChild('scripts/bench/bare-express.ts', {});
       const bareResult = await load('bare Express 5 + express.json() answering 202', `http://127.0.0.1:${bare.port}/v1/leads`);
       await stopChild(bare.child);
@@ -263,7 +289,7 @@ async function main(): Promise<void> {
       report.auction = await auctionBench(redis.url, client, work);
     } else if (args.only === 'ledger-outage') {
       report.ledgerOutage = await ledgerOutage(redis.url, configFile, client);
-    } else if (args.only === undefined || args.only === 'e2e') {
+    } else if (!args.cluster && (args.only === undefined || args.only === 'e2e')) {
       process.stderr.write('\n== bare BullMQ + got worker (20,000 jobs, concurrency 50)\n');
       const bareWorker = await new Promise<{ perSecond: number }>((res, rej) => {
         const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/bench/bare-worker.ts'], {
@@ -333,7 +359,9 @@ async function scaleOutRun(title: string, redisEnv: Record<string, string>, node
   children.push(aio);
   try {
     await waitReady(`http://127.0.0.1:${intakePort}/readyz`);
-    const soldCount = async (): Promise<number> => Number(/leadrouter_leads_sold_total\{[^}]*\} (\d+)/.exec(await (await fetch(`http://127.0.0.1:${workerPort}/metrics`, { headers: metricsHeaders() })).text())?.[1] ?? 0);
+    // Summed over the series: one per destination.
+    const soldCount = async (): Promise<number> =>
+      [...(await (await fetch(`http://127.0.0.1:${workerPort}/metrics`, { headers: metricsHeaders() })).text()).matchAll(/^leadrouter_leads_sold_total\{[^}]*\} (\d+)$/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
     const cpuBefore = await Promise.all(nodes.map(redisCpuSeconds));
     const started = performance.now();
     const ids: string[] = [];

@@ -6,5 +6,5 @@ export { maskRedisUrl } from './url.js';
 export { startRedisServer, redisServerAvailable, freePort, type OwnedRedisServer, type StartRedisOptions } from './redis-server.js';
 export { LEAD_HASH, START_STEP, STEP_FIELD_PREFIX, SALE_FIELD_PREFIX, laneStartStep, parseDecision, readSales, saleField, stepField, stepOfField, tryStep, type StepDecision } from './lead-hash.js';
 export { LEDGER_BUCKETS, LEDGER_GROUP, REJECTIONS_MAX_BACKLOG, entryTimeMs, ledgerBucket, parseLedgerEntry, parseRejectionEntry, parseAuditEntry, type LedgerAudit, type LedgerRejection, type LedgerChange, type LedgerLeadRecord, type LedgerLeadState } from './ledger-stream.js';
-export { LEAD_BUCKETS, allBuckets, bucketTag, destinationTag, digestBucket, leadBucket, withBucket } from './slots.js';
+export { LEAD_BUCKETS, allBuckets, bucketTag, destinationTag, digestBucket, keySlot, leadBucket, withBucket } from './slots.js';
 export { startRedisCluster, type OwnedRedisCluster, type StartRedisClusterOptions } from './redis-cluster.js';
