@@ -174,6 +174,15 @@ async function pacedLoad(
   return { sent: total, p50Ms: Math.round(percentile(answerMs, 50)), p99Ms: Math.round(percentile(answerMs, 99)), non202 };
 }
 
+/** The bench's supplier (no rate limit to speak of) and dedupe, in every config it writes. */
+const SUPPLIER_YAML = `
+dedupe: { window: 30d, scope: supplier, by: [phone] }
+suppliers:
+  - id: bench
+    apiKeys: ["${KEY}"]
+    rateLimit: { perSecond: 1000000, burst: 2000000 }
+`;
+
 /**
  * The scale-out run's config: six buyers (the mock buyer behind six destinations) in an even
  * weighted split, as an install with several buyers has. One destination would put every lead's
@@ -181,13 +190,7 @@ async function pacedLoad(
  */
 function scaleOutYaml(buyerUrl: string): string {
   const ids = [1, 2, 3, 4, 5, 6].map((n) => `buyer${n}`);
-  return `
-dedupe: { window: 30d, scope: supplier, by: [phone] }
-suppliers:
-  - id: bench
-    apiKeys: ["${KEY}"]
-    rateLimit: { perSecond: 1000000, burst: 2000000 }
-destinations:
+  return `${SUPPLIER_YAML}destinations:
 ${ids.map((id) => `  - { id: ${id}, url: "${buyerUrl}", concurrency: 50, timeoutMs: 5000, payout: 10 }`).join('\n')}
 routes:
   - id: all
@@ -198,13 +201,7 @@ routes:
 }
 
 function configYaml(buyerUrl: string): string {
-  return `
-dedupe: { window: 30d, scope: supplier, by: [phone] }
-suppliers:
-  - id: bench
-    apiKeys: ["${KEY}"]
-    rateLimit: { perSecond: 1000000, burst: 2000000 }
-destinations:
+  return `${SUPPLIER_YAML}destinations:
   - { id: buyer, url: "${buyerUrl}", concurrency: 100, timeoutMs: 5000, payout: 10 }
 routes:
   - id: all

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { clusterNodes, freePort } from '@leadrouter/redis';
-import { spawnRole, testRedisUrl, uniquePrefix, waitFor, type RoleProcess } from '@leadrouter/testing';
+import { clusterNodes } from '@leadrouter/redis';
+import { spawnAllInOne, testRedisUrl, waitFor, type AllInOneProcess } from '@leadrouter/testing';
 
 /**
  * `npm start` with REDIS_CLUSTER_NODES (contract §1, §12): the all-in-one starts no private Redis,
@@ -11,7 +11,7 @@ import { spawnRole, testRedisUrl, uniquePrefix, waitFor, type RoleProcess } from
  * arrives over the cluster's pub/sub.
  */
 describe('the all-in-one on a Redis Cluster', () => {
-  let aio: RoleProcess | undefined;
+  let aio: AllInOneProcess | undefined;
   const dir = mkdtempSync(join(tmpdir(), 'lr-aio-cluster-'));
   afterAll(async () => {
     await aio?.stop('SIGTERM');
@@ -21,23 +21,9 @@ describe('the all-in-one on a Redis Cluster', () => {
   test('REDIS_CLUSTER_NODES: ready on the cluster, and a demo lead is sold with its ?wait answer', async () => {
     const nodes = (clusterNodes(testRedisUrl()) ?? []).map((n) => `${n.host}:${n.port}`).join(',');
     expect(nodes.split(',')).toHaveLength(3);
-    const intakePort = await freePort();
+    aio = await spawnAllInOne({ REDIS_URL: '', REDIS_CLUSTER_NODES: nodes, LEADROUTER_LEDGER_DIR: join(dir, 'ledger') }, 'pipe');
+    const intakePort = aio.ports.intake;
     let stdout = '';
-    aio = spawnRole(
-      'all-in-one',
-      {
-        REDIS_URL: '',
-        REDIS_CLUSTER_NODES: nodes,
-        LEADROUTER_PREFIX: uniquePrefix(),
-        LEADROUTER_CONFIG: '',
-        LEADROUTER_LEDGER_DIR: join(dir, 'ledger'),
-        HOST: '127.0.0.1',
-        INTAKE_PORT: String(intakePort),
-        POSTBACK_PORT: String(await freePort()),
-        WORKER_PORT: String(await freePort()),
-      },
-      'pipe',
-    );
     aio.child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
     await waitFor(async () => ((await fetch(`http://127.0.0.1:${intakePort}/readyz`).catch(() => undefined))?.status === 200 ? true : undefined), 30_000, 'the all-in-one ready');
     expect(stdout).toContain('REDIS_CLUSTER_NODES');

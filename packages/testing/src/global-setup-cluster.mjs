@@ -10,12 +10,10 @@ import { tsImport } from 'tsx/esm/api';
 export default async function globalSetupCluster() {
   const { redisServerAvailable, startRedisCluster } = await tsImport('../../redis/src/index.ts', import.meta.url);
   if (!redisServerAvailable()) throw new Error('redis-server is not on PATH: install it (Debian: apt-get install redis-server) to run the tests');
-  // Run alone (`--selectProjects cluster`), the integration project's setup has not started PostgreSQL.
-  if (!process.env.LR_TEST_DATABASE_URL) {
-    const { default: globalSetup } = await import('./global-setup.mjs');
-    await globalSetup();
-    globalThis.__leadrouterClusterOwnsBase = true;
-  }
+  // The suite's single Redis and PostgreSQL: this project's tests need PostgreSQL too, and jest may
+  // run this setup before the integration project's (or without it). That setup runs once per run.
+  const { default: globalSetup } = await import('./global-setup.mjs');
+  await globalSetup();
   const dir = mkdtempSync(join(tmpdir(), 'leadrouter-test-cluster-'));
   const cluster = await startRedisCluster({ dir, masters: 3, appendOnly: true });
   process.env.LR_TEST_REDIS_CLUSTER_URL = cluster.url;

@@ -11,6 +11,8 @@ import { tsImport } from 'tsx/esm/api';
  * never touch any other Redis or PostgreSQL (the machine may run its own on 6379 and 5432).
  */
 export default async function globalSetup() {
+  // Once per run: the cluster project's setup may have run it first (jest orders projects' setups by their tests).
+  if (globalThis.__leadrouterRedis) return;
   const { redisServerAvailable, startRedisServer } = await tsImport('../../redis/src/redis-server.ts', import.meta.url);
   const { postgresAvailable, startPostgres } = await tsImport('./postgres.ts', import.meta.url);
   if (!redisServerAvailable()) {

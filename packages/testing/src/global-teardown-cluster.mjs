@@ -6,9 +6,7 @@ export default async function globalTeardownCluster() {
     await owned.cluster.stop();
     rmSync(owned.dir, { recursive: true, force: true });
   }
-  // Started here when the integration project did not run (see global-setup-cluster.mjs).
-  if (globalThis.__leadrouterClusterOwnsBase) {
-    const { default: globalTeardown } = await import('./global-teardown.mjs');
-    await globalTeardown();
-  }
+  // The single Redis and PostgreSQL, whichever setup started them (stopped once: see global-teardown.mjs).
+  const { default: globalTeardown } = await import('./global-teardown.mjs');
+  await globalTeardown();
 }
