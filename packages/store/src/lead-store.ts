@@ -136,6 +136,8 @@ export class LeadStore {
   private async answer(key: string, leadId: string, answer: StoredAnswer): Promise<StoredAnswer | undefined> {
     const [kind, value] = await this.scripts.run<[string, string?]>(SCRIPTS.idempotencyAnswer, [key], { leadId, answer: JSON.stringify(answer), ttlMs: IDEMPOTENCY_TTL_MS });
     if (kind === 'stored') return answer;
+    // The same answer already there: this step ran before and its reply was lost (a resent command).
+    if (kind === 'replay' && value === JSON.stringify(answer)) return answer;
     if (kind === 'replay') return JSON.parse(value as string) as StoredAnswer;
     return undefined;
   }

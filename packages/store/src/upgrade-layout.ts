@@ -9,7 +9,7 @@ import { LEAD_BUCKETS, leadBucket, redisKeys } from '@leadrouter/redis';
  * rotation counters, sessions and held pings keep their names. Every process must be stopped, and
  * the old queues and ledger streams drained (README, "Upgrading the key layout"): a queued job or
  * an unapplied ledger change under an old name would otherwise be stranded, so the upgrade refuses
- * to start while any is left. RENAME keeps each key's TTL. Running it again moves nothing.
+ * to start while any is left, or while any lead is still being delivered. RENAME keeps each key's TTL. Running it again moves nothing.
  */
 export interface UpgradeReport {
   moved: number;
@@ -87,6 +87,13 @@ async function refuseWhileBusy(redis: Redis, prefix: string): Promise<void> {
   for (const key of await scan(redis, `${prefix}:*:wait`)) if (!key.includes('{') && (await redis.llen(key)) > 0) busy.push(key);
   for (const suffix of ['active', 'paused']) for (const key of await scan(redis, `${prefix}:*:${suffix}`)) if (!key.includes('{') && (await redis.llen(key)) > 0) busy.push(key);
   for (const suffix of ['delayed', 'prioritized']) for (const key of await scan(redis, `${prefix}:*:${suffix}`)) if (!key.includes('{') && (await redis.zcard(key)) > 0) busy.push(key);
+  // A lead still being delivered would wait for a job of the old queues for good (a failed job
+  // housekeeping would have revived, say): the upgrade waits for every lead to end.
+  for (const key of await scan(redis, `${prefix}:lead:*`)) {
+    if (/:(data|events|pbids)$/.test(key) || (await redis.type(key)) !== 'hash') continue;
+    const [status, lanes] = await redis.hmget(key, 'status', 'lanes');
+    if (status === 'queued' || (status === 'delivered' && Number(lanes ?? 0) > 0)) busy.push(key);
+  }
   for (let b = 0; b < Math.max(4, LEAD_BUCKETS); b++) if ((await redis.exists(`${prefix}:ledger:${b}`)) === 1 && (await redis.xlen(`${prefix}:ledger:${b}`)) > 0) busy.push(`${prefix}:ledger:${b}`);
   if (busy.length > 0) throw new Error(`not drained yet: ${busy.slice(0, 5).join(', ')}${busy.length > 5 ? ` and ${busy.length - 5} more` : ''} still hold work. Let the old workers and the ledger writer finish (README, "Upgrading the key layout"), then run it again`);
   // Drained old ledger streams go: today's are one per lead bucket.

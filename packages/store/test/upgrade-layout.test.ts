@@ -50,7 +50,7 @@ describe('upgrading the key layout', () => {
     expect(await upgradeKeyLayout(redis, prefix)).toEqual({ moved: 0, members: 0 });
   });
 
-  test('refuses, moving nothing, while a queue of the old layout holds a job or an old ledger stream a change', async () => {
+  test('refuses, moving nothing, while a queue of the old layout holds a job, an old ledger stream a change, or a lead is still queued', async () => {
     const prefix = uniquePrefix();
     await oldInstall(prefix);
     await redis.rpush(`${prefix}:deliver-a:wait`, 'job1');
@@ -58,6 +58,10 @@ describe('upgrading the key layout', () => {
     await redis.del(`${prefix}:deliver-a:wait`);
     await redis.xadd(`${prefix}:ledger:2`, '*', 'lead', id);
     await expect(upgradeKeyLayout(redis, prefix)).rejects.toThrow('not drained yet');
+    await redis.del(`${prefix}:ledger:2`);
+    // A lead still queued (its job failed, waiting for housekeeping to revive it): not yet either.
+    await redis.hset(`${prefix}:lead:${id}`, 'status', 'queued');
+    await expect(upgradeKeyLayout(redis, prefix)).rejects.toThrow(`${prefix}:lead:${id}`);
     expect(await redis.exists(`${prefix}:lead:${id}`)).toBe(1);
   });
 });

@@ -1,10 +1,10 @@
-import type { RedisClient } from '@leadrouter/redis';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { RateLimiterRedis } from 'rate-limiter-flexible';
 import type { Logger } from '@leadrouter/logging';
+import type { RedisClient } from '@leadrouter/redis';
 import { isAdminKey } from '../auth.js';
 import { sameOrigin } from './session-middleware.js';
 import { clearedCookieHeader, sessionCookie, sessionCookieHeader, type ConsoleSessions } from './sessions.js';

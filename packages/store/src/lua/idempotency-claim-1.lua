@@ -21,6 +21,9 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 
 local value = redis.call('GET', key)
 if value and string.sub(value, 1, 2) ~= 'c|' then return {'replay', value} end
+-- This request's own claim: the claim ran before and its reply was lost (a client resends a command
+-- whose connection dropped).
+if value and string.sub(value, 1, 3 + #args.leadId) == 'c|' .. args.leadId .. '|' then return {'claimed'} end
 if value and value ~= args.takeOver then
   local untilMs = tonumber(string.match(value, '|(%d+)$')) or 0
   if now < untilMs then return {'busy', value} end

@@ -29,7 +29,13 @@ local dedupeKey, leadKey, eventsKey, outboxKey, dataKey = KEYS[1], KEYS[2], KEYS
 local args = cjson.decode(ARGV[1])
 local ledgerKey = args.ledgerOn and KEYS[6] or ''
 
-if redis.call('EXISTS', leadKey) == 1 then return {'fenced'} end
+if redis.call('EXISTS', leadKey) == 1 then
+  -- This very store, run before with its reply lost (a client resends a command whose connection
+  -- dropped): the lead is stored. Anything else under the id is a fence.
+  local stored = redis.call('HMGET', leadKey, 'supplier', 'createdAt')
+  if stored[1] == args.supplier and stored[2] == args.createdAt then return {'accepted'} end
+  return {'fenced'}
+end
 if args.dedupe then
   local original = redis.call('GET', dedupeKey)
   if original then return {'duplicate', original} end

@@ -117,6 +117,20 @@ describe('idempotency claims (the key in a slot of its own)', () => {
     expect(await store.reserve({ lead: lead(), dedupeKey: undefined, idempotencyKey: key, dedupeWindowMs: 0 })).toEqual({ kind: 'replay', answer: { code: 202, body: { status: 'accepted', id: first.id } } });
   });
 
+  test('each step run twice (a client resends a command whose reply a dropped connection lost) answers as the first run did', async () => {
+    const { keys, store } = setUp();
+    const key = keys.idempotency('acme', 'resent');
+    const l = lead();
+    // The claim ran once already (it holds this request's own claim): claimed, not busy.
+    await redis.set(key, `c|${l.id}|${Date.now() + 60_000}`);
+    expect(await store.reserve({ lead: l, dedupeKey: undefined, idempotencyKey: key, dedupeWindowMs: 0 })).toEqual({ kind: 'accepted' });
+    // The store and the answer ran once already: the lead is stored and the key answers it.
+    expect(await store.reserve({ lead: l, dedupeKey: undefined, idempotencyKey: undefined, dedupeWindowMs: 0 })).toEqual({ kind: 'accepted' });
+    await redis.set(key, `c|${l.id}|${Date.now() + 60_000}`);
+    expect(await store.reserve({ lead: l, dedupeKey: undefined, idempotencyKey: key, dedupeWindowMs: 0 })).toEqual({ kind: 'accepted' });
+    expect(await redis.llen(keys.leadEvents(l.id))).toBe(1);
+  });
+
   test('a request whose key another request is storing right now waits for that answer and gets it', async () => {
     const { keys, store } = setUp();
     const key = keys.idempotency('acme', 'busy');
