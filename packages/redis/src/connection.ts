@@ -79,6 +79,11 @@ function createCluster(nodes: Array<{ host: string; port: number }>, role: Conne
   return client;
 }
 
+/** A Cluster client with the given options that, once disconnected, ends nodes a late slots refresh still adds (see ReportingCluster). */
+export function newClusterClient(nodes: Array<{ host: string; port: number }>, options: ClusterOptions): Cluster {
+  return new ReportingCluster(nodes, options);
+}
+
 /** A Cluster whose duplicates (BullMQ's blocking connections) are made the same way. */
 class ReportingCluster extends Cluster {
   constructor(
@@ -86,6 +91,24 @@ class ReportingCluster extends Cluster {
     options: ClusterOptions,
   ) {
     super(nodesGiven, options);
+  }
+
+  /**
+   * A slots refresh in flight when the client is disconnected can still add a node connection
+   * afterwards (ioredis), which would stay open and keep the process alive: it is ended as it comes.
+   */
+  override disconnect(reconnect = false): void {
+    super.disconnect(reconnect);
+    if (!reconnect) this.endLateNodes();
+  }
+
+  override quit(callback?: Parameters<Cluster['quit']>[0]): Promise<'OK'> {
+    this.endLateNodes();
+    return super.quit(callback);
+  }
+
+  private endLateNodes(): void {
+    this.on('+node', (node: Redis) => node.disconnect());
   }
 
   override duplicate(overrideStartupNodes?: Array<{ host: string; port: number }>, overrideOptions?: ClusterOptions): Cluster {

@@ -1,6 +1,6 @@
 export { redisKeys, type RedisKeys, type RedisKeysOptions } from './keys.js';
 export { QUEUES, queuePrefix, ROUTE_JOB_OPTIONS, DELIVER_JOB_OPTIONS, QUEUE_OPTIONS, deliverQueueName, notifyQueueName, routeJobId, routeJobRound, deliverJobId, deliverJobRound, notificationKey, type NotifyJobData, type QueueName, type RouteJobData, type PingedAuction, type DeliverJobData } from './queues.js';
-export { createRedis, clusterNodes, isCluster, masters, CLUSTER_SCHEME, waitForRedis, ping, watchReachability, type ConnectionRole, type RedisClient } from './connection.js';
+export { createRedis, clusterNodes, isCluster, masters, newClusterClient, CLUSTER_SCHEME, waitForRedis, ping, watchReachability, type ConnectionRole, type RedisClient } from './connection.js';
 export { reportRedisConnectionErrors, isConnectionError, type ConnectionErrorLogger } from './connection-errors.js';
 export { maskRedisUrl } from './url.js';
 export { startRedisServer, redisServerAvailable, freePort, type OwnedRedisServer, type StartRedisOptions } from './redis-server.js';

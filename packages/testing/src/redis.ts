@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Cluster, Redis } from 'ioredis';
-import { clusterNodes, masters, type RedisClient } from '@leadrouter/redis';
+import { Redis } from 'ioredis';
+import { clusterNodes, masters, newClusterClient, type RedisClient } from '@leadrouter/redis';
 
 /**
  * Whether this test file runs on the suite's Redis Cluster (the `cluster` jest project marks its
@@ -34,7 +34,7 @@ export function uniquePrefix(): string {
 export function testRedisClient(options: { maxRetriesPerRequest?: number | null } = {}): Redis {
   const redisOptions = { maxRetriesPerRequest: 1, ...options };
   const nodes = clusterNodes(testRedisUrl());
-  if (nodes) return new Cluster(nodes, { redisOptions }) as unknown as Redis;
+  if (nodes) return newClusterClient(nodes, { redisOptions }) as unknown as Redis;
   return new Redis(testRedisUrl(), redisOptions);
 }
 
