@@ -63,6 +63,8 @@ const CLUSTER_SUITES = [
   'apps/intake-api/test/intake.api.test.ts',
   'apps/postback/test/postback.test.ts',
   'apps/ledger/test/ledger.e2e.test.ts',
+  'apps/intake-api/test/live-ops.test.ts',
+  'apps/worker/test/auction.test.ts',
   '**/test/**/*.cluster.test.ts',
 ];
 

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { applyOverrides, ConfigError, configHash, parseConfigText, type ConfigProblem, type DestinationOverride, type ResolvedConfig } from '@leadrouter/config';
 import type { Logger } from '@leadrouter/logging';
 import type { Metrics } from '@leadrouter/metrics';
-import { createRedis, waitForRedis, type RedisKeys, type RedisClient } from '@leadrouter/redis';
+import { createRedis, isCluster, waitForRedis, type RedisKeys, type RedisClient } from '@leadrouter/redis';
 import { AUDIT_MAX_BACKLOG, DestinationOverridesStore } from '@leadrouter/store';
 
 export type ReloadResult = { ok: true; hash: string; changed: boolean } | { ok: false; hash: string; problems: ConfigProblem[] };
@@ -172,7 +172,13 @@ export class LiveConfig {
   async broadcastReload(): Promise<number> {
     // This process has read its file already (the caller did): its own poll must not read it again.
     this.generation = String(await this.redis.incr(this.o.keys.reloadGeneration()));
-    return this.redis.publish(this.o.keys.controlChannel(), 'reload');
+    const channel = this.o.keys.controlChannel();
+    const heard = await this.redis.publish(channel, 'reload');
+    if (!isCluster(this.redis)) return heard;
+    // A cluster answers PUBLISH with the listeners of the node that took it; the message reaches
+    // every node's, so each node is asked for its own (PUBSUB NUMSUB) and they are summed.
+    const counts = await Promise.all(this.redis.nodes('all').map((node) => node.pubsub('NUMSUB', channel)));
+    return counts.reduce((sum, reply) => sum + Number((reply as [string, number])[1] ?? 0), 0);
   }
 
   async close(): Promise<void> {
