@@ -1,4 +1,6 @@
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+// ioredis's own close path, used where its disconnect() forgets to take it (see ReportingRedis).
+import { closeHandler } from 'ioredis/built/redis/event_handler.js';
 import { connectionErrors, isConnectionError } from './connection-errors.js';
 
 /**
@@ -124,6 +126,17 @@ class ReportingCluster extends Cluster {
  * the connection it is given for its blocking commands, so duplicates report the same way.
  */
 class ReportingRedis extends Redis {
+  /**
+   * ioredis: a client disconnected while it waits to reconnect (its Redis gone) clears the timer
+   * but has no stream left whose close would end it, so it stayed 'reconnecting' for good, its
+   * queued commands never answered. It is ended the way a closed stream ends it.
+   */
+  override disconnect(reconnect = false): void {
+    const waitingToReconnect = !reconnect && this.status === 'reconnecting';
+    super.disconnect(reconnect);
+    if (waitingToReconnect && this.status === 'reconnecting') closeHandler(this)();
+  }
+
   override duplicate(override?: Partial<RedisOptions>): Redis {
     const copy = new ReportingRedis({ ...this.options, ...override });
     copy.on('error', () => undefined);

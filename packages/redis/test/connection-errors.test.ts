@@ -56,4 +56,15 @@ describe('Redis connection errors', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  test('a client disconnected while it waits to reconnect ends, and the command it held is answered with an error', async () => {
+    // Nothing listens on this port: the consumer client fails to connect and waits to retry.
+    const client = createRedis(`redis://127.0.0.1:${await freePort()}`, 'consumer');
+    client.on('error', () => undefined);
+    const held = client.get('anything');
+    await waitFor(() => (client.status === 'reconnecting' ? true : undefined), 5_000, 'the client waiting to reconnect');
+    client.disconnect();
+    expect(client.status).toBe('end');
+    await expect(held).rejects.toThrow(/Connection is closed/);
+  });
 });
