@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --duration 10 --connections 100 --only intake|e2e|ledger-outage|auction --half-runs 5 --profile]`
+ * `npm run bench [-- --duration 10 --connections 100 --only intake|intake-variants|e2e|ledger-outage|auction|ab --half-runs 5 --profile]`
+ * (`--only ab --baseline DIR --rounds 3`: see abRounds; `--only e2e --ledger off|on`: one of the two runs)
  *
  * Intake: autocannon posts valid leads (distinct phones, an Idempotency-Key each) through
  * `--connections` connections for `--duration` seconds, first to a bare Express 5 app with
@@ -37,16 +38,26 @@ interface LoadResult {
   errors: number;
 }
 
-function parseArgs(argv: string[]): { duration: number; connections: number; only?: string; profile: boolean; outageRate: number; halfRuns: number; cluster: boolean } {
+function parseArgs(argv: string[]): { duration: number; connections: number; only?: string; profile: boolean; outageRate: number; halfRuns: number; cluster: boolean; baseline?: string; rounds: number; ledger?: string } {
   const get = (name: string): string | undefined => {
     const i = argv.indexOf(`--${name}`);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  return { duration: Number(get('duration') ?? 10), connections: Number(get('connections') ?? 100), only: get('only'), profile: argv.includes('--profile'), outageRate: Number(get('outage-rate') ?? 300), halfRuns: Math.max(1, Math.round(Number(get('half-runs') ?? 5))), cluster: argv.includes('--cluster') };
+  return { duration: Number(get('duration') ?? 10), connections: Number(get('connections') ?? 100), only: get('only'), profile: argv.includes('--profile'), outageRate: Number(get('outage-rate') ?? 300), halfRuns: Math.max(1, Math.round(Number(get('half-runs') ?? 5))), cluster: argv.includes('--cluster'), baseline: get('baseline'), rounds: Math.max(1, Math.round(Number(get('rounds') ?? 3))), ledger: get('ledger') };
 }
 
 function version(pkg: string): string {
   return (JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+/**
+ * The Node flags a checkout's npm script starts the process with (`exec node <flags> --import tsx
+ * …` in its package.json): the bench runs each server as `npm start` would, flags included.
+ */
+function nodeFlags(root: string, script: string): string[] {
+  const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const match = /\bnode\s+(.*?)\s*--import tsx\b/.exec(scripts[script] ?? '');
+  return match?.[1] ? match[1].split(/\s+/) : [];
 }
 
 const children: ChildProcess[] = [];
@@ -93,7 +104,7 @@ function nextLead(): string {
   return JSON.stringify({ name: 'Bench Lead', phone: `+1415${String(2000000 + phoneCounter)}`, geo: 'US', source: 'Facebook', email: 'bench@example.com' });
 }
 
-async function load(title: string, url: string, options: { overallRate?: number; onId?: (id: string) => void } = {}): Promise<LoadResult> {
+async function load(title: string, url: string, options: { overallRate?: number; onId?: (id: string) => void; idempotencyKey?: boolean } = {}): Promise<LoadResult> {
   process.stderr.write(`\n== ${title}: ${args.connections} connections, ${args.duration} s${options.overallRate ? `, ${options.overallRate} req/s` : ''}\n`);
   let instance: autocannon.Instance | undefined;
   const result = await new Promise<autocannon.Result>((resolveResult, reject) => {
@@ -106,7 +117,7 @@ async function load(title: string, url: string, options: { overallRate?: number;
     headers: { 'content-type': 'application/json', 'x-api-key': KEY },
     requests: [
       {
-        setupRequest: (req) => ({ ...req, body: nextLead(), headers: { ...req.headers, 'idempotency-key': `bench-${phoneCounter}` } }),
+        setupRequest: (req) => ({ ...req, body: nextLead(), headers: options.idempotencyKey === false ? req.headers : { ...req.headers, 'idempotency-key': `bench-${phoneCounter}` } }),
         ...(options.onId
           ? {
               onResponse: (status: number, body: string) => {
@@ -248,39 +259,47 @@ async function main(): Promise<void> {
       writeFileSync(scaleOutConfig, scaleOutYaml(buyerUrl));
       report.scaleOut = await scaleOut(redis.url, client, scaleOutConfig, work);
     }
-    if (!args.cluster && (args.only === undefined || args.only === 'intake')) {
+    if (!args.cluster && (args.only === undefined || args.only === 'intake' || args.only === 'intake-variants')) {
       const bare = await startChild('scripts/bench/bare-express.ts', {});
       const bareResult = await load('bare Express 5 + express.json() answering 202', `http://127.0.0.1:${bare.port}/v1/leads`);
       await stopChild(bare.child);
       const naive = await startChild('scripts/bench/naive-peer.ts', { REDIS_URL: redis.url });
+      const naiveCpuBefore = await redisCpuSeconds(client);
       const naiveResult = await load('naive peer: Express + express.json() + ajv on the lead schema + one BullMQ add', `http://127.0.0.1:${naive.port}/v1/leads`);
+      const naiveRedisCpu = (await redisCpuSeconds(client)) - naiveCpuBefore;
       await stopChild(naive.child);
       await client.flushall();
-      const port = await freePort();
-      const intakeEnv = { REDIS_URL: redis.url, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: 'bi', INTAKE_PORT: String(port), HOST: '127.0.0.1' };
-      const profileArgs = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench-results')}`] : [];
-      const intake = spawn(process.execPath, [...profileArgs, '--import', 'tsx', 'apps/intake-api/src/main.ts'], {
-        cwd: ROOT,
-        env: { ...process.env, NODE_OPTIONS: '', ...intakeEnv },
-        stdio: ['ignore', 'ignore', 'inherit'],
-      });
-      children.push(intake);
-      await waitReady(`http://127.0.0.1:${port}/readyz`);
-      const cpuBefore = await redisCpuSeconds(client);
-      const intakeResult = await load('LeadRouter intake (validation, dedupe, idempotency, rate limit, store + queue)', `http://127.0.0.1:${port}/v1/leads`);
-      const redisCpu = +((await redisCpuSeconds(client)) - cpuBefore).toFixed(2);
-      await stopChild(intake);
+      const full = await intakeRun(client, redis.url, configFile, 'LeadRouter intake (validation, dedupe, idempotency, rate limit, store + queue)', { idempotencyKey: true, profile: args.profile });
       report.intake = {
         bareExpress: bareResult,
         naivePeer: naiveResult,
-        leadrouter: intakeResult,
-        ratio: +(intakeResult.requestsPerSecond / bareResult.requestsPerSecond).toFixed(3),
-        ratioToNaivePeer: +(intakeResult.requestsPerSecond / naiveResult.requestsPerSecond).toFixed(3),
+        leadrouter: full.result,
+        ratio: +(full.result.requestsPerSecond / bareResult.requestsPerSecond).toFixed(3),
+        ratioToNaivePeer: +(full.result.requestsPerSecond / naiveResult.requestsPerSecond).toFixed(3),
         // Redis shares this machine's two cores with the intake and the load generator.
-        redisCpuSecondsPerSecond: +(redisCpu / args.duration).toFixed(2),
-        redisMicrosecondsPerLead: Math.round((redisCpu * 1e6) / Math.max(1, intakeResult.total)),
+        redisCpuSecondsPerSecond: full.redisCoresBusy,
+        redisMicrosecondsPerLead: full.redisMicrosecondsPerLead,
+        naivePeerRedisMicrosecondsPerLead: Math.round((naiveRedisCpu * 1e6) / Math.max(1, naiveResult.total)),
       };
-      await client.flushall();
+      if (args.only === 'intake-variants') {
+        // What each of the intake's duties costs: the same run with one of them off at a time.
+        const variants: Record<string, Awaited<ReturnType<typeof intakeRun>>> = {};
+        const withoutDedupe = join(work, 'no-dedupe.yaml');
+        writeFileSync(withoutDedupe, configYaml(buyerUrl).replace(/^dedupe:.*$/m, ''));
+        const withoutLimit = join(work, 'no-limit.yaml');
+        writeFileSync(withoutLimit, configYaml(buyerUrl).replace(/^ {4}rateLimit:.*$/m, ''));
+        const withoutAll = join(work, 'none.yaml');
+        writeFileSync(withoutAll, configYaml(buyerUrl).replace(/^dedupe:.*$/m, '').replace(/^ {4}rateLimit:.*$/m, ''));
+        variants.noIdempotencyKey = await intakeRun(client, redis.url, configFile, 'intake, no Idempotency-Key', { idempotencyKey: false });
+        variants.noDedupe = await intakeRun(client, redis.url, withoutDedupe, 'intake, no dedupe', { idempotencyKey: true });
+        variants.noRateLimit = await intakeRun(client, redis.url, withoutLimit, 'intake, no rate limit', { idempotencyKey: true });
+        variants.none = await intakeRun(client, redis.url, withoutAll, 'intake, none of the three', { idempotencyKey: false });
+        report.intakeVariants = variants;
+      }
+    }
+    if (args.only === 'ab') {
+      if (!args.baseline) throw new Error('--only ab needs --baseline DIR: a checkout of the commit to compare with, with its node_modules');
+      report.ab = await abRounds(client, redis.url, configFile, args.baseline);
     }
     if (args.only === 'auction') {
       report.auction = await auctionBench(redis.url, client, work);
@@ -300,12 +319,13 @@ async function main(): Promise<void> {
       });
       await client.flushall();
       // The same run without and with the ledger (#13's target: with it, at least 0.9 of without).
-      const off = await endToEnd(redis.url, configFile, client, Math.round(bareWorker.perSecond), 'off');
+      // `--ledger off` (or `on`) runs one of the two, for a quicker look.
+      const off = args.ledger === 'on' ? undefined : await endToEnd(redis.url, configFile, client, Math.round(bareWorker.perSecond), 'off');
       await client.flushall();
-      const on = await endToEnd(redis.url, configFile, client, Math.round(bareWorker.perSecond), 'postgres');
+      const on = args.ledger === 'off' ? undefined : await endToEnd(redis.url, configFile, client, Math.round(bareWorker.perSecond), 'postgres');
       report.e2e = on;
       report.e2eWithoutLedger = off;
-      report.ledgerOnToOff = +(Number(on.soldPerSecond) / Math.max(1, Number(off.soldPerSecond))).toFixed(3);
+      if (on && off) report.ledgerOnToOff = +(Number(on.soldPerSecond) / Math.max(1, Number(off.soldPerSecond))).toFixed(3);
     }
   } finally {
     for (const child of children) await stopChild(child);
@@ -318,6 +338,56 @@ async function main(): Promise<void> {
   writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
   printReport(report);
   process.stdout.write(`\nwritten to ${file}\n`);
+}
+
+/** One run of LeadRouter's intake alone, on `configFile`: its load result and Redis's CPU per lead. */
+async function intakeRun(client: Redis, redisUrl: string, configFile: string, title: string, options: { idempotencyKey: boolean; profile?: boolean; root?: string }): Promise<{ result: LoadResult; redisCoresBusy: number; redisMicrosecondsPerLead: number }> {
+  const port = await freePort();
+  const intakeEnv = { REDIS_URL: redisUrl, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: 'bi', INTAKE_PORT: String(port), HOST: '127.0.0.1' };
+  const profileArgs = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench-results')}`] : [];
+  const intake = spawn(process.execPath, [...nodeFlags(options.root ?? ROOT, 'start:intake'), ...profileArgs, '--import', 'tsx', 'apps/intake-api/src/main.ts'], {
+    cwd: options.root ?? ROOT,
+    env: { ...process.env, NODE_OPTIONS: '', ...intakeEnv },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(intake);
+  try {
+    await waitReady(`http://127.0.0.1:${port}/readyz`);
+    const cpuBefore = await redisCpuSeconds(client);
+    const result = await load(title, `http://127.0.0.1:${port}/v1/leads`, { idempotencyKey: options.idempotencyKey });
+    const redisCpu = (await redisCpuSeconds(client)) - cpuBefore;
+    return { result, redisCoresBusy: +(redisCpu / args.duration).toFixed(2), redisMicrosecondsPerLead: Math.round((redisCpu * 1e6) / Math.max(1, result.total)) };
+  } finally {
+    await stopChild(intake);
+    await client.flushall();
+  }
+}
+
+/**
+ * `--only ab --baseline DIR [--rounds 3]`: this checkout against another (a commit before a change,
+ * with its own node_modules), alternately in one session, so that the machine's drift hits both
+ * alike: the intake alone, then the all-in-one's burst (no ledger), each round. Ratios per round
+ * and their median.
+ */
+async function abRounds(client: Redis, redisUrl: string, configFile: string, baseline: string): Promise<Record<string, unknown>> {
+  const rounds: Array<{ intake: [number, number]; sold: [number, number] }> = [];
+  for (let round = 1; round <= args.rounds; round++) {
+    const intake: number[] = [];
+    const sold: number[] = [];
+    for (const [name, root] of [['baseline', resolve(baseline)], ['this checkout', ROOT]] as const) {
+      intake.push((await intakeRun(client, redisUrl, configFile, `round ${round}, ${name}: intake`, { idempotencyKey: true, root })).result.requestsPerSecond);
+      sold.push((await scaleOutRun(`round ${round}, ${name}`, { REDIS_URL: redisUrl }, [client], configFile, root)).soldPerSecond);
+      await client.flushall();
+    }
+    rounds.push({ intake: [intake[0] ?? 0, intake[1] ?? 0], sold: [sold[0] ?? 0, sold[1] ?? 0] });
+  }
+  const median = (xs: number[]): number => +percentile([...xs].sort((a, b) => a - b), 50).toFixed(3);
+  return {
+    baseline,
+    rounds,
+    intakeRatioMedian: median(rounds.map((r) => r.intake[1] / r.intake[0])),
+    soldRatioMedian: median(rounds.map((r) => r.sold[1] / r.sold[0])),
+  };
 }
 
 /**
@@ -346,10 +416,10 @@ async function scaleOut(singleUrl: string, singleClient: Redis, configFile: stri
   }
 }
 
-async function scaleOutRun(title: string, redisEnv: Record<string, string>, nodes: Redis[], configFile: string): Promise<{ soldPerSecond: number; sold: number; intake: LoadResult; redisMicrosecondsPerSoldLead: number[]; redisCoresBusy: number[] }> {
+async function scaleOutRun(title: string, redisEnv: Record<string, string>, nodes: Redis[], configFile: string, root = ROOT): Promise<{ soldPerSecond: number; sold: number; intake: LoadResult; redisMicrosecondsPerSoldLead: number[]; redisCoresBusy: number[] }> {
   const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
-  const aio = spawn(process.execPath, ['--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
-    cwd: ROOT,
+  const aio = spawn(process.execPath, [...nodeFlags(root, 'start'), '--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
+    cwd: root,
     env: { ...process.env, NODE_OPTIONS: '', LEADROUTER_LEDGER: 'off', ...redisEnv, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: 'bs', HOST: '127.0.0.1', INTAKE_PORT: String(intakePort), POSTBACK_PORT: String(postbackPort), WORKER_PORT: String(workerPort) },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -394,7 +464,7 @@ async function endToEnd(redisUrl: string, configFile: string, client: Redis, bar
   const profileArgs = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench-results')}`] : [];
   const postgres = mode === 'postgres' ? await startPostgres() : undefined;
   const prefix = `be${mode === 'off' ? 'o' : 'p'}`;
-  const aio = spawn(process.execPath, [...profileArgs, '--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
+  const aio = spawn(process.execPath, [...nodeFlags(ROOT, 'start'), ...profileArgs, '--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
     cwd: ROOT,
     env: {
       ...process.env,
@@ -445,7 +515,7 @@ async function endToEnd(redisUrl: string, configFile: string, client: Redis, bar
     const sampler = setInterval(() => void ledgerLag().then((lag) => lagSamples.push(lag), () => undefined), 250);
     // Issue #17: one run of the half-load phase is noise on this machine; `--half-runs` (5) of them
     // give a median and a spread. Each run waits for its own leads to sell before the next starts.
-    const runs: Array<{ p50: number; p99: number; samples: number }> = [];
+    const runs: Array<{ p50: number; p99: number; samples: number; segments?: Record<string, { p50: number; p99: number }> }> = [];
     let pairs: Array<{ createdAt: number; ms: number }> = [];
     let pacedIntake: Awaited<ReturnType<typeof pacedLoad>> | undefined;
     for (let run = 1; run <= args.halfRuns; run++) {
@@ -456,7 +526,7 @@ async function endToEnd(redisUrl: string, configFile: string, client: Redis, bar
       while ((await soldCount()) < sold + paced.length) await new Promise((r) => setTimeout(r, 100));
       const own = postgres ? await saleTimesFromLedger(postgres.url, paced.slice(before)) : await saleTimesFromRedis(client, prefix, paced.slice(before));
       const sorted = own.map((p) => p.ms).sort((a, b) => a - b);
-      runs.push({ p50: percentile(sorted, 50), p99: percentile(sorted, 99), samples: sorted.length });
+      runs.push({ p50: percentile(sorted, 50), p99: percentile(sorted, 99), samples: sorted.length, ...(postgres ? {} : { segments: await saleSegments(client, prefix, paced.slice(before)) }) });
       pairs = pairs.concat(own);
     }
     clearInterval(sampler);
@@ -501,7 +571,7 @@ async function ledgerOutage(redisUrl: string, configFile: string, client: Redis)
   const outageSeconds = 60;
   const postgres = await startPostgres();
   const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
-  const aio = spawn(process.execPath, ['--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
+  const aio = spawn(process.execPath, [...nodeFlags(ROOT, 'start'), '--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: postgres.url, REDIS_URL: redisUrl, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: 'bo', HOST: '127.0.0.1', INTAKE_PORT: String(intakePort), POSTBACK_PORT: String(postbackPort), WORKER_PORT: String(workerPort) },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -598,7 +668,7 @@ async function auctionBench(redisUrl: string, client: Redis, work: string): Prom
   writeFileSync(configFile, auctionYaml(biddersUrl));
   const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
   const prefix = 'ba';
-  const aio = spawn(process.execPath, ['--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
+  const aio = spawn(process.execPath, [...nodeFlags(ROOT, 'start'), '--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, NODE_OPTIONS: '', LEADROUTER_LEDGER: 'off', REDIS_URL: redisUrl, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: prefix, HOST: '127.0.0.1', INTAKE_PORT: String(intakePort), POSTBACK_PORT: String(postbackPort), WORKER_PORT: String(workerPort) },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -652,6 +722,35 @@ async function auctionBench(redisUrl: string, client: Redis, work: string): Prom
 }
 
 /** Creation and sale times of leads still whole in Redis (no ledger: nothing compacts them). */
+/**
+ * Where a lead's time to sale goes, from its events (ms, p50 and p99 over `ids`): stored to routed
+ * (the route queue's wait and the route step), routed to the delivery's start (the delivery
+ * queue's wait), the buyer's answer, and the answer to the recorded sale.
+ */
+async function saleSegments(client: Redis, prefix: string, ids: readonly string[]): Promise<Record<string, { p50: number; p99: number }>> {
+  const keys = redisKeys(prefix);
+  const lists = await Promise.all(ids.map((id) => client.lrange(keys.leadEvents(id), 0, -1)));
+  const segments: Record<string, number[]> = { toRouted: [], routedToAttempt: [], buyerAnswer: [], answerToSale: [] };
+  for (const list of lists) {
+    const events = list.map((e) => JSON.parse(e) as { at: string; type: string; durationMs?: number });
+    const at = (type: string): number | undefined => {
+      const e = events.find((x) => x.type === type);
+      return e ? Date.parse(e.at) : undefined;
+    };
+    const [received, routed, attempt, delivered] = [at('received'), at('routed'), at('attempt'), at('delivered')];
+    const duration = events.find((x) => x.type === 'attempt')?.durationMs;
+    if (received === undefined || routed === undefined || attempt === undefined || delivered === undefined || duration === undefined) continue;
+    segments.toRouted?.push(routed - received);
+    segments.routedToAttempt?.push(attempt - duration - routed);
+    segments.buyerAnswer?.push(duration);
+    segments.answerToSale?.push(delivered - attempt);
+  }
+  return Object.fromEntries(Object.entries(segments).map(([name, ms]) => {
+    const sorted = ms.sort((a, b) => a - b);
+    return [name, { p50: Math.round(percentile(sorted, 50)), p99: Math.round(percentile(sorted, 99)) }];
+  }));
+}
+
 async function saleTimesFromRedis(client: Redis, prefix: string, ids: readonly string[]): Promise<Array<{ createdAt: number; ms: number }>> {
   const keys = redisKeys(prefix);
   // One read per lead (their keys live in different slots of a cluster), all sent at once.
@@ -678,7 +777,7 @@ async function saleTimesFromLedger(databaseUrl: string, ids: readonly string[]):
 
 type E2eReport = Record<string, unknown> & {
   timeToSaleMs: { p50: number; p99: number; p99BySecond: number[] };
-  timeToSaleRuns: { runs: Array<{ p50: number; p99: number }>; p99Median: number; p99Min: number; p99Max: number; runsAtMost100Ms: number };
+  timeToSaleRuns: { runs: Array<{ p50: number; p99: number; segments?: Record<string, { p50: number; p99: number }> }>; p99Median: number; p99Min: number; p99Max: number; runsAtMost100Ms: number };
   halfRateIntake: { p50Ms: number; p99Ms: number; non202: number };
 };
 
@@ -687,7 +786,9 @@ function printReport(report: Record<string, unknown>): void {
     ledgerOutage?: unknown;
     machine: { cores: number; cpu?: string };
     versions: Record<string, string>;
-    intake?: { bareExpress: LoadResult; naivePeer: LoadResult; leadrouter: LoadResult; ratio: number; ratioToNaivePeer: number; redisCpuSecondsPerSecond: number; redisMicrosecondsPerLead: number };
+    intake?: { bareExpress: LoadResult; naivePeer: LoadResult; leadrouter: LoadResult; ratio: number; ratioToNaivePeer: number; redisCpuSecondsPerSecond: number; redisMicrosecondsPerLead: number; naivePeerRedisMicrosecondsPerLead: number };
+    intakeVariants?: Record<string, { result: LoadResult; redisMicrosecondsPerLead: number }>;
+    ab?: { baseline: string; rounds: Array<{ intake: [number, number]; sold: [number, number] }>; intakeRatioMedian: number; soldRatioMedian: number };
     e2e?: E2eReport;
     e2eWithoutLedger?: E2eReport;
     ledgerOnToOff?: number;
@@ -695,7 +796,13 @@ function printReport(report: Record<string, unknown>): void {
   const out: string[] = [`\nmachine: ${r.machine.cores} cores, ${r.machine.cpu ?? '?'}; ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join(', ')}`];
   if (r.intake) {
     const row = (name: string, x: LoadResult): string => `  ${name.padEnd(22)} ${String(x.requestsPerSecond).padStart(7)} req/s   p50 ${x.p50Ms} ms   p99 ${x.p99Ms} ms   non-2xx ${x.non2xx}   errors ${x.errors}`;
-    out.push('intake:', row('bare Express 5', r.intake.bareExpress), row('naive peer', r.intake.naivePeer), row('LeadRouter intake', r.intake.leadrouter), `  ratio to bare Express: ${r.intake.ratio}; to the naive peer: ${r.intake.ratioToNaivePeer} (target 1.0)`, `  redis-server CPU: ${r.intake.redisCpuSecondsPerSecond} core, ${r.intake.redisMicrosecondsPerLead} us per lead`);
+    out.push('intake:', row('bare Express 5', r.intake.bareExpress), row('naive peer', r.intake.naivePeer), row('LeadRouter intake', r.intake.leadrouter), `  ratio to bare Express: ${r.intake.ratio}; to the naive peer: ${r.intake.ratioToNaivePeer} (target 1.0)`, `  redis-server CPU: ${r.intake.redisCpuSecondsPerSecond} core, ${r.intake.redisMicrosecondsPerLead} us per lead (naive peer ${r.intake.naivePeerRedisMicrosecondsPerLead} us)`);
+    for (const [name, v] of Object.entries(r.intakeVariants ?? {})) out.push(`${row(name, v.result)}   redis ${v.redisMicrosecondsPerLead} us/lead   ${(v.result.requestsPerSecond / r.intake.leadrouter.requestsPerSecond).toFixed(2)}x`);
+  }
+  if (r.ab) {
+    out.push(`this checkout against ${r.ab.baseline}:`);
+    for (const [i, x] of r.ab.rounds.entries()) out.push(`  round ${i + 1}: intake ${x.intake[0]} -> ${x.intake[1]} req/s (${(x.intake[1] / x.intake[0]).toFixed(2)}x), sold ${x.sold[0]} -> ${x.sold[1]} leads/s (${(x.sold[1] / x.sold[0]).toFixed(2)}x)`);
+    out.push(`  median: intake ${r.ab.intakeRatioMedian}x, sold ${r.ab.soldRatioMedian}x`);
   }
   for (const e of [r.e2eWithoutLedger, r.e2e]) {
     if (!e) continue;
@@ -706,6 +813,7 @@ function printReport(report: Record<string, unknown>): void {
       `  LeadRouter sold            ${String(e.soldPerSecond)} leads/s (${String(e.sold)} sold; ratio ${String(e.ratioToBareWorker)})`,
       `  time to sale at ${String(e.halfRate)}/s      p50 ${e.timeToSaleMs.p50} ms, p99 ${e.timeToSaleMs.p99} ms (evenly paced; intake answers p50 ${e.halfRateIntake.p50Ms} ms, p99 ${e.halfRateIntake.p99Ms} ms, ${e.halfRateIntake.non202} not 202)`,
       `  time to sale, ${e.timeToSaleRuns.runs.length} runs      p99 median ${e.timeToSaleRuns.p99Median} ms (${e.timeToSaleRuns.p99Min}-${e.timeToSaleRuns.p99Max}); ${e.timeToSaleRuns.runsAtMost100Ms} of ${e.timeToSaleRuns.runs.length} at most 100 ms (each: ${e.timeToSaleRuns.runs.map((r) => `${r.p50}/${r.p99}`).join(', ')} ms p50/p99)`,
+      ...e.timeToSaleRuns.runs.flatMap((r, i) => (r.segments ? [`    run ${i + 1} segments p50/p99 ms: ${Object.entries(r.segments).map(([name, x]) => `${name} ${x.p50}/${x.p99}`).join(', ')}`] : [])),
       `  p99 of each second         ${e.timeToSaleMs.p99BySecond.join(' ')} ms`,
       `  Redis memory per sold lead ${String(e.redisBytesPerSoldLead)} bytes, not counting ${String(e.idempotencyBytesPerLead)} bytes of 24-hour idempotency record`,
       ...(lag ? [`  ledger lag at half rate    p50 ${lag.p50} s, p99 ${lag.p99} s, max ${lag.max} s; caught up ${String(e.ledgerCatchUpSeconds)} s after the burst`] : []),
