@@ -1,6 +1,6 @@
 import type { Lead } from '@leadrouter/lead';
 import { sha256Hex } from '@leadrouter/config';
-import { LEAD_HASH, REJECTIONS_MAX_BACKLOG, leadBucket, type LedgerLeadRecord, type RedisClient, type RedisKeys } from '@leadrouter/redis';
+import { LEAD_HASH, REJECTIONS_MAX_BACKLOG, isCluster, keySlot, leadBucket, type LedgerLeadRecord, type RedisClient, type RedisKeys } from '@leadrouter/redis';
 import { readStoredLead, type StoredLead } from './lead-record.js';
 import { ScriptRunner } from './script-runner.js';
 import { SCRIPTS } from './scripts.js';
@@ -63,9 +63,15 @@ function acceptedAnswer(id: string): StoredAnswer {
   return { code: 202, body: { status: 'accepted', id } };
 }
 
+/** Where the original's id goes in the duplicate answer the one step builds (JSON leaves it as it is; no lead id has it). */
+const DUPLICATE_MARK = '<original>';
+
 function duplicateAnswer(original: string): StoredAnswer {
   return { code: 409, body: { status: 'rejected', reason: 'duplicate', duplicateOf: original } };
 }
+
+/** The duplicate answer's text before and after the original's id. */
+const DUPLICATE_ANSWER_PARTS = JSON.stringify(duplicateAnswer(DUPLICATE_MARK)).split(DUPLICATE_MARK);
 
 /** The digest a phone (E.164) or an email (lower case) is searched by in the ledger: never the value itself. */
 export function contactDigest(value: string): string {
@@ -83,16 +89,18 @@ export class LeadStore {
     readonly keys: RedisKeys,
     private readonly retentionMs: number,
   ) {
-    this.scripts = new ScriptRunner(redis, [SCRIPTS.idempotencyClaim, SCRIPTS.idempotencyAnswer, SCRIPTS.leadFence, SCRIPTS.storeLead]);
+    this.scripts = new ScriptRunner(redis, [SCRIPTS.idempotencyClaim, SCRIPTS.idempotencyAnswer, SCRIPTS.leadFence, SCRIPTS.storeLead, SCRIPTS.storeLeadIdempotent]);
   }
 
   /**
-   * Stores a new lead atomically, unless its idempotency key or dedupe fields were seen before. The
-   * idempotency key lives in a slot of its own (contract §12), so a request with one claims it
-   * first (idempotency-claim-1.lua), stores its lead (store-lead-6.lua) and then answers under it
-   * (idempotency-answer-1.lua). A second request with the same key waits for the first's answer;
-   * one that finds a claim left by a request that stalled or died takes it over, after fencing
-   * that request's lead id so that its late store is refused (lead-fence-1.lua): one lead per key.
+   * Stores a new lead atomically, unless its idempotency key or dedupe fields were seen before. A
+   * request with an idempotency key claims it, stores its lead and answers under it. When the key
+   * shares the lead's slot (always on one Redis) the three are one step
+   * (store-lead-idempotent-7.lua); on a Redis Cluster the key has a slot of its own (contract §12)
+   * and they are three: idempotency-claim-1.lua, store-lead-6.lua, idempotency-answer-1.lua. A
+   * second request with the same key waits for the first's answer; one that finds a claim left by
+   * a request that stalled or died takes it over, after fencing that request's lead id so that its
+   * late store is refused (lead-fence-1.lua): one lead per key.
    */
   async reserve(req: ReserveRequest): Promise<ReserveResult> {
     const key = req.idempotencyKey;
@@ -101,16 +109,19 @@ export class LeadStore {
       if (stored.kind === 'fenced') throw new Error(`lead id ${req.lead.id} exists already`);
       return stored;
     }
+    const oneStep = !isCluster(this.redis) || keySlot(key) === keySlot(this.keys.lead(req.lead.id));
+    const ownAnswer = JSON.stringify(acceptedAnswer(req.lead.id));
     const waitUntil = Date.now() + IDEMPOTENCY_CLAIM_LEASE_MS + 2_000;
     let takeOver: string | undefined;
     for (;;) {
-      const [kind, value] = await this.scripts.run<[string, string?]>(SCRIPTS.idempotencyClaim, [key], {
-        leadId: req.lead.id,
-        leaseMs: IDEMPOTENCY_CLAIM_LEASE_MS,
-        ttlMs: IDEMPOTENCY_TTL_MS,
-        ...(takeOver === undefined ? {} : { takeOver }),
-      });
+      const claim = { leadId: req.lead.id, leaseMs: IDEMPOTENCY_CLAIM_LEASE_MS, ...(takeOver === undefined ? {} : { takeOver }) };
+      const [kind, value] = oneStep ? await this.storeClaimed(req, key, claim, ownAnswer) : await this.scripts.run<[string, string?]>(SCRIPTS.idempotencyClaim, [key], { ...claim, ttlMs: IDEMPOTENCY_TTL_MS });
+      // This request's own answer: the one step ran before and its reply was lost (a resent command).
+      if (kind === 'replay' && value === ownAnswer) return { kind: 'accepted' };
       if (kind === 'replay') return { kind, answer: JSON.parse(value as string) as StoredAnswer };
+      if (kind === 'accepted') return { kind };
+      if (kind === 'duplicate') return { kind, duplicateOf: value as string };
+      if (kind === 'fenced') throw new Error(`lead id ${req.lead.id} exists already`);
       if (kind === 'claimed') break;
       if (kind === 'stale') {
         const staleLead = (value as string).split('|')[1] ?? '';
@@ -142,44 +153,62 @@ export class LeadStore {
     return undefined;
   }
 
+  /** The claim, the store and the answer as one step (store-lead-idempotent-7.lua), the key in the lead's slot. */
+  private storeClaimed(req: ReserveRequest, key: string, claim: { leadId: string; leaseMs: number; takeOver?: string }, ownAnswer: string): Promise<[string, string?]> {
+    return this.scripts.run<[string, string?]>(SCRIPTS.storeLeadIdempotent, [...this.storeKeys(req), key], {
+      ...this.storeArgs(req),
+      ...claim,
+      idempotencyTtlMs: IDEMPOTENCY_TTL_MS,
+      acceptedAnswer: ownAnswer,
+      duplicateAnswer: DUPLICATE_ANSWER_PARTS,
+    });
+  }
+
   /** The lead's store step (store-lead-6.lua), in its slot. */
   private async store(req: ReserveRequest): Promise<{ kind: 'accepted' } | { kind: 'duplicate'; duplicateOf: string } | { kind: 'fenced' }> {
+    const [kind, value] = await this.scripts.run<ReserveResultReply>(SCRIPTS.storeLead, this.storeKeys(req), this.storeArgs(req));
+    if (kind === 'duplicate') return { kind, duplicateOf: value as string };
+    if (kind === 'fenced') return { kind };
+    return { kind: 'accepted' };
+  }
+
+  private storeKeys(req: ReserveRequest): string[] {
+    const { id } = req.lead;
+    return [req.dedupeKey ?? this.keys.lead(id), this.keys.lead(id), this.keys.leadEvents(id), this.keys.pending(leadBucket(id)), this.keys.leadData(id), this.keys.ledgerStreamOf(id)];
+  }
+
+  /** store-lead-6.lua's argument: the lead, its first event and its ledger record. */
+  private storeArgs(req: ReserveRequest): Record<string, unknown> {
     const { lead } = req;
     const { phoneNational, quality, supplier, createdAt, id, ...input } = lead;
     const received: LeadEvent = { at: new Date(createdAt).toISOString(), type: 'received', supplier, quality };
-    const [kind, value] = await this.scripts.run<ReserveResultReply>(
-      SCRIPTS.storeLead,
-      [req.dedupeKey ?? this.keys.lead(id), this.keys.lead(id), this.keys.leadEvents(id), this.keys.pending(leadBucket(id)), this.keys.leadData(id), this.keys.ledgerStreamOf(id)],
-      {
-        leadId: id,
-        createdAt: String(createdAt),
-        retentionMs: this.retentionMs,
-        dedupe: req.dedupeKey !== undefined,
-        dedupeTtlMs: Math.max(1, req.dedupeWindowMs),
-        data: JSON.stringify(input),
+    const data = JSON.stringify(input);
+    return {
+      leadId: id,
+      createdAt: String(createdAt),
+      retentionMs: this.retentionMs,
+      dedupe: req.dedupeKey !== undefined,
+      dedupeTtlMs: Math.max(1, req.dedupeWindowMs),
+      data,
+      supplier,
+      quality: String(quality),
+      phoneNational,
+      source: lead.source,
+      geo: lead.geo,
+      receivedEvent: JSON.stringify(received),
+      ledgerOn: this.keys.ledgerOn,
+      ledgerRecord: JSON.stringify({
         supplier,
+        createdAt: String(createdAt),
         quality: String(quality),
         phoneNational,
         source: lead.source,
         geo: lead.geo,
-        receivedEvent: JSON.stringify(received),
-        ledgerOn: this.keys.ledgerOn,
-        ledgerRecord: JSON.stringify({
-          supplier,
-          createdAt: String(createdAt),
-          quality: String(quality),
-          phoneNational,
-          source: lead.source,
-          geo: lead.geo,
-          data: JSON.stringify(input),
-          phoneDigest: contactDigest(lead.phone),
-          emailDigest: lead.email === undefined ? '' : contactDigest(lead.email.toLowerCase()),
-        } satisfies LedgerLeadRecord),
-      },
-    );
-    if (kind === 'duplicate') return { kind, duplicateOf: value as string };
-    if (kind === 'fenced') return { kind };
-    return { kind: 'accepted' };
+        data,
+        phoneDigest: contactDigest(lead.phone),
+        emailDigest: lead.email === undefined ? '' : contactDigest(lead.email.toLowerCase()),
+      } satisfies LedgerLeadRecord),
+    };
   }
 
   /** The answer stored under an idempotency key (a retry's first answer), if any. */

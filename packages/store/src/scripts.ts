@@ -12,6 +12,7 @@ export const SCRIPTS = {
   idempotencyAnswer: loadLuaScript('idempotency-answer-1'),
   leadFence: loadLuaScript('lead-fence-1'),
   storeLead: loadLuaScript('store-lead-6'),
+  storeLeadIdempotent: loadLuaScript('store-lead-idempotent-7'),
   plan: loadLuaScript('plan-3'),
   capReserve: loadLuaScript('cap-reserve-7'),
   decide: loadLuaScript('decide-1'),

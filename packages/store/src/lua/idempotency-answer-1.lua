@@ -11,13 +11,6 @@
 
   Returns {'stored'} | {'replay', the answer in force} | {'lost'} (another claim is in force)
 ]]
-local key = KEYS[1]
+--- @include "includes/idempotency"
 local args = cjson.decode(ARGV[1])
-
-local value = redis.call('GET', key)
-if not value or string.sub(value, 1, 3 + #args.leadId) == 'c|' .. args.leadId .. '|' then
-  redis.call('SET', key, args.answer, 'PX', args.ttlMs)
-  return {'stored'}
-end
-if string.sub(value, 1, 2) ~= 'c|' then return {'replay', value} end
-return {'lost'}
+return answerIdempotencyKey(KEYS[1], args.leadId, args.answer, args.ttlMs)

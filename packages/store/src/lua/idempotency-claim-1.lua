@@ -14,20 +14,6 @@
 
   Returns {'replay', answer JSON} | {'claimed'} | {'busy', value} | {'stale', value}
 ]]
-local key = KEYS[1]
+--- @include "includes/idempotency"
 local args = cjson.decode(ARGV[1])
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-
-local value = redis.call('GET', key)
-if value and string.sub(value, 1, 2) ~= 'c|' then return {'replay', value} end
--- This request's own claim: the claim ran before and its reply was lost (a client resends a command
--- whose connection dropped).
-if value and string.sub(value, 1, 3 + #args.leadId) == 'c|' .. args.leadId .. '|' then return {'claimed'} end
-if value and value ~= args.takeOver then
-  local untilMs = tonumber(string.match(value, '|(%d+)$')) or 0
-  if now < untilMs then return {'busy', value} end
-  return {'stale', value}
-end
-redis.call('SET', key, 'c|' .. args.leadId .. '|' .. (now + args.leaseMs), 'PX', args.ttlMs)
-return {'claimed'}
+return claimIdempotencyKey(KEYS[1], args.leadId, args.leaseMs, args.ttlMs, args.takeOver)

@@ -2,10 +2,11 @@
   Stores a new lead atomically in its lead's slot, unless its dedupe fields were seen before:
   record, first event, dedupe mark and intake outbox entry, or nothing at all. A deduped lead's
   id carries its dedupe digest's bucket, so the dedupe key shares the lead's slot (contract §12).
-  An idempotency key lives in a slot of its own: its claim and answer are steps of their own
-  (idempotency-claim-1.lua, idempotency-answer-1.lua), and a claim taken over from a request that
-  stalled fences that request's lead id first (lead-fence-1.lua), so this step refuses it: one
-  lead per idempotency key.
+  An idempotency key in a slot of its own (a Redis Cluster) has its claim and answer as steps of
+  their own (idempotency-claim-1.lua, idempotency-answer-1.lua) around this one; in the lead's
+  slot (one Redis) the three are one step, store-lead-idempotent-7.lua. A claim taken over from a
+  request that stalled fences that request's lead id first (lead-fence-1.lua), so this step
+  refuses it: one lead per idempotency key.
 
   KEYS[1] the dedupe key (used only when `dedupe`; any key of the lead's slot otherwise)
   KEYS[2] the lead's state hash
@@ -23,30 +24,6 @@
 
   Returns {'accepted'} | {'duplicate', original lead id} | {'fenced'} (the id was fenced, or exists)
 ]]
---- @include "includes/events"
---- @include "includes/ledger"
-local dedupeKey, leadKey, eventsKey, outboxKey, dataKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+--- @include "includes/store-lead"
 local args = cjson.decode(ARGV[1])
-local ledgerKey = args.ledgerOn and KEYS[6] or ''
-
-if redis.call('EXISTS', leadKey) == 1 then
-  -- This very store, run before with its reply lost (a client resends a command whose connection
-  -- dropped): the lead is stored. Anything else under the id is a fence.
-  local stored = redis.call('HMGET', leadKey, 'supplier', 'createdAt')
-  if stored[1] == args.supplier and stored[2] == args.createdAt then return {'accepted'} end
-  return {'fenced'}
-end
-if args.dedupe then
-  local original = redis.call('GET', dedupeKey)
-  if original then return {'duplicate', original} end
-  redis.call('SET', dedupeKey, args.leadId, 'PX', args.dedupeTtlMs)
-end
-redis.call('HSET', leadKey, 'supplier', args.supplier, 'status', 'queued', 'quality', args.quality,
-  'createdAt', args.createdAt, 'phoneNational', args.phoneNational, 'source', args.source, 'geo', args.geo, 'seq', 0)
-redis.call('PEXPIRE', leadKey, args.retentionMs)
-redis.call('SET', dataKey, args.data, 'PX', args.retentionMs)
-local seq = pushEvent(leadKey, eventsKey, args.receivedEvent)
-redis.call('PEXPIRE', eventsKey, args.retentionMs)
-appendToLedger(ledgerKey, leadKey, args.leadId, seq, args.receivedEvent, args.ledgerRecord)
-redis.call('ZADD', outboxKey, args.createdAt, args.leadId)
-return {'accepted'}
+return storeLead(KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], args.ledgerOn and KEYS[6] or '', args)

@@ -88,6 +88,12 @@ describe('reserve-lead', () => {
       kind: 'replay',
       answer: { code: 202, body: { status: 'accepted', id: first.id } },
     });
+    // A duplicate that came with a key leaves the duplicate answer under it, replayed whole.
+    expect(await store.reserve({ lead: deduped(), dedupeKey: keys.dedupe('acme', 'd1'), idempotencyKey: keys.idempotency('acme', 'i2'), dedupeWindowMs: 60_000 })).toEqual({ kind: 'duplicate', duplicateOf: first.id });
+    expect(await store.reserve({ lead: lead(), dedupeKey: undefined, idempotencyKey: keys.idempotency('acme', 'i2'), dedupeWindowMs: 0 })).toEqual({
+      kind: 'replay',
+      answer: { code: 409, body: { status: 'rejected', reason: 'duplicate', duplicateOf: first.id } },
+    });
   });
 });
 
@@ -127,6 +133,9 @@ describe('idempotency claims (the key in a slot of its own)', () => {
     // The store and the answer ran once already: the lead is stored and the key answers it.
     expect(await store.reserve({ lead: l, dedupeKey: undefined, idempotencyKey: undefined, dedupeWindowMs: 0 })).toEqual({ kind: 'accepted' });
     await redis.set(key, `c|${l.id}|${Date.now() + 60_000}`);
+    expect(await store.reserve({ lead: l, dedupeKey: undefined, idempotencyKey: key, dedupeWindowMs: 0 })).toEqual({ kind: 'accepted' });
+    // All of it ran once already (the key holds this request's own answer): accepted, so the caller
+    // still queues its lead, rather than a replay of somebody else's.
     expect(await store.reserve({ lead: l, dedupeKey: undefined, idempotencyKey: key, dedupeWindowMs: 0 })).toEqual({ kind: 'accepted' });
     expect(await redis.llen(keys.leadEvents(l.id))).toBe(1);
   });
