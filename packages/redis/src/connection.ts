@@ -68,7 +68,7 @@ function createCluster(nodes: Array<{ host: string; port: number }>, role: Conne
     redisOptions,
     // Producers fail fast while the cluster is gone (the intake answers 503); consumers wait.
     enableOfflineQueue: role !== 'producer',
-    enableAutoPipelining: role === 'producer',
+    enableAutoPipelining: extra.enableAutoPipelining ?? role === 'producer',
     clusterRetryStrategy: (times) => Math.min(50 * times, 1000),
     // A failover moves slots: follow MOVED/ASK and TRYAGAIN a while rather than fail the command.
     retryDelayOnFailover: 100,
