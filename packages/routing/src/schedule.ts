@@ -14,9 +14,24 @@ export interface LocalTime {
 }
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
+/** Each zone's wall clock for the last second asked: every offset (old local mean times too) is whole seconds, so one UTC second is one local second. */
+const lastSecond = new Map<string, { second: number; time: LocalTime }>();
 
-/** Wall-clock time in `timeZone` (IANA name), correct across DST changes (Intl does the work). */
+/**
+ * Wall-clock time in `timeZone` (IANA name), correct across DST changes (Intl does the work).
+ * Remembered per zone for the UTC second it was asked in: formatToParts was 1 % of a busy
+ * worker's CPU (asked twice per lead, for the cap periods).
+ */
 export function localTime(now: Date, timeZone: string): LocalTime {
+  const second = Math.floor(now.getTime() / 1000);
+  const known = lastSecond.get(timeZone);
+  if (known?.second === second) return known.time;
+  const time = formatLocalTime(now, timeZone);
+  lastSecond.set(timeZone, { second, time });
+  return time;
+}
+
+function formatLocalTime(now: Date, timeZone: string): LocalTime {
   let fmt = formatters.get(timeZone);
   if (!fmt) {
     fmt = new Intl.DateTimeFormat('en-US', {
@@ -35,7 +50,7 @@ export function localTime(now: Date, timeZone: string): LocalTime {
   for (const p of fmt.formatToParts(now)) parts[p.type] = p.value;
   const day = (parts.weekday ?? 'Sun').toLowerCase().slice(0, 3) as LocalTime['day'];
   const date = `${parts.year}-${parts.month}-${parts.day}`;
-  return { day, minutes: Number(parts.hour) * 60 + Number(parts.minute), date, hour: `${date}T${parts.hour}` };
+  return Object.freeze({ day, minutes: Number(parts.hour) * 60 + Number(parts.minute), date, hour: `${date}T${parts.hour}` });
 }
 
 function toMinutes(hhmm: string): number {

@@ -15,6 +15,15 @@ describe('localTime', () => {
     expect(localTime(at('2026-11-25T03:30:00Z'), 'UTC')).toEqual({ day: 'wed', minutes: 3 * 60 + 30, date: '2026-11-25', hour: '2026-11-25T03' });
   });
 
+  test('asked again within a second, and a second later across midnight: each answer is the clock of its own instant', () => {
+    expect(localTime(at('2026-11-25T04:59:59.100Z'), NY)).toEqual({ day: 'tue', minutes: 23 * 60 + 59, date: '2026-11-24', hour: '2026-11-24T23' });
+    expect(localTime(at('2026-11-25T04:59:59.900Z'), NY)).toEqual({ day: 'tue', minutes: 23 * 60 + 59, date: '2026-11-24', hour: '2026-11-24T23' });
+    expect(localTime(at('2026-11-25T05:00:00.000Z'), NY)).toEqual({ day: 'wed', minutes: 0, date: '2026-11-25', hour: '2026-11-25T00' });
+    // Another zone at the same instant has its own clock; and an earlier instant asked afterwards its own.
+    expect(localTime(at('2026-11-25T05:00:00.000Z'), 'UTC')).toEqual({ day: 'wed', minutes: 5 * 60, date: '2026-11-25', hour: '2026-11-25T05' });
+    expect(localTime(at('2026-11-25T04:59:59.500Z'), NY)).toEqual({ day: 'tue', minutes: 23 * 60 + 59, date: '2026-11-24', hour: '2026-11-24T23' });
+  });
+
   test('midnight is hour 00, not 24', () => {
     expect(localTime(at('2026-11-25T05:15:00Z'), NY)).toEqual({ day: 'wed', minutes: 15, date: '2026-11-25', hour: '2026-11-25T00' });
     expect(localTime(at('2026-11-25T00:00:00Z'), 'UTC')).toEqual({ day: 'wed', minutes: 0, date: '2026-11-25', hour: '2026-11-25T00' });
