@@ -105,11 +105,14 @@ async function terminate(started: Started): Promise<{ code: number | null; tookM
 }
 
 describe('SIGTERM while Redis is gone', () => {
-  // What each role holds that needs Redis to finish: the worker's BullMQ workers wait for it, so its
-  // shutdown is abandoned (exit 1); the intake and postback have nothing left that waits.
+  // What each role holds that needs Redis to finish: the ledger writer waits for it, so the
+  // all-in-one's shutdown is abandoned (exit 1); the intake and the postback service have nothing
+  // left that waits. Whether the worker's does depends on what BullMQ had in flight when Redis
+  // went: either it finishes without Redis, or it is abandoned (`code: 'either'`).
   test.each([
-    { app: 'worker', startedLine: '"msg":"worker running"', port: 'WORKER_PORT', code: 1, abandoned: ['worker'] },
-    { app: 'all-in-one', startedLine: 'demo supplier API key', port: 'INTAKE_PORT', code: 1, abandoned: ['all-in-one', 'worker (jobs in hand, queues)'] },
+    { app: 'worker', startedLine: '"msg":"worker running"', port: 'WORKER_PORT', code: 'either' as const, abandoned: ['worker'] },
+    // The worker's part, or (when it finished without Redis) the ledger writer's after it.
+    { app: 'all-in-one', startedLine: 'demo supplier API key', port: 'INTAKE_PORT', code: 1, abandoned: ['all-in-one', expect.stringMatching(/^(worker \(jobs in hand, queues\)|ledger writer)$/)] },
     { app: 'intake-api', startedLine: '"msg":"intake listening"', port: 'INTAKE_PORT', code: 0, abandoned: undefined },
     { app: 'postback', startedLine: '"msg":"postback listening"', port: 'POSTBACK_PORT', code: 0, abandoned: undefined },
   ])('$app: its Redis killed, it exits within 15 s, says what it abandoned, and logs the connection errors in a line or two', async ({ app, startedLine, port, code, abandoned }) => {
@@ -118,9 +121,10 @@ describe('SIGTERM while Redis is gone', () => {
     await redisGoneFor(started, 2000);
     const exit = await terminate(started);
     expect(exit.tookMs).toBeLessThan(BOUND_MS);
-    expect(exit.code).toBe(code);
+    if (code === 'either') expect([0, 1]).toContain(exit.code);
+    else expect(exit.code).toBe(code);
     const lines = started.logLines();
-    if (abandoned) {
+    if (abandoned && exit.code === 1) {
       expect(lines.find((l) => l.msg.startsWith('shutdown abandoned'))).toMatchObject({ abandoned, reason: expect.stringMatching(/^Redis at redis:\/\/127\.0\.0\.1:\d+ unreachable for/) });
     } else {
       expect(lines.at(-1)?.msg).toBe('stopped');

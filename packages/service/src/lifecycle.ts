@@ -103,7 +103,9 @@ class ShutdownRun {
       if (this.running.currentNeedsRedis()) this.abandon(reason);
     });
     shutdown(this.running.step).then(
-      () => this.finish(0, () => this.logger.info('stopped')),
+      // A tick later: connections the shutdown closed say their end (and the connection-error
+      // reporter its last summary) on the next tick (ioredis), and 'stopped' is the last word.
+      () => setImmediate(() => this.finish(0, () => this.logger.info('stopped'))),
       (err: unknown) => this.finish(1, () => this.logger.error({ err }, 'shutdown failed')),
     );
   }
