@@ -490,6 +490,7 @@ async function endToEnd(redisUrl: string, configFile: string, client: Redis, bar
     const ledgerLag = async (): Promise<number> => Number(/^leadrouter_ledger_lag_seconds (\S+)$/m.exec(await metricsText())?.[1] ?? 0);
     const ids: string[] = [];
     const started = performance.now();
+    const cpuBeforeBurst = processCpuMs(aio.pid);
     const burst = await load(`end to end, ledger ${mode}: all-in-one selling to the mock buyer (throughput)`, `http://127.0.0.1:${intakePort}/v1/leads`, { onId: (id) => ids.push(id) });
     let sold = await soldCount();
     while (sold < ids.length) {
@@ -499,6 +500,7 @@ async function endToEnd(redisUrl: string, configFile: string, client: Redis, bar
     }
     const seconds = (performance.now() - started) / 1000;
     const soldPerSecond = Math.round(sold / seconds);
+    const burstCpuMsPerLead = +((processCpuMs(aio.pid) - cpuBeforeBurst) / Math.max(1, sold)).toFixed(2);
     // With the ledger, Redis keeps each final lead compacted once the writer has stored it: wait for that.
     const caughtUp = performance.now();
     if (postgres) while ((await ledgerLag()) > 0 && performance.now() - caughtUp < 120_000) await new Promise((r) => setTimeout(r, 250));
@@ -515,18 +517,20 @@ async function endToEnd(redisUrl: string, configFile: string, client: Redis, bar
     const sampler = setInterval(() => void ledgerLag().then((lag) => lagSamples.push(lag), () => undefined), 250);
     // Issue #17: one run of the half-load phase is noise on this machine; `--half-runs` (5) of them
     // give a median and a spread. Each run waits for its own leads to sell before the next starts.
-    const runs: Array<{ p50: number; p99: number; samples: number; segments?: Record<string, { p50: number; p99: number }> }> = [];
+    const runs: Array<{ p50: number; p99: number; samples: number; cpuMsPerLead: number; segments?: Record<string, { p50: number; p99: number }> }> = [];
     let pairs: Array<{ createdAt: number; ms: number }> = [];
     let pacedIntake: Awaited<ReturnType<typeof pacedLoad>> | undefined;
     for (let run = 1; run <= args.halfRuns; run++) {
       const before = paced.length;
+      const cpuBefore = processCpuMs(aio.pid);
       const intakeAnswers = await pacedLoad(`end to end at half that rate (${half}/s), ledger ${mode}: time to sale, run ${run} of ${args.halfRuns}`, `http://127.0.0.1:${intakePort}/v1/leads`, half, (id) => paced.push(id));
       pacedIntake ??= intakeAnswers;
       // Every lead of the burst and of the runs so far sold, this run's included.
       while ((await soldCount()) < sold + paced.length) await new Promise((r) => setTimeout(r, 100));
+      const cpuMsPerLead = +((processCpuMs(aio.pid) - cpuBefore) / Math.max(1, paced.length - before)).toFixed(2);
       const own = postgres ? await saleTimesFromLedger(postgres.url, paced.slice(before)) : await saleTimesFromRedis(client, prefix, paced.slice(before));
       const sorted = own.map((p) => p.ms).sort((a, b) => a - b);
-      runs.push({ p50: percentile(sorted, 50), p99: percentile(sorted, 99), samples: sorted.length, ...(postgres ? {} : { segments: await saleSegments(client, prefix, paced.slice(before)) }) });
+      runs.push({ p50: percentile(sorted, 50), p99: percentile(sorted, 99), samples: sorted.length, cpuMsPerLead, ...(postgres ? {} : { segments: await saleSegments(client, prefix, paced.slice(before)) }) });
       pairs = pairs.concat(own);
     }
     clearInterval(sampler);
@@ -540,6 +544,9 @@ async function endToEnd(redisUrl: string, configFile: string, client: Redis, bar
     const lags = lagSamples.sort((a, b) => a - b);
     return {
       ledger: mode,
+      // The all-in-one's CPU (user + system) per lead: in the burst (a backlog: BullMQ and the
+      // pipelines batch) and in each half-load run (leads one by one).
+      cpuMsPerLead: { burst: burstCpuMsPerLead, halfLoadRuns: runs.map((r) => r.cpuMsPerLead) },
       bareBullmqGotPerSecond: bareWorkerPerSecond,
       accepted: ids.length,
       intake: burst,
@@ -604,6 +611,17 @@ async function ledgerOutage(redisUrl: string, configFile: string, client: Redis)
   } finally {
     await stopChild(aio);
     await postgres.stop();
+  }
+}
+
+/** A process's CPU time so far (user + system, ms) from /proc (Linux); 0 where there is none. */
+function processCpuMs(pid: number | undefined): number {
+  try {
+    // Fields after the command's closing parenthesis: utime and stime are the 12th and 13th, in clock ticks (100 per second).
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
   }
 }
 
@@ -776,6 +794,7 @@ async function saleTimesFromLedger(databaseUrl: string, ids: readonly string[]):
 }
 
 type E2eReport = Record<string, unknown> & {
+  cpuMsPerLead: { burst: number; halfLoadRuns: number[] };
   timeToSaleMs: { p50: number; p99: number; p99BySecond: number[] };
   timeToSaleRuns: { runs: Array<{ p50: number; p99: number; segments?: Record<string, { p50: number; p99: number }> }>; p99Median: number; p99Min: number; p99Max: number; runsAtMost100Ms: number };
   halfRateIntake: { p50Ms: number; p99Ms: number; non202: number };
@@ -813,6 +832,7 @@ function printReport(report: Record<string, unknown>): void {
       `  LeadRouter sold            ${String(e.soldPerSecond)} leads/s (${String(e.sold)} sold; ratio ${String(e.ratioToBareWorker)})`,
       `  time to sale at ${String(e.halfRate)}/s      p50 ${e.timeToSaleMs.p50} ms, p99 ${e.timeToSaleMs.p99} ms (evenly paced; intake answers p50 ${e.halfRateIntake.p50Ms} ms, p99 ${e.halfRateIntake.p99Ms} ms, ${e.halfRateIntake.non202} not 202)`,
       `  time to sale, ${e.timeToSaleRuns.runs.length} runs      p99 median ${e.timeToSaleRuns.p99Median} ms (${e.timeToSaleRuns.p99Min}-${e.timeToSaleRuns.p99Max}); ${e.timeToSaleRuns.runsAtMost100Ms} of ${e.timeToSaleRuns.runs.length} at most 100 ms (each: ${e.timeToSaleRuns.runs.map((r) => `${r.p50}/${r.p99}`).join(', ')} ms p50/p99)`,
+      `  all-in-one CPU per lead     ${e.cpuMsPerLead.burst} ms in the burst; ${e.cpuMsPerLead.halfLoadRuns.join(', ')} ms in the half-load runs`,
       ...e.timeToSaleRuns.runs.flatMap((r, i) => (r.segments ? [`    run ${i + 1} segments p50/p99 ms: ${Object.entries(r.segments).map(([name, x]) => `${name} ${x.p50}/${x.p99}`).join(', ')}`] : [])),
       `  p99 of each second         ${e.timeToSaleMs.p99BySecond.join(' ')} ms`,
       `  Redis memory per sold lead ${String(e.redisBytesPerSoldLead)} bytes, not counting ${String(e.idempotencyBytesPerLead)} bytes of 24-hour idempotency record`,
