@@ -103,9 +103,15 @@ class ShutdownRun {
       if (this.running.currentNeedsRedis()) this.abandon(reason);
     });
     shutdown(this.running.step).then(
-      // A tick later: connections the shutdown closed say their end (and the connection-error
-      // reporter its last summary) on the next tick (ioredis), and 'stopped' is the last word.
-      () => setImmediate(() => this.finish(0, () => this.logger.info('stopped'))),
+      // A tick later: connections the shutdown closed while they waited to reconnect say their end
+      // (and the connection-error reporter its last summary) on the next tick (ioredis), before 'stopped'.
+      () => {
+        // Finished: nothing may be abandoned in the tick before the word.
+        clearTimeout(this.deadline);
+        this.stopWatch?.();
+        this.stopWatch = undefined;
+        setImmediate(() => this.finish(0, () => this.logger.info('stopped')));
+      },
       (err: unknown) => this.finish(1, () => this.logger.error({ err }, 'shutdown failed')),
     );
   }
