@@ -63,8 +63,9 @@ export async function startWorker(options: StartWorkerOptions): Promise<WorkerHa
   // The lead state gets a connection apart from BullMQ's: BullMQ defines its 64 scripts on the
   // connection it is given, and ioredis copies every script of a connection into each pipeline it
   // builds (two per lead here), which showed as 4 % of the CPU of a busy process. Auto-pipelined:
-  // the steps of many leads issued in one tick go out in one write (a write per command was 12 %
-  // of a busy all-in-one's CPU); it sends no blocking command, which would hold the ones after it.
+  // the steps of many leads issued in one tick go out in one write (socket writes were 12 % of a
+  // busy all-in-one's CPU, half of them one per command); it sends no blocking command, which
+  // would hold the ones after it.
   const stateRedis = createRedis(env.redisUrl, 'consumer', { enableAutoPipelining: true });
   const metrics = options.metrics ?? createMetrics();
   const live = options.live ?? new LiveConfig({ redisUrl: env.redisUrl, keys, config, configFile: options.configFile, logger, metrics, role: 'worker' });
