@@ -61,6 +61,26 @@ function nodeFlags(root: string, script: string): string[] {
 }
 
 const children: ChildProcess[] = [];
+
+/**
+ * One of LeadRouter's servers as its npm script starts it (its Node flags included), from the
+ * checkout at `root`, on 127.0.0.1; `profile` writes its CPU profile to bench-results/.
+ */
+function spawnServer(script: string, file: string, env: Record<string, string>, options: { root?: string; profile?: boolean } = {}): ChildProcess {
+  const root = options.root ?? ROOT;
+  const profileArgs = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench-results')}`] : [];
+  const child = spawn(process.execPath, [...nodeFlags(root, script), ...profileArgs, '--import', 'tsx', file], {
+    cwd: root,
+    env: { ...process.env, NODE_OPTIONS: '', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  children.push(child);
+  return child;
+}
+
+function spawnAllInOne(env: Record<string, string>, options: { root?: string; profile?: boolean } = {}): ChildProcess {
+  return spawnServer('start', 'apps/all-in-one/src/main.ts', env, options);
+}
 function startChild(file: string, env: Record<string, string>, nodeArgs: string[] = []): Promise<{ child: ChildProcess; port: number }> {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', file], {
     cwd: ROOT,
@@ -343,14 +363,8 @@ async function main(): Promise<void> {
 /** One run of LeadRouter's intake alone, on `configFile`: its load result and Redis's CPU per lead. */
 async function intakeRun(client: Redis, redisUrl: string, configFile: string, title: string, options: { idempotencyKey: boolean; profile?: boolean; root?: string }): Promise<{ result: LoadResult; redisCoresBusy: number; redisMicrosecondsPerLead: number }> {
   const port = await freePort();
-  const intakeEnv = { REDIS_URL: redisUrl, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: 'bi', INTAKE_PORT: String(port), HOST: '127.0.0.1' };
-  const profileArgs = options.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench-results')}`] : [];
-  const intake = spawn(process.execPath, [...nodeFlags(options.root ?? ROOT, 'start:intake'), ...profileArgs, '--import', 'tsx', 'apps/intake-api/src/main.ts'], {
-    cwd: options.root ?? ROOT,
-    env: { ...process.env, NODE_OPTIONS: '', ...intakeEnv },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(intake);
+  const intakeEnv = { REDIS_URL: redisUrl, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: 'bi', INTAKE_PORT: String(port) };
+  const intake = spawnServer('start:intake', 'apps/intake-api/src/main.ts', intakeEnv, options);
   try {
     await waitReady(`http://127.0.0.1:${port}/readyz`);
     const cpuBefore = await redisCpuSeconds(client);
@@ -418,12 +432,7 @@ async function scaleOut(singleUrl: string, singleClient: Redis, configFile: stri
 
 async function scaleOutRun(title: string, redisEnv: Record<string, string>, nodes: Redis[], configFile: string, root = ROOT): Promise<{ soldPerSecond: number; sold: number; intake: LoadResult; redisMicrosecondsPerSoldLead: number[]; redisCoresBusy: number[] }> {
   const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
-  const aio = spawn(process.execPath, [...nodeFlags(root, 'start'), '--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
-    cwd: root,
-    env: { ...process.env, NODE_OPTIONS: '', LEADROUTER_LEDGER: 'off', ...redisEnv, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: 'bs', HOST: '127.0.0.1', INTAKE_PORT: String(intakePort), POSTBACK_PORT: String(postbackPort), WORKER_PORT: String(workerPort) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(aio);
+  const aio = spawnAllInOne({ LEADROUTER_LEDGER: 'off', ...redisEnv, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: 'bs', INTAKE_PORT: String(intakePort), POSTBACK_PORT: String(postbackPort), WORKER_PORT: String(workerPort) }, { root });
   try {
     await waitReady(`http://127.0.0.1:${intakePort}/readyz`);
     // Summed over the series: one per destination.
@@ -461,27 +470,21 @@ type LedgerMode = 'off' | 'postgres';
 
 async function endToEnd(redisUrl: string, configFile: string, client: Redis, bareWorkerPerSecond: number, mode: LedgerMode): Promise<Record<string, unknown>> {
   const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
-  const profileArgs = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${join(ROOT, 'bench-results')}`] : [];
   const postgres = mode === 'postgres' ? await startPostgres() : undefined;
   const prefix = `be${mode === 'off' ? 'o' : 'p'}`;
-  const aio = spawn(process.execPath, [...nodeFlags(ROOT, 'start'), ...profileArgs, '--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
-    cwd: ROOT,
-    env: {
-      ...process.env,
-      NODE_OPTIONS: '',
+  const aio = spawnAllInOne(
+    {
       // Compaction a second after the ledger has a lead (default 5 min): the run measures what it saves.
       ...(postgres ? { DATABASE_URL: postgres.url, LEDGER_COMPACT_AFTER_MS: '1000' } : { LEADROUTER_LEDGER: 'off' }),
       REDIS_URL: redisUrl,
       LEADROUTER_CONFIG: configFile,
       LEADROUTER_PREFIX: prefix,
-      HOST: '127.0.0.1',
       INTAKE_PORT: String(intakePort),
       POSTBACK_PORT: String(postbackPort),
       WORKER_PORT: String(workerPort),
     },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(aio);
+    { profile: args.profile },
+  );
   try {
     await waitReady(`http://127.0.0.1:${intakePort}/readyz`);
     const memoryBefore = Number(/used_memory:(\d+)/.exec(await client.info('memory'))?.[1]);
@@ -578,12 +581,7 @@ async function ledgerOutage(redisUrl: string, configFile: string, client: Redis)
   const outageSeconds = 60;
   const postgres = await startPostgres();
   const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
-  const aio = spawn(process.execPath, [...nodeFlags(ROOT, 'start'), '--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: '', DATABASE_URL: postgres.url, REDIS_URL: redisUrl, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: 'bo', HOST: '127.0.0.1', INTAKE_PORT: String(intakePort), POSTBACK_PORT: String(postbackPort), WORKER_PORT: String(workerPort) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(aio);
+  const aio = spawnAllInOne({ DATABASE_URL: postgres.url, REDIS_URL: redisUrl, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: 'bo', INTAKE_PORT: String(intakePort), POSTBACK_PORT: String(postbackPort), WORKER_PORT: String(workerPort) });
   try {
     await waitReady(`http://127.0.0.1:${intakePort}/readyz`);
     const lag = async (): Promise<number> => Number(/^leadrouter_ledger_lag_seconds (\S+)$/m.exec(await (await fetch(`http://127.0.0.1:${workerPort}/metrics`, { headers: metricsHeaders() })).text())?.[1] ?? 0);
@@ -686,12 +684,7 @@ async function auctionBench(redisUrl: string, client: Redis, work: string): Prom
   writeFileSync(configFile, auctionYaml(biddersUrl));
   const [intakePort, postbackPort, workerPort] = [await freePort(), await freePort(), await freePort()];
   const prefix = 'ba';
-  const aio = spawn(process.execPath, [...nodeFlags(ROOT, 'start'), '--import', 'tsx', 'apps/all-in-one/src/main.ts'], {
-    cwd: ROOT,
-    env: { ...process.env, NODE_OPTIONS: '', LEADROUTER_LEDGER: 'off', REDIS_URL: redisUrl, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: prefix, HOST: '127.0.0.1', INTAKE_PORT: String(intakePort), POSTBACK_PORT: String(postbackPort), WORKER_PORT: String(workerPort) },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  children.push(aio);
+  const aio = spawnAllInOne({ LEADROUTER_LEDGER: 'off', REDIS_URL: redisUrl, LEADROUTER_CONFIG: configFile, LEADROUTER_PREFIX: prefix, INTAKE_PORT: String(intakePort), POSTBACK_PORT: String(postbackPort), WORKER_PORT: String(workerPort) });
   try {
     await waitReady(`http://127.0.0.1:${intakePort}/readyz`);
     const metricsText = async (): Promise<string> => (await fetch(`http://127.0.0.1:${workerPort}/metrics`, { headers: metricsHeaders() })).text();
@@ -743,12 +736,13 @@ async function auctionBench(redisUrl: string, client: Redis, work: string): Prom
 /**
  * Where a lead's time to sale goes, from its events (ms, p50 and p99 over `ids`): stored to routed
  * (the route queue's wait and the route step), routed to the delivery's start (the delivery
- * queue's wait), the buyer's answer, and the answer to the recorded sale.
+ * queue's wait), and the buyer's answer. (The sale is recorded with its attempt, in one step: it
+ * adds nothing after the answer.)
  */
 async function saleSegments(client: Redis, prefix: string, ids: readonly string[]): Promise<Record<string, { p50: number; p99: number }>> {
   const keys = redisKeys(prefix);
   const lists = await Promise.all(ids.map((id) => client.lrange(keys.leadEvents(id), 0, -1)));
-  const segments: Record<string, number[]> = { toRouted: [], routedToAttempt: [], buyerAnswer: [], answerToSale: [] };
+  const segments: Record<string, number[]> = { toRouted: [], routedToAttempt: [], buyerAnswer: [] };
   for (const list of lists) {
     const events = list.map((e) => JSON.parse(e) as { at: string; type: string; durationMs?: number });
     const at = (type: string): number | undefined => {
@@ -757,11 +751,11 @@ async function saleSegments(client: Redis, prefix: string, ids: readonly string[
     };
     const [received, routed, attempt, delivered] = [at('received'), at('routed'), at('attempt'), at('delivered')];
     const duration = events.find((x) => x.type === 'attempt')?.durationMs;
+    // Sold leads only, as the time to sale counts them.
     if (received === undefined || routed === undefined || attempt === undefined || delivered === undefined || duration === undefined) continue;
     segments.toRouted?.push(routed - received);
     segments.routedToAttempt?.push(attempt - duration - routed);
     segments.buyerAnswer?.push(duration);
-    segments.answerToSale?.push(delivered - attempt);
   }
   return Object.fromEntries(Object.entries(segments).map(([name, ms]) => {
     const sorted = ms.sort((a, b) => a - b);
