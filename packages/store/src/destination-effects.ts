@@ -1,4 +1,4 @@
-import { allBuckets, leadBucket, type RedisClient, type RedisKeys } from '@leadrouter/redis';
+import { allBuckets, isCluster, leadBucket, type RedisClient, type RedisKeys } from '@leadrouter/redis';
 import { ScriptRunner } from './script-runner.js';
 import { SCRIPTS } from './scripts.js';
 
@@ -15,6 +15,9 @@ interface OwedEffect {
   hold?: { value: string | false };
   correction?: { marks: string };
 }
+
+/** destination-effects' reply: the circuit's change, 'applied' or 'seen', and what a loss's correction moved. */
+type EffectReply = [number, string, string?, string?];
 
 /** How long a destination remembers the effects it applied: longer than any replay can come late. */
 export const RECEIPT_WINDOW_MS = 15 * 60_000;
@@ -39,41 +42,50 @@ export class DestinationEffects {
     private readonly keys: RedisKeys,
     private readonly now: () => number = Date.now,
   ) {
-    this.scripts = new ScriptRunner(redis, [SCRIPTS.destinationEffects, SCRIPTS.learnMoved]);
+    this.scripts = new ScriptRunner(redis, [SCRIPTS.destinationEffects, SCRIPTS.destinationEffectsOwed, SCRIPTS.learnMoved]);
   }
 
-  /** Applies an owed effect (its entry as the lead's step returned it) and clears it; returns the circuit's change. */
+  /**
+   * Applies an owed effect (its entry as the lead's step returned it) and clears it; returns the
+   * circuit's change. On one Redis the entry is cleared in the same step
+   * (destination-effects-owed-11.lua); on a Redis Cluster it lives in the lead's slot, and is
+   * cleared by a call of its own once applied.
+   */
   async apply(entry: string): Promise<'opened' | 'closed' | undefined> {
     if (entry === '') return undefined;
     const effect = JSON.parse(entry) as OwedEffect;
-    const [change, , movedOverall, movedGeo] = await this.scripts.run<[number, string, string?, string?]>(SCRIPTS.destinationEffects, this.effectKeys(effect), {
-      effect: entry,
-      nowMs: this.now(),
-      receiptWindowMs: RECEIPT_WINDOW_MS,
-    });
+    const owedKey = this.keys.owedEffects(leadBucket(effect.lead));
+    const oneStep = !isCluster(this.redis);
+    const args = { effect: entry, nowMs: this.now(), receiptWindowMs: RECEIPT_WINDOW_MS };
+    const [change, , movedOverall, movedGeo] = oneStep
+      ? await this.scripts.run<EffectReply>(SCRIPTS.destinationEffectsOwed, [...this.effectKeys(effect), owedKey], args)
+      : await this.scripts.run<EffectReply>(SCRIPTS.destinationEffects, this.effectKeys(effect), args);
     if (movedOverall !== undefined && movedGeo !== undefined) {
       // A loss's correction: the lead keeps how much it moved, for its withdrawal (includes/learn.lua).
       await this.scripts.run<number>(SCRIPTS.learnMoved, [this.keys.lead(effect.lead)], { marks: effect.correction?.marks ?? '', moved: [movedOverall, movedGeo] });
     }
-    await this.redis.zrem(this.keys.owedEffects(leadBucket(effect.lead)), entry);
+    if (!oneStep) await this.redis.zrem(owedKey, entry);
     return change === 1 ? 'opened' : change === -1 ? 'closed' : undefined;
   }
 
   /** Applies the effects owed for more than `olderThanMs` (their step's caller died before it could); returns how many. */
   async replayOwed(olderThanMs: number, limit: number): Promise<number> {
     const until = this.now() - olderThanMs;
-    const perBucket = await Promise.all(allBuckets().map((b) => this.redis.zrangebyscore(this.keys.owedEffects(b), '-inf', until, 'LIMIT', 0, limit)));
-    const entries = perBucket.flat();
-    for (const entry of entries) {
-      try {
-        await this.apply(entry);
-      } catch (err) {
-        // An entry that is not ours (or not JSON) can never apply: dropped, so it does not come back each round.
-        if (!(err instanceof SyntaxError)) throw err;
-        await Promise.all(allBuckets().map((b) => this.redis.zrem(this.keys.owedEffects(b), entry)));
+    const perBucket = await Promise.all(allBuckets().map(async (b) => ({ b, entries: await this.redis.zrangebyscore(this.keys.owedEffects(b), '-inf', until, 'LIMIT', 0, limit) })));
+    let count = 0;
+    for (const { b, entries } of perBucket) {
+      for (const entry of entries) {
+        count += 1;
+        try {
+          await this.apply(entry);
+        } catch (err) {
+          // An entry that is not ours (or not JSON) can never apply: dropped, so it does not come back each round.
+          if (!(err instanceof SyntaxError)) throw err;
+          await this.redis.zrem(this.keys.owedEffects(b), entry);
+        }
       }
     }
-    return entries.length;
+    return count;
   }
 
   private effectKeys(e: OwedEffect): string[] {

@@ -21,6 +21,7 @@ export const SCRIPTS = {
   capSettle: loadLuaScript('cap-settle-5'),
   recordAttempt: loadLuaScript('record-attempt-4'),
   destinationEffects: loadLuaScript('destination-effects-10'),
+  destinationEffectsOwed: loadLuaScript('destination-effects-owed-11'),
   markUnsold: loadLuaScript('mark-unsold-4'),
   requeue: loadLuaScript('requeue-6'),
   appendEvent: loadLuaScript('append-event-3'),

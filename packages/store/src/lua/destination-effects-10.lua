@@ -4,7 +4,8 @@
   postback, the day's sold and rejected counts, and the settling of the lead's cap hold (given
   back, or consumed by a sale). Once per effect: the destination keeps a receipt of each effect
   id for `receiptWindowMs`, so the caller's call and housekeeping's replay of the same entry
-  apply it once.
+  apply it once. On one Redis, destination-effects-owed-11.lua does this and clears the owed entry
+  in the same step.
 
   KEYS[1] the destination's circuit hash
   KEYS[2] its circuit probe lock
@@ -25,28 +26,5 @@
   Returns {circuit change (1 opened, -1 closed, 0), 'applied' or 'seen'}, and for a loss that
   moved learnt counts, how much it moved overall and for the geo (the lead keeps them).
 ]]
---- @include "includes/circuit"
---- @include "includes/learn"
---- @include "includes/cap-hold"
-local circuitKey, probeKey, dayKey, learntKey, receiptsKey, holdsKey, liveKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]
-local args = cjson.decode(ARGV[1])
-local e = cjson.decode(args.effect)
-
-if redis.call('ZSCORE', receiptsKey, e.id) then return {0, 'seen'} end
-local change = 0
-if e.circuit then change = updateCircuit(circuitKey, probeKey, e.circuit.verdict, e.circuit.nowMs, e.circuit.threshold, e.circuit.cooldownMs) end
-if e.observe then addObservation(learntKey, e.observe.geo, e.observe.success, e.observe.keep) end
-if e.price then learnPrice(learntKey, e.price.payout, e.price.keep) end
-local moved = {}
-if e.correction then moved = applyCorrection(learntKey, e.correction, e.correction.priceKeep) end
-if e.day then
-  redis.call('HINCRBY', dayKey, e.day.field, 1)
-  redis.call('PEXPIRE', dayKey, e.day.ttlMs)
-end
-if e.hold and type(e.hold.value) == 'string' then settleHold(holdsKey, liveKey, {KEYS[8], KEYS[9], KEYS[10]}, e.lead, e.hold.value, e.hold.consume) end
-redis.call('ZADD', receiptsKey, args.nowMs, e.id)
-redis.call('ZREMRANGEBYSCORE', receiptsKey, '-inf', args.nowMs - args.receiptWindowMs)
--- An idle destination's receipts go with their window.
-redis.call('PEXPIRE', receiptsKey, args.receiptWindowMs)
-if e.correction and e.correction.shift > 0 then return {change, 'applied', moved[1] or '', moved[2] or ''} end
-return {change, 'applied'}
+--- @include "includes/destination-effects"
+return applyDestinationEffect(KEYS, cjson.decode(ARGV[1]))

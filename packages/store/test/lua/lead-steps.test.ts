@@ -179,6 +179,20 @@ describe('owed destination effects', () => {
     await effects.apply(entry);
     expect((await destinations.status('a', PERIODS)).today).toEqual({ sold: 0, rejected: 2 });
   });
+
+  test("a try whose caller lives applies its destination's half at once and leaves nothing owed; an entry that is not an effect is dropped from its bucket", async () => {
+    const { keys, store, lifecycle, destinations } = setUp();
+    const l = lead();
+    await stored(store, l);
+    await holdAt(lifecycle, l, 'a');
+    await lifecycle.recordAttempt(attempt(l, {}));
+    expect((await destinations.status('a', PERIODS)).today).toEqual({ sold: 0, rejected: 1 });
+    expect((await destinations.capUsed('a', PERIODS)).total).toBe(0);
+    expect(await redis.zcard(keys.owedEffects(leadBucket(l.id)))).toBe(0);
+    await redis.zadd(keys.owedEffects(3), 0, 'not json');
+    expect(await new DestinationEffects(redis, keys, () => NOW).replayOwed(0, 100)).toBe(1);
+    expect(await redis.zcard(keys.owedEffects(3))).toBe(0);
+  });
 });
 
 describe('plan', () => {
