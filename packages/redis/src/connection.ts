@@ -202,17 +202,34 @@ export async function waitForRedis(client: RedisClient, timeoutMs: number, inter
   }
 }
 
-/** True when Redis answers PING within `timeoutMs`. Never throws. */
+/** Every master the cluster client knows answers PING, and the cluster itself sees every master up. */
+async function clusterUp(client: Cluster): Promise<boolean> {
+  const [view, ...answers] = await Promise.all([client.cluster('NODES') as Promise<string>, ...client.nodes('master').map((node) => node.ping())]);
+  return answers.every((answer) => answer === 'PONG') && mastersLinked(view);
+}
+
+/** CLUSTER NODES: each master's line (`<id> <addr> <flags> <master> <ping> <pong> <epoch> <link-state> <slots>…`) says it is linked and not failing. */
+function mastersLinked(view: string): boolean {
+  const masterLines = view.split('\n').map((line) => line.trim().split(' ')).filter((f) => (f[2] ?? '').split(',').includes('master'));
+  return masterLines.length > 0 && masterLines.every((f) => f[7] === 'connected' && !(f[2] ?? '').split(',').some((flag) => flag === 'fail' || flag === 'fail?'));
+}
+
+/**
+ * True when Redis answers PING within `timeoutMs`. On a cluster, every master must be up, each
+ * holding its share of the leads: every master the client knows answers, and the cluster's own
+ * view (CLUSTER NODES, from any node) has every master linked and none failing; the client alone
+ * would forget a master it lost, and the others still answer. Never throws.
+ */
 export async function ping(client: RedisClient, timeoutMs = 500): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   try {
-    const answer = await Promise.race([
-      client.ping(),
+    const answered = await Promise.race([
+      isCluster(client) ? clusterUp(client) : client.ping().then((answer) => answer === 'PONG'),
       new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error('timeout')), timeoutMs);
       }),
     ]);
-    return answer === 'PONG';
+    return answered;
   } catch {
     return false;
   } finally {
