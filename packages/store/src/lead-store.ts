@@ -1,6 +1,6 @@
 import type { Lead } from '@leadrouter/lead';
 import { sha256Hex } from '@leadrouter/config';
-import { LEAD_HASH, REJECTIONS_MAX_BACKLOG, isCluster, keySlot, leadBucket, type LedgerLeadRecord, type RedisClient, type RedisKeys } from '@leadrouter/redis';
+import { LEAD_HASH, REJECTIONS_MAX_BACKLOG, isCluster, leadBucket, type LedgerLeadRecord, type RedisClient, type RedisKeys } from '@leadrouter/redis';
 import { readStoredLead, type StoredLead } from './lead-record.js';
 import { ScriptRunner } from './script-runner.js';
 import { SCRIPTS } from './scripts.js';
@@ -78,6 +78,7 @@ export function contactDigest(value: string): string {
   return sha256Hex(value);
 }
 
+/** A store or idempotency step's reply: its kind, and the value it names (an answer, a lead id, a claim). */
 type ReserveResultReply = [string, string?];
 
 /** The lead record: its fields, state and history, stored whole or not at all. */
@@ -94,10 +95,9 @@ export class LeadStore {
 
   /**
    * Stores a new lead atomically, unless its idempotency key or dedupe fields were seen before. A
-   * request with an idempotency key claims it, stores its lead and answers under it. When the key
-   * shares the lead's slot (always on one Redis) the three are one step
-   * (store-lead-idempotent-7.lua); on a Redis Cluster the key has a slot of its own (contract §12)
-   * and they are three: idempotency-claim-1.lua, store-lead-6.lua, idempotency-answer-1.lua. A
+   * request with an idempotency key claims it, stores its lead and answers under it. On one Redis
+   * the three are one step (store-lead-idempotent-7.lua); on a Redis Cluster the key has a slot of
+   * its own (contract §12, no hash tag: it must be found from the key alone) and they are three: idempotency-claim-1.lua, store-lead-6.lua, idempotency-answer-1.lua. A
    * second request with the same key waits for the first's answer; one that finds a claim left by
    * a request that stalled or died takes it over, after fencing that request's lead id so that its
    * late store is refused (lead-fence-1.lua): one lead per key.
@@ -109,13 +109,13 @@ export class LeadStore {
       if (stored.kind === 'fenced') throw new Error(`lead id ${req.lead.id} exists already`);
       return stored;
     }
-    const oneStep = !isCluster(this.redis) || keySlot(key) === keySlot(this.keys.lead(req.lead.id));
+    const oneStep = !isCluster(this.redis);
     const ownAnswer = JSON.stringify(acceptedAnswer(req.lead.id));
     const waitUntil = Date.now() + IDEMPOTENCY_CLAIM_LEASE_MS + 2_000;
     let takeOver: string | undefined;
     for (;;) {
       const claim = { leadId: req.lead.id, leaseMs: IDEMPOTENCY_CLAIM_LEASE_MS, ...(takeOver === undefined ? {} : { takeOver }) };
-      const [kind, value] = oneStep ? await this.storeClaimed(req, key, claim, ownAnswer) : await this.scripts.run<[string, string?]>(SCRIPTS.idempotencyClaim, [key], { ...claim, ttlMs: IDEMPOTENCY_TTL_MS });
+      const [kind, value] = oneStep ? await this.storeClaimed(req, key, claim, ownAnswer) : await this.scripts.run<ReserveResultReply>(SCRIPTS.idempotencyClaim, [key], { ...claim, ttlMs: IDEMPOTENCY_TTL_MS });
       // This request's own answer: the one step ran before and its reply was lost (a resent command).
       if (kind === 'replay' && value === ownAnswer) return { kind: 'accepted' };
       if (kind === 'replay') return { kind, answer: JSON.parse(value as string) as StoredAnswer };
@@ -145,7 +145,7 @@ export class LeadStore {
 
   /** Answers under an idempotency key for the claim of `leadId`; returns the answer in force (this one when stored). */
   private async answer(key: string, leadId: string, answer: StoredAnswer): Promise<StoredAnswer | undefined> {
-    const [kind, value] = await this.scripts.run<[string, string?]>(SCRIPTS.idempotencyAnswer, [key], { leadId, answer: JSON.stringify(answer), ttlMs: IDEMPOTENCY_TTL_MS });
+    const [kind, value] = await this.scripts.run<ReserveResultReply>(SCRIPTS.idempotencyAnswer, [key], { leadId, answer: JSON.stringify(answer), ttlMs: IDEMPOTENCY_TTL_MS });
     if (kind === 'stored') return answer;
     // The same answer already there: this step ran before and its reply was lost (a resent command).
     if (kind === 'replay' && value === JSON.stringify(answer)) return answer;
@@ -153,9 +153,9 @@ export class LeadStore {
     return undefined;
   }
 
-  /** The claim, the store and the answer as one step (store-lead-idempotent-7.lua), the key in the lead's slot. */
-  private storeClaimed(req: ReserveRequest, key: string, claim: { leadId: string; leaseMs: number; takeOver?: string }, ownAnswer: string): Promise<[string, string?]> {
-    return this.scripts.run<[string, string?]>(SCRIPTS.storeLeadIdempotent, [...this.storeKeys(req), key], {
+  /** The claim, the store and the answer as one step (store-lead-idempotent-7.lua), on one Redis. */
+  private storeClaimed(req: ReserveRequest, key: string, claim: { leadId: string; leaseMs: number; takeOver?: string }, ownAnswer: string): Promise<ReserveResultReply> {
+    return this.scripts.run<ReserveResultReply>(SCRIPTS.storeLeadIdempotent, [...this.storeKeys(req), key], {
       ...this.storeArgs(req),
       ...claim,
       idempotencyTtlMs: IDEMPOTENCY_TTL_MS,

@@ -1,4 +1,5 @@
 import { allBuckets, leadBucket, type RedisClient, type RedisKeys } from '@leadrouter/redis';
+import { oldestScored } from './oldest-scored.js';
 
 /** A supplier notification owed for an applied postback (contract §6). */
 export interface OwedNotification {
@@ -15,7 +16,8 @@ export function notificationEntry(n: OwedNotification): string {
   return JSON.stringify(n.sale === undefined ? [n.leadId, n.status, n.key] : [n.leadId, n.status, n.key, n.sale]);
 }
 
-function parseEntry(entry: string): OwedNotification | undefined {
+/** The notification an outbox member names, or undefined when it is not one. */
+export function parseEntry(entry: string): OwedNotification | undefined {
   try {
     const parsed = JSON.parse(entry) as unknown;
     if (Array.isArray(parsed) && (parsed.length === 3 || parsed.length === 4) && parsed.every((part) => typeof part === 'string')) {
@@ -58,12 +60,7 @@ export class NotificationOutbox {
     const [seconds, micros] = await this.redis.time();
     const now = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
     const perBucket = await Promise.all(allBuckets().map((b) => this.redis.zrangebyscore(this.keys.notifyOutbox(b), '-inf', now - olderThanMs, 'WITHSCORES', 'LIMIT', 0, limit)));
-    const scored: Array<{ entry: string; ageMs: number; bucket: number }> = [];
-    perBucket.forEach((flat, bucket) => {
-      for (let i = 0; i + 1 < flat.length; i += 2) scored.push({ entry: flat[i] as string, ageMs: now - Number(flat[i + 1]), bucket });
-    });
-    scored.sort((a, b) => b.ageMs - a.ageMs);
-    const oldest = scored.slice(0, limit);
+    const oldest = oldestScored(perBucket, limit).map(([entry, score]) => ({ entry, ageMs: now - score }));
     if (oldest.length === 0) return [];
     const notifications = oldest.map((s) => parseEntry(s.entry));
     // One read per lead, not a pipeline: on a Redis Cluster the leads live in different slots.

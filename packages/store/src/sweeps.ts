@@ -1,4 +1,5 @@
 import { LEAD_HASH, allBuckets, masters, type RedisKeys } from '@leadrouter/redis';
+import { oldestScored } from './oldest-scored.js';
 import type { RedisClient } from '@leadrouter/redis';
 
 /**
@@ -41,10 +42,7 @@ export class Sweeps {
   }
 }
 
-/** Merges per-bucket `WITHSCORES` answers into the `limit` oldest members. */
+/** The `limit` oldest members of per-bucket `WITHSCORES` answers. */
 function oldestFirst(perBucket: readonly string[][], limit: number): string[] {
-  const scored: Array<[string, number]> = [];
-  for (const flat of perBucket) for (let i = 0; i + 1 < flat.length; i += 2) scored.push([flat[i] as string, Number(flat[i + 1])]);
-  scored.sort((a, b) => a[1] - b[1]);
-  return scored.slice(0, limit).map(([member]) => member);
+  return oldestScored(perBucket, limit).map(([member]) => member);
 }

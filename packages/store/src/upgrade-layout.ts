@@ -1,5 +1,10 @@
 import type { Redis } from 'ioredis';
-import { LEAD_BUCKETS, leadBucket, redisKeys } from '@leadrouter/redis';
+import { leadBucket, redisKeys } from '@leadrouter/redis';
+import { isDelivering } from './lead-record.js';
+import { parseEntry } from './notification-outbox.js';
+
+/** The old layout's ledger streams: `<prefix>:ledger:0..3`, no hash tag. */
+const OLD_LEDGER_STREAMS = 4;
 
 /**
  * Moves an install's Redis from the key layout before hash tags (LeadRouter before #16) to today's
@@ -54,14 +59,7 @@ export async function upgradeKeyLayout(redis: Redis, prefix: string): Promise<Up
   const leadOf: Record<string, (member: string) => string | undefined> = {
     pending: (m) => m,
     unsold: (m) => m,
-    'notify-outbox': (m) => {
-      try {
-        const parsed = JSON.parse(m) as unknown;
-        return Array.isArray(parsed) && typeof parsed[0] === 'string' ? parsed[0] : undefined;
-      } catch {
-        return undefined;
-      }
-    },
+    'notify-outbox': (m) => parseEntry(m)?.leadId,
     'ledger:compact-due': (m) => m.split(':')[0],
   };
   const target = (set: string, bucket: number): string =>
@@ -92,12 +90,12 @@ async function refuseWhileBusy(redis: Redis, prefix: string): Promise<void> {
   for (const key of await scan(redis, `${prefix}:lead:*`)) {
     if (/:(data|events|pbids)$/.test(key) || (await redis.type(key)) !== 'hash') continue;
     const [status, lanes] = await redis.hmget(key, 'status', 'lanes');
-    if (status === 'queued' || (status === 'delivered' && Number(lanes ?? 0) > 0)) busy.push(key);
+    if (isDelivering(status ?? null, Number(lanes ?? 0))) busy.push(key);
   }
-  for (let b = 0; b < Math.max(4, LEAD_BUCKETS); b++) if ((await redis.exists(`${prefix}:ledger:${b}`)) === 1 && (await redis.xlen(`${prefix}:ledger:${b}`)) > 0) busy.push(`${prefix}:ledger:${b}`);
+  for (let b = 0; b < OLD_LEDGER_STREAMS; b++) if ((await redis.exists(`${prefix}:ledger:${b}`)) === 1 && (await redis.xlen(`${prefix}:ledger:${b}`)) > 0) busy.push(`${prefix}:ledger:${b}`);
   if (busy.length > 0) throw new Error(`not drained yet: ${busy.slice(0, 5).join(', ')}${busy.length > 5 ? ` and ${busy.length - 5} more` : ''} still hold work. Let the old workers and the ledger writer finish (README, "Upgrading the key layout"), then run it again`);
   // Drained old ledger streams go: today's are one per lead bucket.
-  for (let b = 0; b < 4; b++) await redis.del(`${prefix}:ledger:${b}`);
+  for (let b = 0; b < OLD_LEDGER_STREAMS; b++) await redis.del(`${prefix}:ledger:${b}`);
 }
 
 /** Keys matching `pattern` that have no hash tag (the old layout's), by SCAN. */

@@ -15,9 +15,4 @@
 local leadKey = KEYS[1]
 local args = cjson.decode(ARGV[1])
 
-local field = 'cap:' .. args.destination
-local hold = redis.call('HGET', leadKey, field)
-if not hold then return '' end
-redis.call('HDEL', leadKey, field)
-redis.call('HSET', leadKey, 'fence:' .. holdToken(hold), '1')
-return hold
+return giveUpMarker(leadKey, args.destination) or ''

@@ -56,14 +56,15 @@ for _, field in ipairs(args.keep) do keep[field] = true end
 -- consumes: kept, so a hold a crash left unsettled is known for the sale's, not given back.
 local buyer = redis.call('HGET', leadKey, 'destination')
 if buyer then keep['cap:' .. buyer] = true end
-for _, field in ipairs(redis.call('HKEYS', leadKey)) do
+local fields = redis.call('HKEYS', leadKey)
+for _, field in ipairs(fields) do
   if string.sub(field, 1, 5) == 'sale:' then keep['cap:' .. string.sub(field, 6)] = true end
 end
 if status == 'unsold' then
   for _, field in ipairs(args.keepIfUnsold) do keep[field] = true end
 end
 local drop = {}
-for _, field in ipairs(redis.call('HKEYS', leadKey)) do
+for _, field in ipairs(fields) do
   local kept = keep[field]
   for _, prefix in ipairs(args.keepPrefixes) do
     if string.sub(field, 1, string.len(prefix)) == prefix then kept = true end

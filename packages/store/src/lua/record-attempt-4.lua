@@ -115,10 +115,6 @@ if redis.call('HSETNX', leadKey, args.stepField, 'next') == 0 and redis.call('HG
   -- Another run of this try sold the lead here: the slot is that sale's, and its marker stays.
   return done('sold')
 end
-local hold = redis.call('HGET', leadKey, 'cap:' .. args.destination)
-if hold then
-  redis.call('HDEL', leadKey, 'cap:' .. args.destination)
-  redis.call('HSET', leadKey, 'fence:' .. holdToken(hold), '1')
-  effect.hold = {value = hold, consume = false}
-end
+local hold = giveUpMarker(leadKey, args.destination)
+if hold then effect.hold = {value = hold, consume = false} end
 return done('released')

@@ -3,8 +3,8 @@
   record, first event, dedupe mark and intake outbox entry, or nothing at all. A deduped lead's
   id carries its dedupe digest's bucket, so the dedupe key shares the lead's slot (contract §12).
   An idempotency key in a slot of its own (a Redis Cluster) has its claim and answer as steps of
-  their own (idempotency-claim-1.lua, idempotency-answer-1.lua) around this one; in the lead's
-  slot (one Redis) the three are one step, store-lead-idempotent-7.lua. A claim taken over from a
+  their own (idempotency-claim-1.lua, idempotency-answer-1.lua) around this one; on one Redis the
+  three are one step, store-lead-idempotent-7.lua. A claim taken over from a
   request that stalled fences that request's lead id first (lead-fence-1.lua), so this step
   refuses it: one lead per idempotency key.
 

@@ -1,8 +1,7 @@
 --[[
-  Claims an idempotency key, stores the lead and answers under the key, in one step: used when the
-  key shares the lead's slot (always on one Redis; on a Redis Cluster the key has a slot of its
-  own and the three are the steps idempotency-claim-1.lua, store-lead-6.lua and
-  idempotency-answer-1.lua). One round trip per lead instead of three; the same replies, so the
+  Claims an idempotency key, stores the lead and answers under the key, in one step: used on one
+  Redis (on a Redis Cluster the key has a slot of its own and the three are the steps
+  idempotency-claim-1.lua, store-lead-6.lua and idempotency-answer-1.lua). One round trip per lead instead of three; the same replies, so the
   caller's handling of a busy or stale claim (wait, or fence the stalled lead and take over) is
   the split steps'. A claim that is not this request's leaves the store undone.
 

@@ -7,6 +7,8 @@
 
   settleHold ends a hold, only if it is still the one named (a re-run, or a hold reserved again
   since, changes nothing): given back (its counters go down) or consumed by a sale (they stay).
+  giveUpMarker is the lead's half of giving a hold back, in the lead's slot: its marker gone and
+  its token fenced, so no decision can take the hold afterwards.
 ]]
 local function holdToken(hold)
   return string.match(hold, '^([^|]*)')
@@ -22,4 +24,14 @@ local function settleHold(holdsKey, liveKey, capKeys, leadId, hold, consume)
   redis.call('HDEL', holdsKey, leadId)
   redis.call('ZREM', liveKey, leadId)
   return 1
+end
+
+-- Returns the hold the lead's marker named, or nil when it held none at `destination`.
+local function giveUpMarker(leadKey, destination)
+  local field = 'cap:' .. destination
+  local hold = redis.call('HGET', leadKey, field)
+  if not hold then return nil end
+  redis.call('HDEL', leadKey, field)
+  redis.call('HSET', leadKey, 'fence:' .. holdToken(hold), '1')
+  return hold
 end
