@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
 import type { Lead } from '@leadrouter/lead';
-import { allBuckets, redisKeys } from '@leadrouter/redis';
+import { allBuckets, leadBucket, redisKeys, withBucket } from '@leadrouter/redis';
 import { testRedisClient, uniquePrefix } from '@leadrouter/testing';
 import { CapHolds, HoldFencedError, DestinationEffects, DestinationState, HOLD_CHECK_MS, LeadLifecycle, LeadStore, type AdvanceCandidate, type AttemptRecord, type SplitPoint } from '../src/index.js';
 
@@ -47,7 +47,8 @@ describe('split steps crashed between their halves', () => {
 
     const ids: string[] = [];
     for (let i = 0; i < LEADS; i++) {
-      const id = `01JDCHAOS${String(i).padStart(4, '0')}${'X'.repeat(13)}`.slice(0, 26);
+      // Spread over every lead bucket (so over every master), the counter after the bucket's character.
+      const id = withBucket(`01JDCHAOSX0${String(i).padStart(4, '0')}${'X'.repeat(11)}`, i);
       const lead: Lead = { id, supplier: 's', createdAt: Date.now(), quality: 0.8, name: 'N', phone: '+14155550100', phoneNational: '(415) 555-0100', geo: 'US', source: 'web', fields: {} };
       await store.reserve({ lead, dedupeKey: undefined, idempotencyKey: undefined, dedupeWindowMs: 0 });
       ids.push(id);
@@ -116,6 +117,7 @@ describe('split steps crashed between their halves', () => {
     const late = new CapHolds(redis, keys, () => Date.now() + 10 * HOLD_CHECK_MS);
     await late.sweep(['a', 'b'], 10_000);
 
+    expect(new Set(ids.map(leadBucket)).size).toBe(allBuckets().length);
     expect(crashes).toBeGreaterThan(100);
     expect(stalls).toBeGreaterThan(100);
     const hashes = await Promise.all(ids.map((id) => redis.hgetall(keys.lead(id))));
